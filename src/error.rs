@@ -1,0 +1,152 @@
+//! One error type for the whole library.
+//!
+//! Every variant carries the data a person needs to fix the problem: the file,
+//! the line and the offending value. The CLI adds no detail of its own beyond
+//! mapping an error to an exit code.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong inside the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An I/O failure on a named path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// A CSV file could not be parsed.
+    #[error("{path}:{line}: malformed CSV: {message}")]
+    Csv {
+        /// The CSV file.
+        path: PathBuf,
+        /// 1-based line number where the parser stopped (0 when unknown).
+        line: u64,
+        /// What the parser said.
+        message: String,
+    },
+
+    /// A required column is absent from a CSV header.
+    #[error("{path}:1: missing column `{column}` (the header must contain {expected})")]
+    MissingColumn {
+        /// The CSV file.
+        path: PathBuf,
+        /// The column that is missing.
+        column: String,
+        /// A human description of the expected header.
+        expected: String,
+    },
+
+    /// A label row names a class that is not declared.
+    #[error("{path}:{line}: unknown label `{label}` (expected one of: {allowed})")]
+    UnknownLabel {
+        /// The label file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The label as written.
+        label: String,
+        /// The declared classes, comma-separated.
+        allowed: String,
+    },
+
+    /// A label row has empty text.
+    #[error("{path}:{line}: empty `{column}`")]
+    EmptyField {
+        /// The label file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// Which column is empty.
+        column: String,
+    },
+
+    /// The same sentence carries two different labels.
+    #[error(
+        "{path}:{line}: text is labelled `{label}` here but `{first_label}` at {first_path}:{first_line}: {text:?}"
+    )]
+    ConflictingLabel {
+        /// Where the second label stands.
+        path: PathBuf,
+        /// 1-based line of the second label.
+        line: u64,
+        /// The second label.
+        label: String,
+        /// Where the first label stands.
+        first_path: PathBuf,
+        /// 1-based line of the first label.
+        first_line: u64,
+        /// The first label.
+        first_label: String,
+        /// The sentence (possibly shortened).
+        text: String,
+    },
+
+    /// The class declaration is unusable.
+    #[error("{path}: {message}")]
+    Classes {
+        /// The class declaration file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// The labelled data cannot train a model.
+    #[error("cannot train: {0}")]
+    Training(String),
+
+    /// A model file is missing, corrupt or of another version.
+    #[error("{path}: {message}")]
+    Model {
+        /// The model file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    Config(String),
+
+    /// Feature vectors and model disagree in width.
+    #[error("feature width {got} does not match the model's {expected}")]
+    MismatchedShapes {
+        /// Width the model expects.
+        expected: usize,
+        /// Width that was given.
+        got: usize,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it happened on.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Wraps a CSV error with the path it happened on.
+    pub fn csv(path: impl Into<PathBuf>, err: &csv::Error) -> Self {
+        let line = err.position().map(|p| p.line()).unwrap_or(0);
+        let message = match err.kind() {
+            csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8: {err}"),
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => format!("expected {expected_len} fields, found {len}"),
+            _ => err.to_string(),
+        };
+        Error::Csv {
+            path: path.into(),
+            line,
+            message,
+        }
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

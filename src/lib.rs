@@ -1,0 +1,4 @@
+pub mod error;
+pub mod features;
+pub mod segment;
+pub mod tokenize;

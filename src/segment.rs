@@ -1,0 +1,338 @@
+//! Segmentation: article text → sentences with byte spans.
+//!
+//! Has the responsibility to cut raw article text into the units that are
+//! labelled and scored. Invariants, checked by the property tests:
+//!
+//! * every span lies inside the input, on UTF-8 character boundaries;
+//! * spans are non-empty, strictly increasing and never overlap;
+//! * a span starts and ends on a non-whitespace character;
+//! * every non-whitespace character of the input lies in exactly one span;
+//! * a sentence never crosses a line break: headlines, bylines, captions and
+//!   bullet lines without final punctuation stay sentences of their own.
+//!
+//! Within a line, a sentence ends after `.`, `!`, `?` or `…` (and any run of
+//! them), followed by optional closing quotes or brackets, then whitespace and
+//! the start of a new sentence (an uppercase letter, digit, opening quote or
+//! bracket, or a non-Latin letter such as CJK). A full stop does not end a
+//! sentence after a known abbreviation (`Mr.`, `Dr.`, `Gen.`), after initials
+//! (`U.S.`, `U.N.`) unless a common sentence opener follows, or after `No.` and
+//! month abbreviations (`Jan.`) that precede a number. CJK full stops (`。！？`)
+//! end a sentence without needing a following space.
+
+/// A sentence as a half-open byte range `start..end` of the source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    /// Byte offset of the first byte.
+    pub start: usize,
+    /// Byte offset one past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// The text this span covers in `source`.
+    ///
+    /// # Panics
+    /// When the span does not belong to `source` (out of bounds or not on a
+    /// character boundary); spans from [`segment`] on the same text never do.
+    pub fn text<'a>(&self, source: &'a str) -> &'a str {
+        &source[self.start..self.end]
+    }
+}
+
+/// Titles that are always followed by a name, never end a sentence.
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "gen", "sen", "rep", "gov", "lt", "col", "capt", "sgt",
+    "st", "rev", "hon", "pres", "adm", "maj", "cpl", "jr", "sr", "messrs", "vs", "etc", "approx",
+    "dept", "est", "fig", "inc", "corp", "ltd", "co", "mt", "ft", "e.g", "i.e", "cf", "al",
+];
+
+/// Abbreviations that do not end a sentence when a number follows.
+const BEFORE_NUMBER: &[&str] = &[
+    "no", "nos", "art", "vol", "p", "pp", "ch", "sec", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec",
+];
+
+/// Words that open a new sentence even after initials such as `U.S.`.
+const OPENERS: &[&str] = &[
+    "the", "a", "an", "it", "its", "this", "that", "these", "those", "there", "he", "she", "we",
+    "they", "i", "but", "and", "yet", "so", "in", "on", "at", "as", "if", "when", "while",
+    "however", "meanwhile", "still", "both", "its", "his", "her", "their", "our", "after",
+    "before", "since", "for", "with", "what", "why", "how", "who",
+];
+
+/// Splits `text` into sentences.
+///
+/// ```
+/// let text = "The U.S. warned Moscow. Beijing said nothing.\nHeadline without stop";
+/// let spans = stance::segment::segment(text);
+/// let sentences: Vec<&str> = spans.iter().map(|s| s.text(text)).collect();
+/// assert_eq!(
+///     sentences,
+///     ["The U.S. warned Moscow.", "Beijing said nothing.", "Headline without stop"]
+/// );
+/// ```
+pub fn segment(text: &str) -> Vec<Span> {
+    let mut spans = Vec::new();
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        segment_line(text, line_start, line_start + line.len(), &mut spans);
+        line_start += line.len();
+    }
+    spans
+}
+
+/// Segments one line `text[from..to]` and appends its sentences to `out`.
+fn segment_line(text: &str, from: usize, to: usize, out: &mut Vec<Span>) {
+    let line = &text[from..to];
+    let mut start: Option<usize> = None; // start of the current sentence (absolute)
+    let mut iter = line.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        let abs = from + i;
+        if start.is_none() {
+            if c.is_whitespace() {
+                continue;
+            }
+            start = Some(abs);
+        }
+        let cjk_stop = matches!(c, '。' | '！' | '？');
+        if !(is_terminator(c) || cjk_stop) {
+            continue;
+        }
+        // Swallow a run of terminators and closing punctuation.
+        let mut end = abs + c.len_utf8();
+        while let Some(&(j, d)) = iter.peek() {
+            if is_terminator(d) || is_closer(d) || matches!(d, '。' | '！' | '？') {
+                end = from + j + d.len_utf8();
+                iter.next();
+            } else {
+                break;
+            }
+        }
+        let rest = &text[end..to];
+        let sentence_start = start.unwrap_or(abs);
+        if cjk_stop {
+            out.push(trimmed(text, sentence_start, end));
+            start = None;
+            continue;
+        }
+        // A Latin terminator needs whitespace after it (or the end of the line).
+        let after_ws = rest.trim_start();
+        if after_ws.is_empty() {
+            continue; // the line end closes the sentence below
+        }
+        if after_ws.len() == rest.len() {
+            continue; // no whitespace: 3.5, U.S.-led, e.g.,
+        }
+        if !breaks_before(after_ws) {
+            continue;
+        }
+        if c == '.' && !ends_sentence(&text[sentence_start..abs], after_ws) {
+            continue;
+        }
+        out.push(trimmed(text, sentence_start, end));
+        start = None;
+    }
+    if let Some(s) = start {
+        let span = trimmed(text, s, to);
+        if span.start < span.end {
+            out.push(span);
+        }
+    }
+}
+
+fn is_terminator(c: char) -> bool {
+    matches!(c, '.' | '!' | '?' | '…')
+}
+
+fn is_closer(c: char) -> bool {
+    matches!(
+        c,
+        '"' | '\'' | '”' | '’' | '»' | '›' | ')' | ']' | '}' | '」' | '』' | '）'
+    )
+}
+
+/// Whether `next` (the text after the whitespace) can start a sentence.
+fn breaks_before(next: &str) -> bool {
+    let mut chars = next.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    if first.is_uppercase() || first.is_ascii_digit() {
+        return true;
+    }
+    if matches!(
+        first,
+        '"' | '\'' | '“' | '‘' | '«' | '(' | '[' | '—' | '–' | '•' | '「' | '『' | '（'
+    ) {
+        return chars.next().is_some_and(|c| !c.is_lowercase());
+    }
+    // Letters without case (CJK, Arabic…) start sentences too.
+    first.is_alphabetic() && !first.is_lowercase()
+}
+
+/// Decides whether a full stop ends the sentence, given the text of the
+/// sentence before the stop and the text after the following whitespace.
+fn ends_sentence(before: &str, after: &str) -> bool {
+    let word = before
+        .rsplit(|c: char| c.is_whitespace() || matches!(c, '(' | '"' | '“' | '‘' | '['))
+        .next()
+        .unwrap_or("");
+    if word.is_empty() {
+        return true;
+    }
+    let lower = word.to_lowercase();
+    if TITLES.contains(&lower.as_str()) {
+        return false;
+    }
+    let next_is_number = after.starts_with(|c: char| c.is_ascii_digit());
+    if next_is_number && BEFORE_NUMBER.contains(&lower.as_str()) {
+        return false;
+    }
+    if is_initials(word) {
+        let next_word: String = after
+            .chars()
+            .take_while(|c| c.is_alphabetic())
+            .collect::<String>()
+            .to_lowercase();
+        return OPENERS.contains(&next_word.as_str());
+    }
+    true
+}
+
+/// `U.S`, `U.N`, `E.U`, `A`: single letters joined by dots (the final dot is
+/// the one being judged, so it is not part of `word`).
+fn is_initials(word: &str) -> bool {
+    let core = word.trim_start_matches(|c: char| !c.is_alphanumeric());
+    // A hyphenated compound such as `Sino-U.S` is judged by its last part.
+    let core = core.rsplit('-').next().unwrap_or(core);
+    !core.is_empty()
+        && core.split('.').all(|part| {
+            let mut cs = part.chars();
+            matches!((cs.next(), cs.next()), (Some(c), None) if c.is_uppercase())
+        })
+}
+
+/// Shrinks `start..end` to exclude surrounding whitespace.
+fn trimmed(text: &str, start: usize, end: usize) -> Span {
+    let slice = &text[start..end];
+    let lead = slice.len() - slice.trim_start().len();
+    let trail = slice.len() - slice.trim_end().len();
+    if lead == slice.len() {
+        return Span { start, end: start };
+    }
+    Span {
+        start: start + lead,
+        end: end - trail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentences(text: &str) -> Vec<&str> {
+        segment(text).iter().map(|s| s.text(text)).collect()
+    }
+
+    #[test]
+    fn table() {
+        let cases: &[(&str, &[&str])] = &[
+            ("", &[]),
+            ("\n\n  \n", &[]),
+            ("One. Two.", &["One.", "Two."]),
+            // abbreviations
+            (
+                "The U.S. Defense Secretary spoke. Then he left.",
+                &["The U.S. Defense Secretary spoke.", "Then he left."],
+            ),
+            (
+                "The U.N. Security Council is often paralyzed by their veto powers, while other institutions have turned into battlegrounds.",
+                &["The U.N. Security Council is often paralyzed by their veto powers, while other institutions have turned into battlegrounds."],
+            ),
+            (
+                "Moscow blamed the U.S. The talks failed.",
+                &["Moscow blamed the U.S.", "The talks failed."],
+            ),
+            ("Mr. Putin met Dr. Li. They talked.", &["Mr. Putin met Dr. Li.", "They talked."]),
+            (
+                "It was signed on Jan. 5 under No. 12. Ties improved.",
+                &["It was signed on Jan. 5 under No. 12.", "Ties improved."],
+            ),
+            // decimals and amounts
+            (
+                "Trade grew 3.5% to US$100 billion. A 3,200km pipeline followed.",
+                &["Trade grew 3.5% to US$100 billion.", "A 3,200km pipeline followed."],
+            ),
+            // ellipsis
+            ("They waited... and waited. Then… Nothing.", &["They waited... and waited.", "Then…", "Nothing."]),
+            // closing quote and bracket
+            (
+                "Xi noted that they “emerged from all kinds of tests to demonstrate new vitality”. In short, the summit reassured both sides.",
+                &[
+                    "Xi noted that they “emerged from all kinds of tests to demonstrate new vitality”.",
+                    "In short, the summit reassured both sides.",
+                ],
+            ),
+            (
+                "And it’s investing in our own critical infrastructure, from 5G networks to ports and airports.” China’s rise followed.",
+                &[
+                    "And it’s investing in our own critical infrastructure, from 5G networks to ports and airports.”",
+                    "China’s rise followed.",
+                ],
+            ),
+            ("(He left.) She stayed.", &["(He left.)", "She stayed."]),
+            // lines never merge
+            (
+                "The China-Russia Axis Takes Shape\n\nIn July, warships sailed.",
+                &["The China-Russia Axis Takes Shape", "In July, warships sailed."],
+            ),
+            (
+                "Danil Bochkov\nDanil Bochkov\r\n",
+                &["Danil Bochkov", "Danil Bochkov"],
+            ),
+            (
+                "  • Beijing and Moscow have intensified their collaboration\n  • This comes amid increasing rhetoric",
+                &[
+                    "• Beijing and Moscow have intensified their collaboration",
+                    "• This comes amid increasing rhetoric",
+                ],
+            ),
+            // dashes and CJK
+            (
+                "Premier Li Keqiang (李克強) met Mishustin — a first. It went well.",
+                &["Premier Li Keqiang (李克強) met Mishustin — a first.", "It went well."],
+            ),
+            ("中俄关系很好。美国不满！", &["中俄关系很好。", "美国不满！"]),
+            // question followed by lowercase stays one sentence
+            ("“Why?” he asked. Nobody knew.", &["“Why?” he asked.", "Nobody knew."]),
+            ("What’s next? Continued convergence.", &["What’s next?", "Continued convergence."]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(&sentences(text), want, "input: {text:?}");
+        }
+    }
+
+    #[test]
+    fn spans_are_byte_offsets() {
+        let text = "Xi (習近平) spoke. Putin agreed.";
+        let spans = segment(text);
+        assert_eq!(
+            spans,
+            vec![
+                Span { start: 0, end: 21 },
+                Span {
+                    start: 22,
+                    end: 35
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn hyphenated_initials_do_not_split() {
+        assert_eq!(
+            sentences("A Sino-U.S. conflict over Taiwan could bring it about."),
+            ["A Sino-U.S. conflict over Taiwan could bring it about."]
+        );
+    }
+}
