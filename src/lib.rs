@@ -4,5 +4,6 @@ pub mod io;
 pub mod labels;
 pub mod model;
 pub mod report;
+pub mod score;
 pub mod segment;
 pub mod tokenize;

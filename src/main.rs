@@ -1,1 +1,343 @@
-fn main() {}
+//! The `stance` command line: parses arguments, calls the library, maps
+//! errors to exit codes (0 success, 1 some inputs skipped, 2 error).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use stance::features::DfBound;
+use stance::io::{atomic_write, check_writable_target, discover};
+use stance::labels::{expand_paths, read_labels, Classes};
+use stance::model::{cross_validate, Folds, Model, TrainConfig};
+use stance::report::{model_card, Metrics};
+use stance::score::{score_inputs, Event, ScoreOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "stance",
+    version,
+    about = "Tag each sentence of China–Russia coverage as convergence, divergence, western_pressure or other"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model from labelled CSV, cross-validate it, write model and model card.
+    Train(TrainArgs),
+    /// Score articles: one CSV row per sentence with label, probabilities and evidence.
+    Score(ScoreArgs),
+    /// Evaluate a model on held-out labelled CSV files.
+    Eval(EvalArgs),
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Label CSV files or folders of them (`doc_id,text,label`).
+    #[arg(long, num_args = 1.., default_value = "labels")]
+    labels: Vec<PathBuf>,
+    /// Class declaration: one class name per line.
+    #[arg(long, default_value = "labels/classes.txt")]
+    classes: PathBuf,
+    /// Where to write the model.
+    #[arg(long, default_value = "models/stance.json")]
+    model: PathBuf,
+    /// Where to write the model card [default: the model path with `.md`].
+    #[arg(long)]
+    card: Option<PathBuf>,
+    /// Cross-validation folds, grouped by article; 0 = leave one article out.
+    #[arg(long, default_value_t = 0)]
+    folds: usize,
+    /// Skip cross-validation.
+    #[arg(long)]
+    no_cv: bool,
+    /// L2 regularisation strength (1/C).
+    #[arg(long)]
+    alpha: Option<f64>,
+    /// Minimum number of sentences a term must occur in.
+    #[arg(long)]
+    min_df: Option<usize>,
+    /// Largest n-gram length (1 = unigrams only).
+    #[arg(long)]
+    ngram_max: Option<usize>,
+    /// Cap on the vocabulary size.
+    #[arg(long)]
+    max_features: Option<usize>,
+    /// Do not balance classes by replicating minority rows.
+    #[arg(long)]
+    no_balance: bool,
+}
+
+#[derive(Args)]
+struct ScoreArgs {
+    /// Model file.
+    #[arg(long, default_value = "models/stance.json")]
+    model: PathBuf,
+    /// Output CSV file, or `-` for standard output.
+    #[arg(long, short, default_value = "-")]
+    out: PathBuf,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Evidence terms per row.
+    #[arg(long, default_value_t = 3)]
+    evidence: usize,
+    /// `.txt` files, folders (searched recursively for `.txt`), `.csv` files with a
+    /// `text` column (and optional `doc_id`), or `-` for standard input.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Model file.
+    #[arg(long, default_value = "models/stance.json")]
+    model: PathBuf,
+    /// Print the metrics as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Labelled CSV files (`doc_id,text,label`) or folders of them.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("stance: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || matches!(e.downcast_ref::<stance::error::Error>(),
+                Some(stance::error::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Train(args) => train(args),
+        Command::Score(args) => score(args),
+        Command::Eval(args) => eval(args),
+    }
+}
+
+fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let mut config = TrainConfig::default();
+    if let Some(a) = args.alpha {
+        config.alpha = a;
+    }
+    if let Some(m) = args.min_df {
+        config.featurizer.min_df = DfBound::Count(m);
+    }
+    if let Some(n) = args.ngram_max {
+        config.featurizer.ngram_range = (1, n);
+    }
+    if args.max_features.is_some() {
+        config.featurizer.max_features = args.max_features;
+    }
+    config.balance = !args.no_balance;
+    config.validate()?;
+    let card_path = args
+        .card
+        .clone()
+        .unwrap_or_else(|| args.model.with_extension("md"));
+    check_writable_target(&args.model)?;
+    check_writable_target(&card_path)?;
+
+    let classes = Classes::load(&args.classes)?;
+    let files = expand_paths(&args.labels)?;
+    if files.is_empty() {
+        bail!(
+            "no label files found in {} (expected *.csv with doc_id,text,label)",
+            args.labels
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let labels = read_labels(&files, &classes)?;
+    eprintln!(
+        "read {} labelled sentences from {} articles in {} file(s)",
+        labels.rows.len(),
+        labels.doc_ids().len(),
+        files.len()
+    );
+    let cv = if args.no_cv {
+        None
+    } else {
+        let folds = if args.folds == 0 {
+            Folds::LeaveOneArticleOut
+        } else {
+            Folds::Grouped(args.folds)
+        };
+        let (report, _) = cross_validate(&labels, &config, folds)?;
+        println!(
+            "cross-validation: {} ({} folds)\n\n{}",
+            report.scheme,
+            report.folds,
+            report.metrics.to_text()
+        );
+        Some(report)
+    };
+    let model = Model::train(&labels, &config, cv)?;
+    model.save(&args.model)?;
+    let card = model_card(&model, &args.model.display().to_string());
+    atomic_write(&card_path, |w| w.write_all(card.as_bytes()))?;
+    eprintln!(
+        "wrote {} ({} terms) and {}",
+        args.model.display(),
+        model.featurizer().n_features(),
+        card_path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    let to_stdout = args.out.as_os_str() == "-";
+    if !to_stdout {
+        check_writable_target(&args.out)?;
+    }
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("cannot start worker threads")?;
+    }
+    let model = Model::load(&args.model)?;
+    let (inputs, missing) = discover(&args.inputs);
+    for s in &missing {
+        eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
+    }
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(inputs.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} inputs {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let options = ScoreOptions {
+        evidence: args.evidence,
+        ..ScoreOptions::default()
+    };
+    let on_event = |event: Event<'_>| {
+        let line = match &event {
+            Event::Scored { .. } => None,
+            Event::Warning { input, message } => {
+                Some(format!("stance: warning: {}: {message}", input.display()))
+            }
+            Event::Skipped { input, reason } => {
+                Some(format!("stance: skipped {}: {reason}", input.display()))
+            }
+        };
+        if let Some(bar) = &progress {
+            if !matches!(event, Event::Warning { .. }) {
+                bar.inc(1);
+            }
+            if let Some(line) = line {
+                bar.println(line);
+            }
+        } else if let Some(line) = line {
+            eprintln!("{line}");
+        }
+    };
+    let summary = if to_stdout {
+        let stdout = std::io::stdout();
+        let lock = std::io::BufWriter::new(stdout.lock());
+        score_inputs(&model, &inputs, lock, options, on_event)?
+    } else {
+        let mut result = None;
+        atomic_write(&args.out, |w| {
+            let s = score_inputs(&model, &inputs, w, options, on_event)
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            result = Some(s);
+            Ok(())
+        })?;
+        result.context("scoring produced no summary")?
+    };
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    let skipped = summary.skipped + missing.len();
+    eprintln!(
+        "scored {} sentences in {} documents from {} inputs{}{}",
+        summary.sentences,
+        summary.documents,
+        summary.inputs,
+        if skipped > 0 {
+            format!("; {skipped} input(s) skipped")
+        } else {
+            String::new()
+        },
+        if to_stdout {
+            String::new()
+        } else {
+            format!("; wrote {}", args.out.display())
+        }
+    );
+    Ok(if skipped > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let model = Model::load(&args.model)?;
+    let classes = Classes::new(model.classes().to_vec())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
+    let files = expand_paths(&args.files)?;
+    let labels = read_labels(&files, &classes)?;
+    if labels.rows.is_empty() {
+        bail!("no labelled rows in {}", display_paths(&files));
+    }
+    let mut t = model.featurizer().transformer();
+    let mut x = stance::features::SparseVec::default();
+    let mut predicted = Vec::with_capacity(labels.rows.len());
+    for row in &labels.rows {
+        t.transform(&row.text, &mut x);
+        predicted.push(model.predict(&x, 0).label);
+    }
+    let truth: Vec<usize> = labels.rows.iter().map(|r| r.label).collect();
+    let metrics = Metrics::compute(model.classes(), &truth, &predicted);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&metrics)?);
+    } else {
+        println!(
+            "evaluated {} on {} sentences from {}\n\n{}",
+            args.model.display(),
+            labels.rows.len(),
+            display_paths(&files),
+            metrics.to_text()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| Path::new(p).display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

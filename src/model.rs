@@ -38,7 +38,9 @@ const ABSENT_LOGIT: f64 = -1.0e3;
 /// Everything that decides how a model is trained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// Featurizer settings.
+    /// Featurizer settings; defaults to [`TfIdfVectorizer::default`] with
+    /// `min_df = 2` (chosen by leave-one-article-out cross-validation on the
+    /// seed labels: terms seen in one sentence only do not transfer).
     pub featurizer: TfIdfVectorizer,
     /// L2 strength; defaults to `1.0`.
     pub alpha: f64,
@@ -53,7 +55,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            featurizer: TfIdfVectorizer::default(),
+            featurizer: TfIdfVectorizer::default().min_df(crate::features::DfBound::Count(2)),
             alpha: 1.0,
             max_iterations: 300,
             gradient_tolerance: 1e-5,

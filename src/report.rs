@@ -197,3 +197,90 @@ mod tests {
         assert_eq!(m.macro_f1, 1.0);
     }
 }
+
+/// The model card: a Markdown page describing a trained model — its data,
+/// settings, cross-validated quality and most telling terms per class.
+pub fn model_card(model: &crate::model::Model, model_path: &str) -> String {
+    let t = model.training();
+    let c = model.config();
+    let f = &c.featurizer;
+    let mut s = String::from("# stance model card\n\n");
+    s += &format!(
+        "Model file: `{model_path}` (format `{}` version {}). Classes: {}.\n\n",
+        crate::model::FORMAT,
+        crate::model::FORMAT_VERSION,
+        model
+            .classes()
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    s += "## Training data\n\n";
+    s += &format!(
+        "{} labelled sentences from {} articles ({} repeated rows counted once). Data SHA-256: `{}`.\n\n",
+        t.rows, t.documents, t.duplicates_dropped, t.data_sha256
+    );
+    s += "| class | rows | share | replication in training |\n|---|---:|---:|---:|\n";
+    for cc in &t.classes {
+        s += &format!(
+            "| {} | {} | {:.1}% | ×{} |\n",
+            cc.class,
+            cc.rows,
+            100.0 * cc.rows as f64 / t.rows.max(1) as f64,
+            cc.replication
+        );
+    }
+    if c.balance {
+        s += "\nClasses are balanced by replication: linfa-logistic takes no sample weights, so each row of a class is repeated round(largest class / class size) times (at least once) before fitting.\n";
+    }
+    s += "\n## Settings\n\n";
+    s += &format!(
+        "| setting | value |\n|---|---|\n| n-gram range | ({}, {}) |\n| min_df | {} |\n| max_df | {} |\n| max_features | {} |\n| sublinear tf | {} |\n| smoothed idf | {} |\n| stemming | {} |\n| stop words | {} |\n| L2 strength (alpha) | {} |\n| class balancing | {} |\n| L-BFGS max iterations / tolerance | {} / {} |\n| vocabulary size | {} |\n",
+        f.ngram_range.0,
+        f.ngram_range.1,
+        df(f.min_df),
+        df(f.max_df),
+        f.max_features.map_or("none".to_string(), |m| m.to_string()),
+        f.sublinear_tf,
+        f.smooth_idf,
+        if f.tokenizer.stem { "English Snowball" } else { "off" },
+        f.tokenizer.stop_words.len(),
+        c.alpha,
+        c.balance,
+        c.max_iterations,
+        c.gradient_tolerance,
+        model.featurizer().n_features()
+    );
+    s += "\n## Cross-validated quality\n\n";
+    match &t.cross_validation {
+        Some(cv) => {
+            s += &format!(
+                "Scheme: {} ({} folds). Every fold fits the vocabulary, idf and classifier on the other folds only; no article is on both sides. These numbers estimate quality on articles the model has not seen.\n\n",
+                cv.scheme, cv.folds
+            );
+            s += &cv.metrics.to_markdown();
+        }
+        None => s += "Cross-validation was not run for this model.\n",
+    }
+    s += "\n## Most heavily weighted terms per class\n\nWeight of the term for the class minus its mean weight over all classes (terms shown in their most frequent surface form).\n\n";
+    for (i, class) in model.classes().iter().enumerate() {
+        let terms = model.top_terms(i, 15);
+        s += &format!(
+            "- **{class}**: {}\n",
+            terms
+                .iter()
+                .map(|(t, w)| format!("{t} ({w:+.2})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    s
+}
+
+fn df(b: crate::features::DfBound) -> String {
+    match b {
+        crate::features::DfBound::Count(c) => format!("{c} sentences"),
+        crate::features::DfBound::Proportion(p) => format!("{}% of sentences", p * 100.0),
+    }
+}
