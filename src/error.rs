@@ -65,25 +65,8 @@ pub enum Error {
     },
 
     /// The same sentence carries two different labels.
-    #[error(
-        "{path}:{line}: text is labelled `{label}` here but `{first_label}` at {first_path}:{first_line}: {text:?}"
-    )]
-    ConflictingLabel {
-        /// Where the second label stands.
-        path: PathBuf,
-        /// 1-based line of the second label.
-        line: u64,
-        /// The second label.
-        label: String,
-        /// Where the first label stands.
-        first_path: PathBuf,
-        /// 1-based line of the first label.
-        first_line: u64,
-        /// The first label.
-        first_label: String,
-        /// The sentence (possibly shortened).
-        text: String,
-    },
+    #[error("{0}")]
+    ConflictingLabel(Box<LabelConflict>),
 
     /// The class declaration is unusable.
     #[error("{path}: {message}")]
@@ -146,6 +129,28 @@ impl Error {
             message,
         }
     }
+}
+
+/// Where and how one sentence got two different labels.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{path}:{line}: text is labelled `{label}` here but `{first_label}` at {first_path}:{first_line}: {text:?}"
+)]
+pub struct LabelConflict {
+    /// Where the second label stands.
+    pub path: PathBuf,
+    /// 1-based line of the second label.
+    pub line: u64,
+    /// The second label.
+    pub label: String,
+    /// Where the first label stands.
+    pub first_path: PathBuf,
+    /// 1-based line of the first label.
+    pub first_line: u64,
+    /// The first label.
+    pub first_label: String,
+    /// The sentence (possibly shortened).
+    pub text: String,
 }
 
 /// The library's result type.

@@ -163,7 +163,9 @@ impl TfIdfVectorizer {
         self.validate()?;
         let n_docs = sentences.len();
         if n_docs == 0 {
-            return Err(Error::Training("no sentences to fit the vocabulary on".into()));
+            return Err(Error::Training(
+                "no sentences to fit the vocabulary on".into(),
+            ));
         }
         let tokenizer = Tokenizer::new(self.tokenizer.clone());
         #[derive(Default)]
@@ -339,7 +341,9 @@ impl FittedTfIdfVectorizer {
                 )));
             }
             if keys.insert(pack(&ids), index as u32).is_some() {
-                return Err(Error::Config(format!("vocabulary term {term:?} appears twice")));
+                return Err(Error::Config(format!(
+                    "vocabulary term {term:?} appears twice"
+                )));
             }
         }
         Ok(FittedTfIdfVectorizer {
@@ -437,7 +441,11 @@ impl Transformer<'_> {
                 None => {
                     let code = match analyzer.stem_lowered() {
                         None => STOP,
-                        Some(stem) => fitted.stem_ids.get(stem.as_ref()).copied().unwrap_or(UNKNOWN),
+                        Some(stem) => fitted
+                            .stem_ids
+                            .get(stem.as_ref())
+                            .copied()
+                            .unwrap_or(UNKNOWN),
                     };
                     cache.insert(analyzer.last_lower(), code);
                     code
@@ -505,10 +513,7 @@ mod tests {
         let docs = ["red fox", "red dog", "the red fox"];
         let fitted = plain().min_df(DfBound::Count(2)).fit(&docs).unwrap();
         assert_eq!(fitted.vocabulary(), ["fox", "red", "red fox"]);
-        let fitted = plain()
-            .max_df(DfBound::Proportion(0.7))
-            .fit(&docs)
-            .unwrap();
+        let fitted = plain().max_df(DfBound::Proportion(0.7)).fit(&docs).unwrap();
         assert_eq!(fitted.vocabulary(), ["dog", "fox", "red dog", "red fox"]);
     }
 
@@ -549,7 +554,10 @@ mod tests {
     fn unknown_words_break_bigrams() {
         let fitted = plain().fit(&["red fox"]).unwrap();
         let v = fitted.transform("red cat fox");
-        let terms: Vec<&str> = v.iter().map(|(i, _)| fitted.vocabulary()[i].as_str()).collect();
+        let terms: Vec<&str> = v
+            .iter()
+            .map(|(i, _)| fitted.vocabulary()[i].as_str())
+            .collect();
         assert_eq!(terms, ["fox", "red"]);
     }
 
@@ -566,7 +574,11 @@ mod tests {
             .ngram_range(1, 1)
             .fit(&["Sanctions and sanctions", "sanctioned"])
             .unwrap();
-        let i = fitted.vocabulary().iter().position(|t| t == "sanction").unwrap();
+        let i = fitted
+            .vocabulary()
+            .iter()
+            .position(|t| t == "sanction")
+            .unwrap();
         assert_eq!(fitted.display()[i], "sanctions");
     }
 
@@ -575,7 +587,10 @@ mod tests {
         assert!(plain().ngram_range(0, 1).fit(&["a b"]).is_err());
         assert!(plain().ngram_range(2, 1).fit(&["a b"]).is_err());
         assert!(plain().ngram_range(1, 4).fit(&["a b"]).is_err());
-        assert!(plain().min_df(DfBound::Proportion(1.5)).fit(&["ab"]).is_err());
+        assert!(plain()
+            .min_df(DfBound::Proportion(1.5))
+            .fit(&["ab"])
+            .is_err());
         assert!(plain().fit(&Vec::<String>::new()).is_err());
         assert!(plain().min_df(DfBound::Count(5)).fit(&["red fox"]).is_err());
     }
@@ -592,12 +607,8 @@ mod tests {
 
     #[test]
     fn from_parts_rejects_inconsistent_parts() {
-        let bad = FittedTfIdfVectorizer::from_parts(
-            plain(),
-            vec!["a".into()],
-            vec!["a".into()],
-            vec![],
-        );
+        let bad =
+            FittedTfIdfVectorizer::from_parts(plain(), vec!["a".into()], vec!["a".into()], vec![]);
         assert!(bad.is_err());
     }
 }

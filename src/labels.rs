@@ -188,15 +188,17 @@ pub fn read_labels(paths: &[PathBuf], classes: &Classes) -> Result<LabelSet> {
                 Some(&first) => {
                     let f = &rows[first];
                     if f.label != row.label {
-                        return Err(Error::ConflictingLabel {
-                            path: row.path.clone(),
-                            line: row.line,
-                            label: classes.names()[row.label].clone(),
-                            first_path: f.path.clone(),
-                            first_line: f.line,
-                            first_label: classes.names()[f.label].clone(),
-                            text: shorten(&row.text, 80),
-                        });
+                        return Err(Error::ConflictingLabel(Box::new(
+                            crate::error::LabelConflict {
+                                path: row.path.clone(),
+                                line: row.line,
+                                label: classes.names()[row.label].clone(),
+                                first_path: f.path.clone(),
+                                first_line: f.line,
+                                first_label: classes.names()[f.label].clone(),
+                                text: shorten(&row.text, 80),
+                            },
+                        )));
                     }
                     duplicates += 1;
                 }
@@ -343,7 +345,9 @@ mod tests {
         ];
         for (i, (body, want)) in cases.iter().enumerate() {
             let p = write(&dir, &format!("f{i}.csv"), body);
-            let err = read_labels(&[p.clone()], &classes()).unwrap_err().to_string();
+            let err = read_labels(std::slice::from_ref(&p), &classes())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(want), "{body:?}: {err}");
             assert!(err.contains(&p.display().to_string()), "{err}");
         }
@@ -364,7 +368,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p1 = write(&dir, "1.csv", "doc_id,text,label\nd,t,a\n");
         let p2 = write(&dir, "2.csv", "doc_id,text,label\nd,t,b\n");
-        let h1 = read_labels(&[p1.clone()], &classes()).unwrap().sha256();
+        let h1 = read_labels(std::slice::from_ref(&p1), &classes())
+            .unwrap()
+            .sha256();
         let h2 = read_labels(&[p2], &classes()).unwrap().sha256();
         assert_ne!(h1, h2);
         assert_eq!(h1, read_labels(&[p1], &classes()).unwrap().sha256());

@@ -347,14 +347,7 @@ fn fit_parts(
         counts[l] += 1;
     }
     let rep = replication(&counts, config.balance);
-    let classifier = Classifier::fit(
-        &x,
-        labels,
-        n_classes,
-        featurizer.n_features(),
-        config,
-        &rep,
-    )?;
+    let classifier = Classifier::fit(&x, labels, n_classes, featurizer.n_features(), config, &rep)?;
     Ok((featurizer, classifier, rep))
 }
 
@@ -403,7 +396,11 @@ pub fn assign_folds(labels: &LabelSet, folds: Folds) -> Result<(Vec<usize>, usiz
             (k, format!("{k}-fold grouped by article"))
         }
     };
-    let assignment = labels.rows.iter().map(|r| doc_fold[r.doc_id.as_str()]).collect();
+    let assignment = labels
+        .rows
+        .iter()
+        .map(|r| doc_fold[r.doc_id.as_str()])
+        .collect();
     Ok((assignment, k, scheme))
 }
 
@@ -423,7 +420,10 @@ pub fn cross_validate(
         .map(|fold| {
             let (train, test): (Vec<usize>, Vec<usize>) =
                 (0..labels.rows.len()).partition(|&i| assignment[i] != fold);
-            let texts: Vec<&str> = train.iter().map(|&i| labels.rows[i].text.as_str()).collect();
+            let texts: Vec<&str> = train
+                .iter()
+                .map(|&i| labels.rows[i].text.as_str())
+                .collect();
             let ys: Vec<usize> = train.iter().map(|&i| labels.rows[i].label).collect();
             let (featurizer, classifier, _) = fit_parts(&texts, &ys, n_classes, config)?;
             let mut t = featurizer.transformer();
@@ -650,8 +650,8 @@ impl Model {
                     .map_or_else(|| "(missing)".to_string(), |v| v.to_string())
             ));
         }
-        let file: ModelFile = serde_json::from_slice(bytes)
-            .map_err(|e| format!("model file is damaged: {e}"))?;
+        let file: ModelFile =
+            serde_json::from_slice(bytes).map_err(|e| format!("model file is damaged: {e}"))?;
         crate::labels::Classes::new(file.classes.clone())
             .map_err(|e| format!("bad class list: {e}"))?;
         if file.classifier.intercepts.len() != file.classes.len() {
@@ -716,7 +716,7 @@ struct ClassifierFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::labels::{Classes, LabeledRow, LabelSet};
+    use crate::labels::{Classes, LabelSet, LabeledRow};
 
     fn toy() -> LabelSet {
         let classes = Classes::new(vec!["pos".into(), "neg".into(), "neutral".into()]).unwrap();
@@ -760,7 +760,10 @@ mod tests {
         assert!(p.evidence.iter().all(|e| e.contribution > 0.0));
         let bytes = model.to_json().unwrap();
         let back = Model::from_json(&bytes).unwrap();
-        assert!(back.to_json().unwrap() == bytes, "model JSON does not round-trip");
+        assert!(
+            back.to_json().unwrap() == bytes,
+            "model JSON does not round-trip"
+        );
         assert_eq!(back.predict(&x, 2), p);
     }
 
@@ -795,7 +798,11 @@ mod tests {
             cross_validate(&toy(), &TrainConfig::default(), Folds::LeaveOneArticleOut).unwrap();
         assert_eq!(report.metrics.n, 9);
         assert_eq!(predicted.len(), 9);
-        assert!(report.metrics.accuracy > 0.5, "{}", report.metrics.to_text());
+        assert!(
+            report.metrics.accuracy > 0.5,
+            "{}",
+            report.metrics.to_text()
+        );
     }
 
     #[test]
@@ -805,7 +812,10 @@ mod tests {
         let err = Model::train(&labels, &TrainConfig::default(), None)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("class `neutral` has no labelled rows"), "{err}");
+        assert!(
+            err.contains("class `neutral` has no labelled rows"),
+            "{err}"
+        );
     }
 
     #[test]

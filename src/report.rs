@@ -93,7 +93,11 @@ impl Metrics {
             } else {
                 0.0
             },
-            accuracy: if n > 0 { correct as f64 / n as f64 } else { 0.0 },
+            accuracy: if n > 0 {
+                correct as f64 / n as f64
+            } else {
+                0.0
+            },
             n,
         }
     }
@@ -138,7 +142,9 @@ impl Metrics {
 
     /// The same report as Markdown tables.
     pub fn to_markdown(&self) -> String {
-        let mut s = String::from("| class | precision | recall | F1 | support |\n|---|---:|---:|---:|---:|\n");
+        let mut s = String::from(
+            "| class | precision | recall | F1 | support |\n|---|---:|---:|---:|---:|\n",
+        );
         for m in &self.per_class {
             s += &format!(
                 "| {} | {:.3} | {:.3} | {:.3} | {} |\n",
@@ -163,38 +169,6 @@ impl Metrics {
             s.push('\n');
         }
         s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hand_checked_example() {
-        // truth:     a a a b b c
-        // predicted: a a b b c c
-        let classes: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        let m = Metrics::compute(&classes, &[0, 0, 0, 1, 1, 2], &[0, 0, 1, 1, 2, 2]);
-        assert_eq!(m.confusion, vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]);
-        let a = &m.per_class[0];
-        assert_eq!((a.precision, a.recall, a.support), (1.0, 2.0 / 3.0, 3));
-        assert!((a.f1 - 0.8).abs() < 1e-12);
-        let b = &m.per_class[1];
-        assert_eq!((b.precision, b.recall), (0.5, 0.5));
-        let c = &m.per_class[2];
-        assert!((c.f1 - 2.0 / 3.0).abs() < 1e-12);
-        assert!((m.macro_f1 - (0.8 + 0.5 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
-        assert!((m.accuracy - 4.0 / 6.0).abs() < 1e-12);
-        assert!(m.to_text().contains("macro-F1 0.656"));
-        assert!(m.to_markdown().contains("| a | 1.000 | 0.667 | 0.800 | 3 |"));
-    }
-
-    #[test]
-    fn absent_classes_do_not_count_in_macro_f1() {
-        let classes: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        let m = Metrics::compute(&classes, &[0, 1], &[0, 1]);
-        assert_eq!(m.macro_f1, 1.0);
     }
 }
 
@@ -282,5 +256,42 @@ fn df(b: crate::features::DfBound) -> String {
     match b {
         crate::features::DfBound::Count(c) => format!("{c} sentences"),
         crate::features::DfBound::Proportion(p) => format!("{}% of sentences", p * 100.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_checked_example() {
+        // truth:     a a a b b c
+        // predicted: a a b b c c
+        let classes: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let m = Metrics::compute(&classes, &[0, 0, 0, 1, 1, 2], &[0, 0, 1, 1, 2, 2]);
+        assert_eq!(
+            m.confusion,
+            vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]
+        );
+        let a = &m.per_class[0];
+        assert_eq!((a.precision, a.recall, a.support), (1.0, 2.0 / 3.0, 3));
+        assert!((a.f1 - 0.8).abs() < 1e-12);
+        let b = &m.per_class[1];
+        assert_eq!((b.precision, b.recall), (0.5, 0.5));
+        let c = &m.per_class[2];
+        assert!((c.f1 - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m.macro_f1 - (0.8 + 0.5 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
+        assert!((m.accuracy - 4.0 / 6.0).abs() < 1e-12);
+        assert!(m.to_text().contains("macro-F1 0.656"));
+        assert!(m
+            .to_markdown()
+            .contains("| a | 1.000 | 0.667 | 0.800 | 3 |"));
+    }
+
+    #[test]
+    fn absent_classes_do_not_count_in_macro_f1() {
+        let classes: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let m = Metrics::compute(&classes, &[0, 1], &[0, 1]);
+        assert_eq!(m.macro_f1, 1.0);
     }
 }

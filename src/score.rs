@@ -129,7 +129,9 @@ pub fn load(input: &Input) -> std::result::Result<Loaded, String> {
         Input::Text(path) => {
             let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
             let text = decode(bytes, &mut loaded.warnings)?;
-            loaded.documents.push(Document::from_text(doc_id_of(path), text));
+            loaded
+                .documents
+                .push(Document::from_text(doc_id_of(path), text));
         }
         Input::Csv(path) => {
             loaded.documents = load_csv(path).map_err(|e| match e {
@@ -149,7 +151,9 @@ pub fn load_csv(path: &Path) -> Result<Vec<Document>> {
     let mut reader = csv::ReaderBuilder::new().from_reader(file);
     let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
     let text_col = column_indices(path, &header, &["text"])?[0];
-    let doc_col = column_indices(path, &header, &["doc_id"]).ok().map(|v| v[0]);
+    let doc_col = column_indices(path, &header, &["doc_id"])
+        .ok()
+        .map(|v| v[0]);
     let default_id = doc_id_of(path);
     let mut docs: Vec<(String, Vec<String>)> = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -313,6 +317,9 @@ pub struct Summary {
     pub skipped: usize,
 }
 
+/// One input's documents, its CSV bytes and sentence count, or why it was skipped.
+type InputResult = std::result::Result<(Loaded, Vec<u8>, usize), String>;
+
 /// Scores `inputs` and writes the CSV (header included) to `out`, calling
 /// `on_event` in input order for each input.
 pub fn score_inputs<W: Write>(
@@ -332,7 +339,7 @@ pub fn score_inputs<W: Write>(
     out.write_all(&head).map_err(|e| Error::io("<output>", e))?;
     let mut summary = Summary::default();
     for chunk in inputs.chunks(options.chunk.max(1)) {
-        let results: Vec<std::result::Result<(Loaded, Vec<u8>, usize), String>> = chunk
+        let results: Vec<InputResult> = chunk
             .par_iter()
             .map_init(
                 || Scorer::new(model, options),
@@ -389,7 +396,9 @@ mod tests {
         assert_eq!(decode(b"a\xFFb".to_vec(), &mut w).unwrap(), "a\u{FFFD}b");
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("not valid UTF-8"));
-        assert!(decode(b"a\0b".to_vec(), &mut w).unwrap_err().contains("binary"));
+        assert!(decode(b"a\0b".to_vec(), &mut w)
+            .unwrap_err()
+            .contains("binary"));
     }
 
     #[test]
@@ -415,9 +424,15 @@ mod tests {
         let p = dir.path().join("rows.csv");
         std::fs::write(&p, "doc_id,text\nx,One.\nx,Two.\ny,Three.\n,Four.\n").unwrap();
         let docs = load_csv(&p).unwrap();
-        let ids: Vec<(&str, usize)> = docs.iter().map(|d| (d.doc_id.as_str(), d.spans.len())).collect();
+        let ids: Vec<(&str, usize)> = docs
+            .iter()
+            .map(|d| (d.doc_id.as_str(), d.spans.len()))
+            .collect();
         assert_eq!(ids, [("x", 2), ("y", 1), ("rows", 1)]);
         std::fs::write(&p, "body\nx\n").unwrap();
-        assert!(load_csv(&p).unwrap_err().to_string().contains("missing column `text`"));
+        assert!(load_csv(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("missing column `text`"));
     }
 }

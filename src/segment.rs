@@ -41,9 +41,9 @@ impl Span {
 
 /// Titles that are always followed by a name, never end a sentence.
 const TITLES: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "prof", "gen", "sen", "rep", "gov", "lt", "col", "capt", "sgt",
-    "st", "rev", "hon", "pres", "adm", "maj", "cpl", "jr", "sr", "messrs", "vs", "etc", "approx",
-    "dept", "est", "fig", "inc", "corp", "ltd", "co", "mt", "ft", "e.g", "i.e", "cf", "al",
+    "mr", "mrs", "ms", "dr", "prof", "gen", "sen", "rep", "gov", "lt", "col", "capt", "sgt", "st",
+    "rev", "hon", "pres", "adm", "maj", "cpl", "jr", "sr", "messrs", "vs", "etc", "approx", "dept",
+    "est", "fig", "inc", "corp", "ltd", "co", "mt", "ft", "e.g", "i.e", "cf", "al",
 ];
 
 /// Abbreviations that do not end a sentence when a number follows.
@@ -54,10 +54,50 @@ const BEFORE_NUMBER: &[&str] = &[
 
 /// Words that open a new sentence even after initials such as `U.S.`.
 const OPENERS: &[&str] = &[
-    "the", "a", "an", "it", "its", "this", "that", "these", "those", "there", "he", "she", "we",
-    "they", "i", "but", "and", "yet", "so", "in", "on", "at", "as", "if", "when", "while",
-    "however", "meanwhile", "still", "both", "its", "his", "her", "their", "our", "after",
-    "before", "since", "for", "with", "what", "why", "how", "who",
+    "the",
+    "a",
+    "an",
+    "it",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "he",
+    "she",
+    "we",
+    "they",
+    "i",
+    "but",
+    "and",
+    "yet",
+    "so",
+    "in",
+    "on",
+    "at",
+    "as",
+    "if",
+    "when",
+    "while",
+    "however",
+    "meanwhile",
+    "still",
+    "both",
+    "its",
+    "his",
+    "her",
+    "their",
+    "our",
+    "after",
+    "before",
+    "since",
+    "for",
+    "with",
+    "what",
+    "why",
+    "how",
+    "who",
 ];
 
 /// Splits `text` into sentences.
@@ -318,13 +358,7 @@ mod tests {
         let spans = segment(text);
         assert_eq!(
             spans,
-            vec![
-                Span { start: 0, end: 21 },
-                Span {
-                    start: 22,
-                    end: 35
-                }
-            ]
+            vec![Span { start: 0, end: 21 }, Span { start: 22, end: 35 }]
         );
     }
 

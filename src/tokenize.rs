@@ -297,9 +297,15 @@ mod tests {
             ("", &[]),
             ("   ", &[]),
             ("Russia’s red lines", &["Russia", "red", "lines"]),
-            ("US$400 billion, 3,200km", &["US", "400", "billion", "200km"]),
+            (
+                "US$400 billion, 3,200km",
+                &["US", "400", "billion", "200km"],
+            ),
             ("China-Russia ties", &["China", "Russia", "ties"]),
-            ("Li Keqiang (李克強) met", &["Li", "Keqiang", "李克強", "met"]),
+            (
+                "Li Keqiang (李克強) met",
+                &["Li", "Keqiang", "李克強", "met"],
+            ),
             ("a b c dé", &["dé"]),
             ("Naïve café — Ürümqi", &["Naïve", "café", "Ürümqi"]),
         ];
@@ -365,7 +371,11 @@ mod tests {
             stop_words: vec![],
             stem: false,
         });
-        let stems: Vec<String> = tok.tokens("The sanctions").into_iter().map(|t| t.stem).collect();
+        let stems: Vec<String> = tok
+            .tokens("The sanctions")
+            .into_iter()
+            .map(|t| t.stem)
+            .collect();
         assert_eq!(stems, ["the", "sanctions"]);
     }
 
