@@ -1,0 +1,84 @@
+//! Helpers shared by the end-to-end tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository root (tests run from there).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the `stance` binary with `args` in the repository root.
+pub fn stance(args: &[&str]) -> Output {
+    stance_with_stdin(args, None)
+}
+
+/// Runs `stance` feeding `stdin` to it.
+pub fn stance_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(args)
+        .current_dir(root())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("stance binary runs");
+    if let Some(bytes) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(bytes)
+            .expect("write stdin");
+    }
+    child.wait_with_output().expect("stance finishes")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The seed article files, sorted.
+pub fn seed_files() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("seeds"))
+        .expect("seeds/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Trains a model on the small fixture into `dir`, returning its path.
+pub fn train_fixture_model(dir: &Path) -> PathBuf {
+    let model = dir.join("fixture.json");
+    let out = stance(&[
+        "train",
+        "--labels",
+        "tests/fixtures/small.csv",
+        "--model",
+        model.to_str().expect("utf-8 path"),
+    ]);
+    assert!(out.status.success(), "train failed: {}", stderr(&out));
+    model
+}
+
+/// Parses CSV text into records (header first).
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.expect("valid CSV").iter().map(String::from).collect())
+        .collect()
+}

@@ -1,0 +1,86 @@
+//! Property tests: the segmenter, tokenizer and featurizer on arbitrary text.
+
+use proptest::prelude::*;
+use stance::features::TfIdfVectorizer;
+use stance::segment::segment;
+use stance::tokenize::{for_each_word, Tokenizer, TokenizerConfig};
+
+fn text_strategy() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        // article-like text: words, punctuation, quotes, newlines, CJK
+        proptest::collection::vec(
+            prop_oneof![
+                "[A-Za-z]{1,8}",
+                Just(". ".to_string()),
+                Just("U.S. ".to_string()),
+                Just("? ".to_string()),
+                Just("…".to_string()),
+                Just("” ".to_string()),
+                Just("\n".to_string()),
+                Just("\r\n".to_string()),
+                Just("  ".to_string()),
+                Just("李克強".to_string()),
+                Just("3.5% ".to_string()),
+                Just("Mr. ".to_string()),
+                Just("— ".to_string()),
+            ],
+            0..60
+        )
+        .prop_map(|v| v.concat()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn segment_spans_are_valid_ordered_and_cover_all_text(text in text_strategy()) {
+        let spans = segment(&text);
+        let mut covered = vec![false; text.len()];
+        let mut prev_end = 0;
+        for s in &spans {
+            prop_assert!(s.start < s.end && s.end <= text.len());
+            prop_assert!(s.start >= prev_end, "overlap or disorder");
+            prop_assert!(text.is_char_boundary(s.start) && text.is_char_boundary(s.end));
+            let t = s.text(&text);
+            prop_assert_eq!(t.trim(), t, "span not trimmed");
+            prop_assert!(!t.contains('\n'), "sentence crosses a line");
+            covered[s.start..s.end].iter_mut().for_each(|c| *c = true);
+            prev_end = s.end;
+        }
+        for (i, c) in text.char_indices() {
+            if !c.is_whitespace() {
+                prop_assert!(covered[i], "char {:?} at {} is in no sentence", c, i);
+            }
+        }
+    }
+
+    #[test]
+    fn words_are_in_bounds_on_boundaries_and_alphanumeric(text in text_strategy()) {
+        let mut prev = 0;
+        for_each_word(&text, |s, e| {
+            assert!(s >= prev && s < e && e <= text.len());
+            assert!(text.is_char_boundary(s) && text.is_char_boundary(e));
+            assert!(text[s..e].chars().all(char::is_alphanumeric));
+            prev = e;
+        });
+        let tok = Tokenizer::new(TokenizerConfig::default());
+        for t in tok.tokens(&text) {
+            prop_assert!(!t.stem.is_empty());
+            prop_assert_eq!(t.word.to_lowercase(), t.word.clone());
+        }
+    }
+
+    #[test]
+    fn tfidf_rows_have_unit_or_zero_norm(train in proptest::collection::vec(text_strategy(), 1..8), probe in text_strategy()) {
+        if let Ok(fitted) = TfIdfVectorizer::default().fit(&train) {
+            for text in train.iter().chain(std::iter::once(&probe)) {
+                let v = fitted.transform(text);
+                let n = v.norm();
+                prop_assert!(v.nnz() == 0 && n == 0.0 || (n - 1.0).abs() < 1e-9);
+                prop_assert!(v.indices.windows(2).all(|w| w[0] < w[1]));
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! End-to-end tests of `stance score` on the real seed articles.
+
+mod common;
+
+use common::*;
+use stance::segment::segment;
+
+const CLASSES: [&str; 4] = ["convergence", "divergence", "western_pressure", "other"];
+
+#[test]
+fn scores_every_seed_sentence_with_consistent_columns() {
+    let out = stance(&["score", "seeds"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = parse_csv(&stdout(&out));
+    let header = &rows[0];
+    assert_eq!(
+        header.join(","),
+        "doc_id,sentence_id,start,end,text,label,confidence,p_convergence,p_divergence,p_western_pressure,p_other,evidence"
+    );
+    let mut expected_rows = 0;
+    let mut sources = std::collections::HashMap::new();
+    for path in seed_files() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        expected_rows += segment(&text).len();
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        sources.insert(stem, text);
+    }
+    assert_eq!(rows.len() - 1, expected_rows);
+    let mut last: Option<(String, usize)> = None;
+    for row in &rows[1..] {
+        let source = &sources[&row[0]];
+        let (start, end): (usize, usize) = (row[2].parse().unwrap(), row[3].parse().unwrap());
+        assert_eq!(&source[start..end], row[4], "span does not match text");
+        let id: usize = row[1].parse().unwrap();
+        match &last {
+            Some((doc, prev)) if doc == &row[0] => assert_eq!(id, prev + 1),
+            _ => assert_eq!(id, 1),
+        }
+        last = Some((row[0].clone(), id));
+        assert!(CLASSES.contains(&row[5].as_str()), "label {}", row[5]);
+        let probs: Vec<f64> = row[7..11].iter().map(|p| p.parse().unwrap()).collect();
+        let sum: f64 = probs.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-5, "probabilities sum to {sum}");
+        let best = (0..4)
+            .max_by(|&a, &b| probs[a].total_cmp(&probs[b]))
+            .unwrap();
+        assert_eq!(
+            row[5], CLASSES[best],
+            "label is not the most probable class"
+        );
+        let confidence: f64 = row[6].parse().unwrap();
+        assert_eq!(confidence, probs[best]);
+    }
+    assert!(stderr(&out).contains(&format!("scored {expected_rows} sentences in 5 documents")));
+}
+
+#[test]
+fn output_is_identical_for_one_and_two_threads() {
+    let one = stance(&["score", "--threads", "1", "seeds"]);
+    let two = stance(&["score", "--threads", "2", "seeds"]);
+    assert!(one.status.success() && two.status.success());
+    assert!(one.stdout == two.stdout, "output depends on thread count");
+}
+
+#[test]
+fn writes_out_file_atomically_and_reads_stdin_and_csv_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("pred.csv");
+    let out = stance(&[
+        "score",
+        "--out",
+        out_path.to_str().unwrap(),
+        "seeds/004_77300b823648d066.txt",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file_rows = parse_csv(&std::fs::read_to_string(&out_path).unwrap());
+    assert!(stdout(&out).is_empty());
+
+    let text = std::fs::read(root().join("seeds/004_77300b823648d066.txt")).unwrap();
+    let piped = stance_with_stdin(&["score", "-"], Some(&text));
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    let stdin_rows = parse_csv(&stdout(&piped));
+    assert_eq!(stdin_rows.len(), file_rows.len());
+    assert_eq!(stdin_rows[1][0], "stdin");
+    assert_eq!(stdin_rows[1][4..], file_rows[1][4..]);
+
+    // The same sentences given as a CSV of already-split rows.
+    let csv_path = dir.path().join("rows.csv");
+    let mut w = csv::Writer::from_path(&csv_path).unwrap();
+    w.write_record(["doc_id", "text"]).unwrap();
+    for row in &file_rows[1..] {
+        w.write_record(["fp", row[4].as_str()]).unwrap();
+    }
+    w.flush().unwrap();
+    let from_csv = stance(&["score", csv_path.to_str().unwrap()]);
+    assert!(from_csv.status.success(), "{}", stderr(&from_csv));
+    let csv_rows = parse_csv(&stdout(&from_csv));
+    assert_eq!(csv_rows.len(), file_rows.len());
+    for (a, b) in csv_rows[1..].iter().zip(&file_rows[1..]) {
+        assert_eq!(a[0], "fp");
+        assert_eq!(
+            (a[2].as_str(), a[3].as_str()),
+            ("", ""),
+            "CSV rows have no offsets"
+        );
+        assert_eq!(a[4..], b[4..]);
+    }
+}
+
+#[test]
+fn missing_input_is_reported_and_the_rest_still_scored() {
+    let out = stance(&[
+        "score",
+        "seeds/004_77300b823648d066.txt",
+        "no/such/file.txt",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("skipped no/such/file.txt: no such file or folder"),
+        "{err}"
+    );
+    assert!(err.contains("1 input(s) skipped"), "{err}");
+    assert!(parse_csv(&stdout(&out)).len() > 10);
+}
+
+#[test]
+fn out_into_missing_folder_fails_before_work() {
+    let out = stance(&["score", "--out", "no/such/dir/p.csv", "seeds"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("output folder no/such/dir does not exist"));
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn bad_model_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"format\":\"stance-model\",\"format_version\":7}").unwrap();
+    let out = stance(&["score", "--model", bad.to_str().unwrap(), "seeds"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.json: model format version 7 is not supported"),
+        "{err}"
+    );
+
+    let out = stance(&["score", "--model", "models/nope.json", "seeds"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("models/nope.json: cannot read model file"));
+}
+
+#[test]
+fn golden_output_for_fixture_model() {
+    // A model trained on the small fixture scores one seed article; the CSV
+    // must match the committed golden file byte for byte. Regenerate with
+    // STANCE_BLESS=1 after an intended change.
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_fixture_model(dir.path());
+    let out = stance(&[
+        "score",
+        "--model",
+        model.to_str().unwrap(),
+        "seeds/003_8c61eab635a33c70.txt",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let golden = root().join("tests/golden/score_003_fixture_model.csv");
+    if std::env::var_os("STANCE_BLESS").is_some() {
+        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        std::fs::write(&golden, &out.stdout).unwrap();
+    }
+    let want = std::fs::read(&golden).expect("golden file (run with STANCE_BLESS=1 to create)");
+    assert!(
+        out.stdout == want,
+        "output differs from {}:\n{}",
+        golden.display(),
+        stdout(&out)
+    );
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["train", "score", "eval"] {
+        let out = stance(&[sub, "--help"]);
+        assert!(out.status.success());
+        assert!(stdout(&out).contains("Usage: stance"), "{sub}");
+    }
+}

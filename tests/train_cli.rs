@@ -1,0 +1,178 @@
+//! End-to-end tests of `stance train` and `stance eval`.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn training_twice_gives_identical_model_bytes_and_a_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = train_fixture_model(dir.path());
+    let first = std::fs::read(&a).unwrap();
+    let card = std::fs::read_to_string(a.with_extension("md")).unwrap();
+    let b = train_fixture_model(dir.path());
+    assert!(
+        std::fs::read(&b).unwrap() == first,
+        "training is not deterministic"
+    );
+    assert!(card.contains("leave-one-article-out (4 folds)"), "{card}");
+    assert!(card.contains("| divergence | 6 |"), "{card}");
+    assert!(card.contains("macro-F1"));
+    assert!(card.contains("## Most heavily weighted terms per class"));
+}
+
+#[test]
+fn train_prints_cross_validation_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    let out = stance(&[
+        "train",
+        "--labels",
+        "tests/fixtures/small.csv",
+        "--model",
+        model.to_str().unwrap(),
+        "--folds",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("2-fold grouped by article"), "{text}");
+    for needle in [
+        "precision",
+        "recall",
+        "macro-F1",
+        "accuracy",
+        "confusion matrix",
+    ] {
+        assert!(text.contains(needle), "missing {needle}: {text}");
+    }
+}
+
+#[test]
+fn invalid_labels_stop_training_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("doc_id,text,label\nd1,Moscow and Beijing met.,friendship\n", ":2: unknown label `friendship`"),
+        ("doc_id,text\nd1,Moscow and Beijing met.\n", "missing column `label`"),
+        ("doc_id,text,label\nd1,,other\n", ":2: empty `text`"),
+        (
+            "doc_id,text,label\nd1,Moscow and Beijing met.,convergence\nd2,Moscow and Beijing met.,other\n",
+            ":3: text is labelled `other` here but `convergence` at",
+        ),
+    ];
+    for (i, (body, want)) in cases.iter().enumerate() {
+        let labels = dir.path().join(format!("bad{i}.csv"));
+        std::fs::write(&labels, body).unwrap();
+        let model = dir.path().join(format!("m{i}.json"));
+        let out = stance(&[
+            "train",
+            "--labels",
+            labels.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{body}");
+        let err = stderr(&out);
+        assert!(err.contains(want), "{err}");
+        assert!(err.contains(labels.to_str().unwrap()), "{err}");
+        assert!(!model.exists(), "a model was written from invalid labels");
+    }
+}
+
+#[test]
+fn a_failed_training_leaves_the_previous_model_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_fixture_model(dir.path());
+    let before = std::fs::read(&model).unwrap();
+    let labels = dir.path().join("one_class.csv");
+    std::fs::write(&labels, "doc_id,text,label\nd1,Moscow and Beijing met.,convergence\nd2,They met again.,convergence\n").unwrap();
+    let out = stance(&[
+        "train",
+        "--labels",
+        labels.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--no-cv",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("has no labelled rows"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(std::fs::read(&model).unwrap() == before);
+}
+
+#[test]
+fn eval_agrees_with_score_on_the_same_sentences() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_fixture_model(dir.path());
+    // Held-out rows: sentences of the shared opening article that are not in the fixture.
+    let labelled = dir.path().join("heldout.csv");
+    let all = std::fs::read_to_string(root().join("labels/seeds.csv")).unwrap();
+    let fixture = std::fs::read_to_string(root().join("tests/fixtures/small.csv")).unwrap();
+    let rows = parse_csv(&all);
+    let mut w = csv::Writer::from_path(&labelled).unwrap();
+    w.write_record(["doc_id", "text", "label"]).unwrap();
+    let mut truth = Vec::new();
+    for r in rows[1..]
+        .iter()
+        .filter(|r| r[0].starts_with("000_") && !fixture.contains(&r[1]))
+        .take(12)
+    {
+        w.write_record(&r[..3]).unwrap();
+        truth.push(r[2].clone());
+    }
+    w.flush().unwrap();
+    assert_eq!(truth.len(), 12);
+
+    let eval = stance(&[
+        "eval",
+        "--json",
+        "--model",
+        model.to_str().unwrap(),
+        labelled.to_str().unwrap(),
+    ]);
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    let metrics: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+
+    let scored = stance(&[
+        "score",
+        "--model",
+        model.to_str().unwrap(),
+        labelled.to_str().unwrap(),
+    ]);
+    let predicted: Vec<String> = parse_csv(&stdout(&scored))[1..]
+        .iter()
+        .map(|r| r[5].clone())
+        .collect();
+    let correct = truth.iter().zip(&predicted).filter(|(t, p)| t == p).count();
+    assert_eq!(metrics["n"], 12);
+    let accuracy = metrics["accuracy"].as_f64().unwrap();
+    assert!((accuracy - correct as f64 / 12.0).abs() < 1e-12);
+    let classes = ["convergence", "divergence", "western_pressure", "other"];
+    for (ti, t) in classes.iter().enumerate() {
+        for (pi, p) in classes.iter().enumerate() {
+            let n = truth
+                .iter()
+                .zip(&predicted)
+                .filter(|(a, b)| a == t && b == p)
+                .count();
+            assert_eq!(metrics["confusion"][ti][pi], n, "confusion[{t}][{p}]");
+        }
+    }
+}
+
+#[test]
+fn eval_rejects_labels_the_model_does_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let labelled = dir.path().join("x.csv");
+    std::fs::write(&labelled, "doc_id,text,label\nd,Some text.,neutral\n").unwrap();
+    let out = stance(&["eval", labelled.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(":2: unknown label `neutral`"),
+        "{}",
+        stderr(&out)
+    );
+}
