@@ -1,0 +1,51 @@
+# stance — common tasks. Run `make help` for the list.
+
+CARGO   ?= cargo
+STANCE  := target/release/stance
+MODEL   ?= models/stance.json
+OUT     ?= predictions.csv
+INPUT   ?= seeds
+EVAL    ?= labels
+
+.PHONY: help build train score eval test lint fmt bench doc clean
+
+help:
+	@echo "make score   score $(INPUT) with the shipped model -> $(OUT)"
+	@echo "make train   retrain $(MODEL) (and its model card) from labels/*.csv"
+	@echo "make eval    metrics of $(MODEL) on EVAL=held-out.csv (default: labels/, i.e. training fit)"
+	@echo "make test    lint + all tests"
+	@echo "make lint    cargo fmt --check + clippy -D warnings"
+	@echo "make bench   Criterion benches of the featurizer and scorer"
+
+build:
+	$(CARGO) build --release
+
+train: build
+	$(STANCE) train --labels labels --model $(MODEL)
+
+score: build
+	$(STANCE) score --model $(MODEL) --out $(OUT) $(INPUT)
+
+eval: build
+	@if [ "$(EVAL)" = "labels" ]; then echo "note: evaluating on the training labels measures fit, not generalisation; the cross-validated numbers are in models/stance.md" >&2; fi
+	$(STANCE) eval --model $(MODEL) $(EVAL)
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+test: lint
+	$(CARGO) test
+
+bench:
+	$(CARGO) bench --bench featurize
+
+doc:
+	$(CARGO) doc --no-deps
+
+clean:
+	$(CARGO) clean
+	rm -f $(OUT)
