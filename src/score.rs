@@ -37,6 +37,9 @@ pub struct Document {
     pub spans: Vec<Span>,
     /// Whether spans are offsets into a source file (false for CSV rows).
     pub has_offsets: bool,
+    /// Bytes dropped from the front of the source before `text` (a UTF-8
+    /// byte-order mark); added to spans when offsets are written.
+    pub base_offset: usize,
 }
 
 impl Document {
@@ -48,6 +51,7 @@ impl Document {
             text,
             spans,
             has_offsets: true,
+            base_offset: 0,
         }
     }
 
@@ -70,6 +74,7 @@ impl Document {
             text,
             spans,
             has_offsets: false,
+            base_offset: 0,
         }
     }
 }
@@ -83,13 +88,31 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
+/// The UTF-8 byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Decodes file bytes into a document: strips a UTF-8 BOM (offsets still
+/// count it), refuses binary data (NUL bytes), and replaces invalid UTF-8
+/// with U+FFFD, with a warning (offsets then refer to the repaired text).
+pub fn decode_document(
+    doc_id: String,
+    bytes: Vec<u8>,
+    warnings: &mut Vec<String>,
+) -> std::result::Result<Document, String> {
+    let base_offset = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+    let text = decode(bytes, warnings)?;
+    let mut doc = Document::from_text(doc_id, text);
+    doc.base_offset = base_offset;
+    Ok(doc)
+}
+
 /// Decodes file bytes: strips a UTF-8 BOM, refuses binary data (NUL bytes),
 /// and replaces invalid UTF-8 with U+FFFD, with a warning.
 pub fn decode(bytes: Vec<u8>, warnings: &mut Vec<String>) -> std::result::Result<String, String> {
     if bytes.contains(&0) {
         return Err("binary file (contains NUL bytes), skipped".into());
     }
-    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+    let bytes = match bytes.strip_prefix(BOM) {
         Some(rest) => rest.to_vec(),
         None => bytes,
     };
@@ -123,15 +146,13 @@ pub fn load(input: &Input) -> std::result::Result<Loaded, String> {
             std::io::stdin()
                 .read_to_end(&mut bytes)
                 .map_err(|e| e.to_string())?;
-            let text = decode(bytes, &mut loaded.warnings)?;
-            loaded.documents.push(Document::from_text("stdin", text));
+            let doc = decode_document("stdin".into(), bytes, &mut loaded.warnings)?;
+            loaded.documents.push(doc);
         }
         Input::Text(path) => {
             let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-            let text = decode(bytes, &mut loaded.warnings)?;
-            loaded
-                .documents
-                .push(Document::from_text(doc_id_of(path), text));
+            let doc = decode_document(doc_id_of(path), bytes, &mut loaded.warnings)?;
+            loaded.documents.push(doc);
         }
         Input::Csv(path) => {
             loaded.documents = load_csv(path).map_err(|e| match e {
@@ -252,8 +273,8 @@ impl<'m> Scorer<'m> {
             f.push(doc.doc_id.clone());
             f.push((i + 1).to_string());
             if doc.has_offsets {
-                f.push(span.start.to_string());
-                f.push(span.end.to_string());
+                f.push((doc.base_offset + span.start).to_string());
+                f.push((doc.base_offset + span.end).to_string());
             } else {
                 f.push(String::new());
                 f.push(String::new());
