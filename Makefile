@@ -7,10 +7,12 @@ OUT     ?= predictions.csv
 INPUT   ?= seeds
 EVAL    ?= labels
 
-.PHONY: help build train score eval test lint fmt bench doc clean
+.PHONY: help build train score suggest review eval test lint fmt bench doc clean
 
 help:
 	@echo "make score   score $(INPUT) with the shipped model -> $(OUT)"
+	@echo "make suggest the 50 sentences of INPUT the model is least sure about -> to-review.csv"
+	@echo "make review  add the filled review cells of OUT (default predictions.csv) to labels/reviewed.csv"
 	@echo "make train   retrain $(MODEL) (and its model card) from labels/*.csv"
 	@echo "make eval    metrics of $(MODEL) on EVAL=held-out.csv (default: labels/, i.e. training fit)"
 	@echo "make test    lint + all tests"
@@ -22,9 +24,16 @@ build:
 
 train: build
 	$(STANCE) train --labels labels --model $(MODEL)
+	$(STANCE) score --model $(MODEL) --out /dev/null --chart models/stance.seeds.svg seeds
 
 score: build
-	$(STANCE) score --model $(MODEL) --out $(OUT) $(INPUT)
+	$(STANCE) score --model $(MODEL) --out $(OUT) --summary $(OUT:.csv=.summary.csv) --chart $(OUT:.csv=.svg) $(INPUT)
+
+suggest: build
+	$(STANCE) suggest --model $(MODEL) -n 50 --out to-review.csv $(INPUT)
+
+review: build
+	$(STANCE) review apply $(OUT)
 
 eval: build
 	@if [ "$(EVAL)" = "labels" ]; then echo "note: evaluating on the training labels measures fit, not generalisation; the cross-validated numbers are in models/stance.md" >&2; fi
@@ -48,4 +57,4 @@ doc:
 
 clean:
 	$(CARGO) clean
-	rm -f $(OUT)
+	rm -f $(OUT) $(OUT:.csv=.summary.csv) $(OUT:.csv=.svg) to-review.csv

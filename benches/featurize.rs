@@ -125,9 +125,11 @@ fn bench_score(c: &mut Criterion) {
                 .from_writer(Vec::with_capacity(1 << 16));
             for doc in &docs {
                 let segmented = Document::from_text(doc.doc_id.clone(), doc.text.clone());
-                scorer
-                    .write_document(&segmented, &mut out)
-                    .expect("scoring");
+                for scored in scorer.score_document(&segmented) {
+                    scorer
+                        .write_row(&segmented, &scored, &mut out)
+                        .expect("scoring");
+                }
             }
             out.into_inner().map(|v| v.len()).unwrap_or(0)
         });

@@ -389,6 +389,7 @@ impl FittedTfIdfVectorizer {
             analyzer: self.tokenizer.analyzer(),
             cache: WordCache::with_capacity(1 << 20),
             hits: Vec::new(),
+            spans: Vec::new(),
         }
     }
 
@@ -419,7 +420,10 @@ pub struct Transformer<'a> {
     fitted: &'a FittedTfIdfVectorizer,
     analyzer: crate::tokenize::Analyzer<'a>,
     cache: WordCache,
-    hits: Vec<u32>,
+    /// `feature index << 32 | occurrence number`, sorted after a transform.
+    hits: Vec<u64>,
+    /// Byte span in the sentence of each occurrence, by occurrence number.
+    spans: Vec<(u32, u32)>,
 }
 
 impl Transformer<'_> {
@@ -427,13 +431,16 @@ impl Transformer<'_> {
     pub fn transform(&mut self, sentence: &str, out: &mut SparseVec) {
         out.clear();
         self.hits.clear();
+        self.spans.clear();
         let fitted = self.fitted;
         let (lo, hi) = fitted.config.ngram_range;
         let mut window = [UNKNOWN; MAX_NGRAM];
+        let mut starts = [0u32; MAX_NGRAM];
         let mut seen = 0usize; // non-stop tokens so far
         let analyzer = &mut self.analyzer;
         let cache = &mut self.cache;
         let hits = &mut self.hits;
+        let spans = &mut self.spans;
         for_each_word(sentence, |start, end| {
             let lower = analyzer.lower(&sentence[start..end]);
             let code = match cache.get(lower) {
@@ -456,6 +463,8 @@ impl Transformer<'_> {
             }
             window.copy_within(1.., 0);
             window[MAX_NGRAM - 1] = code;
+            starts.copy_within(1.., 0);
+            starts[MAX_NGRAM - 1] = u32::try_from(start).unwrap_or(u32::MAX);
             seen += 1;
             for n in lo..=hi.min(seen) {
                 let gram = &window[MAX_NGRAM - n..];
@@ -463,7 +472,9 @@ impl Transformer<'_> {
                     continue;
                 }
                 if let Some(&index) = fitted.keys.get(&pack(gram)) {
-                    hits.push(index);
+                    hits.push((index as u64) << 32 | spans.len() as u64);
+                    let end = u32::try_from(end).unwrap_or(u32::MAX);
+                    spans.push((starts[MAX_NGRAM - n], end));
                 }
             }
         });
@@ -475,9 +486,9 @@ impl Transformer<'_> {
         let mut i = 0;
         let mut norm = 0.0;
         while i < hits.len() {
-            let index = hits[i];
+            let index = (hits[i] >> 32) as u32;
             let mut j = i + 1;
-            while j < hits.len() && hits[j] == index {
+            while j < hits.len() && (hits[j] >> 32) as u32 == index {
                 j += 1;
             }
             let count = (j - i) as f64;
@@ -494,6 +505,20 @@ impl Transformer<'_> {
                 *v /= norm;
             }
         }
+    }
+
+    /// Where `feature` first occurred in the sentence of the last
+    /// [`transform`](Self::transform), as a byte range: the words of the
+    /// n-gram as the sentence wrote them (with any stop words between).
+    pub fn surface(&self, feature: usize) -> Option<(usize, usize)> {
+        let key = (feature as u64) << 32;
+        let at = self.hits.partition_point(|&h| h < key);
+        let &hit = self.hits.get(at)?;
+        if hit >> 32 != feature as u64 {
+            return None;
+        }
+        let (start, end) = *self.spans.get((hit & 0xFFFF_FFFF) as usize)?;
+        Some((start as usize, end as usize))
     }
 }
 
@@ -593,6 +618,25 @@ mod tests {
             .is_err());
         assert!(plain().fit(&Vec::<String>::new()).is_err());
         assert!(plain().min_df(DfBound::Count(5)).fit(&["red fox"]).is_err());
+    }
+
+    #[test]
+    fn surface_spans_point_at_the_sentence_words() {
+        let fitted = plain().fit(&["red fox", "Red the FOX"]).unwrap();
+        let sentence = "A Red, the FOX; red fox";
+        let mut t = fitted.transformer();
+        let mut x = SparseVec::default();
+        t.transform(sentence, &mut x);
+        let vocab = fitted.vocabulary();
+        let at = |term: &str| {
+            let i = vocab.iter().position(|v| v == term).unwrap();
+            t.surface(i).map(|(s, e)| &sentence[s..e])
+        };
+        assert_eq!(at("red"), Some("Red"));
+        assert_eq!(at("fox"), Some("FOX"));
+        assert_eq!(at("red fox"), Some("Red, the FOX"));
+        let unseen = fitted.transform("nothing");
+        assert_eq!(unseen.nnz(), 0);
     }
 
     #[test]

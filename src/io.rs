@@ -9,10 +9,23 @@ use crate::error::{Error, Result};
 /// Writes a file atomically: the content goes to a temporary file in the same
 /// folder, is flushed to disk, and only then renamed over `path`. A crash or
 /// an error midway leaves any previous file at `path` untouched.
+///
+/// A `path` that exists but is not a regular file (`/dev/null`, a named
+/// pipe, a terminal) is written to directly: renaming over it would replace
+/// the device with a plain file.
 pub fn atomic_write<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        let mut buffered = std::io::BufWriter::new(file);
+        write(&mut buffered).map_err(|e| Error::io(path, e))?;
+        return buffered.flush().map_err(|e| Error::io(path, e));
+    }
     let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".stance-")
@@ -211,6 +224,25 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "good");
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "temporary file left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writing_to_a_device_keeps_the_device() {
+        // Regression: `--out /dev/null` once renamed a temporary file over
+        // /dev/null. A named pipe stands in for the device here.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(status.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        atomic_write(&fifo, |w| w.write_all(b"through the pipe")).unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
     }
 
     #[test]

@@ -216,6 +216,25 @@ pub fn read_labels(paths: &[PathBuf], classes: &Classes) -> Result<LabelSet> {
     })
 }
 
+/// Every `text` cell of the given CSV files (trimmed), without validating
+/// anything else: the set of sentences that already have a label.
+pub fn read_texts(paths: &[PathBuf]) -> Result<std::collections::HashSet<String>> {
+    let mut texts = std::collections::HashSet::new();
+    for path in paths {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+        let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
+        let col = column_indices(path, &header, &["text"])?[0];
+        for record in reader.records() {
+            let record = record.map_err(|e| Error::csv(path, &e))?;
+            if let Some(t) = record.get(col) {
+                texts.insert(t.trim().to_string());
+            }
+        }
+    }
+    Ok(texts)
+}
+
 /// Shortens `text` to at most `max` characters, marking the cut with `…`.
 pub fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {

@@ -17,6 +17,8 @@
 //! | labels | [`labels`] | labelled CSV → validated rows |
 //! | score | [`score`] | inputs → CSV rows, in parallel, in input order |
 //! | report | [`report`] | metrics, confusion matrix, model card |
+//! | chart | [`chart`] | SVG pictures: labels per article, confusion matrix |
+//! | review | [`review`] | reviewed predictions → label rows |
 //! | io | [`io`] | atomic writes, input discovery |
 //!
 //! ```
@@ -59,12 +61,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod chart;
 pub mod error;
 pub mod features;
 pub mod io;
 pub mod labels;
 pub mod model;
 pub mod report;
+pub mod review;
 pub mod score;
 pub mod segment;
 pub mod tokenize;

@@ -33,6 +33,57 @@ enum Command {
     Score(ScoreArgs),
     /// Evaluate a model on held-out labelled CSV files.
     Eval(EvalArgs),
+    /// Turn reviewed predictions into label rows.
+    #[command(subcommand)]
+    Review(ReviewCommand),
+    /// List the sentences the model is least sure about, ready for review.
+    Suggest(SuggestArgs),
+}
+
+#[derive(Subcommand)]
+enum ReviewCommand {
+    /// Add every predictions row with a filled `review` cell to a label file.
+    Apply(ApplyArgs),
+}
+
+#[derive(Args)]
+struct ApplyArgs {
+    /// Predictions CSV written by `stance score` or `stance suggest`, with
+    /// corrected labels typed into its `review` column.
+    predictions: PathBuf,
+    /// Label file that receives the new rows (created if absent).
+    #[arg(long, default_value = "labels/reviewed.csv")]
+    labels_out: PathBuf,
+    /// Existing label files or folders to check the reviews against
+    /// (repeat the option for several).
+    #[arg(long, default_value = "labels")]
+    labels: Vec<PathBuf>,
+    /// Class declaration: one class name per line.
+    #[arg(long, default_value = "labels/classes.txt")]
+    classes: PathBuf,
+    /// Replace an existing label that a review contradicts (in its file).
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(Args)]
+struct SuggestArgs {
+    /// Model file.
+    #[arg(long, default_value = "models/stance.json")]
+    model: PathBuf,
+    /// How many sentences to list.
+    #[arg(short, long, default_value_t = 50)]
+    n: usize,
+    /// Label files or folders whose sentences are skipped (already
+    /// labelled); repeat the option for several.
+    #[arg(long, default_value = "labels")]
+    labels: Vec<PathBuf>,
+    /// Output CSV file, or `-` for standard output.
+    #[arg(long, short, default_value = "-")]
+    out: PathBuf,
+    /// Inputs, as for `stance score`.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -86,6 +137,13 @@ struct ScoreArgs {
     /// Evidence terms per row.
     #[arg(long, default_value_t = 3)]
     evidence: usize,
+    /// Also write one row per article: sentences, count and share of each
+    /// label, mean probability of each class.
+    #[arg(long)]
+    summary: Option<PathBuf>,
+    /// Also draw a stacked bar per article (share of each label) as SVG.
+    #[arg(long)]
+    chart: Option<PathBuf>,
     /// `.txt` files, folders (searched recursively for `.txt`), `.csv` files with a
     /// `text` column (and optional `doc_id`), or `-` for standard input.
     #[arg(required = true)]
@@ -133,6 +191,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Train(args) => train(args),
         Command::Score(args) => score(args),
         Command::Eval(args) => eval(args),
+        Command::Review(ReviewCommand::Apply(args)) => review_apply(args),
+        Command::Suggest(args) => suggest(args),
     }
 }
 
@@ -197,7 +257,22 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     let model = Model::train(&labels, &config, cv)?;
     model.save(&args.model)?;
-    let card = model_card(&model, &args.model.display().to_string());
+    let confusion_path = card_path.with_extension("confusion.svg");
+    let confusion_name = match &model.training().cross_validation {
+        Some(cv) => {
+            let svg = stance::chart::confusion_chart(&cv.metrics)?;
+            atomic_write(&confusion_path, |w| w.write_all(svg.as_bytes()))?;
+            confusion_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        }
+        None => None,
+    };
+    let card = model_card(
+        &model,
+        &args.model.display().to_string(),
+        confusion_name.as_deref(),
+    );
     atomic_write(&card_path, |w| w.write_all(card.as_bytes()))?;
     eprintln!(
         "wrote {} ({} terms) and {}",
@@ -213,6 +288,9 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     if !to_stdout {
         check_writable_target(&args.out)?;
     }
+    for extra in args.summary.iter().chain(&args.chart) {
+        check_writable_target(extra)?;
+    }
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -224,43 +302,12 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     for s in &missing {
         eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
     }
-    let progress = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(inputs.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} inputs {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(bar)
-    } else {
-        None
-    };
+    let progress = progress_bar(inputs.len());
     let options = ScoreOptions {
         evidence: args.evidence,
         ..ScoreOptions::default()
     };
-    let on_event = |event: Event<'_>| {
-        let line = match &event {
-            Event::Scored { .. } => None,
-            Event::Warning { input, message } => {
-                Some(format!("stance: warning: {}: {message}", input.display()))
-            }
-            Event::Skipped { input, reason } => {
-                Some(format!("stance: skipped {}: {reason}", input.display()))
-            }
-        };
-        if let Some(bar) = &progress {
-            if !matches!(event, Event::Warning { .. }) {
-                bar.inc(1);
-            }
-            if let Some(line) = line {
-                bar.println(line);
-            }
-        } else if let Some(line) = line {
-            eprintln!("{line}");
-        }
-    };
+    let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let summary = if to_stdout {
         let stdout = std::io::stdout();
         let lock = std::io::BufWriter::new(stdout.lock());
@@ -278,6 +325,17 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
+    if let Some(path) = &args.summary {
+        atomic_write(path, |w| {
+            stance::score::write_summary(model.classes(), &summary.articles, w)
+        })?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.chart {
+        let svg = stance::chart::article_chart(model.classes(), &summary.articles)?;
+        atomic_write(path, |w| w.write_all(svg.as_bytes()))?;
+        eprintln!("wrote {}", path.display());
+    }
     let skipped = summary.skipped + missing.len();
     eprintln!(
         "scored {} sentences in {} documents from {} inputs{}{}",
@@ -293,6 +351,148 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             String::new()
         } else {
             format!("; wrote {}", args.out.display())
+        }
+    );
+    Ok(if skipped > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A progress bar on stderr when it is a terminal.
+fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} inputs {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+/// Prints warnings and skipped inputs, advancing the progress bar.
+fn report_event(progress: Option<&indicatif::ProgressBar>, event: Event<'_>) {
+    let line = match &event {
+        Event::Scored { .. } => None,
+        Event::Warning { input, message } => {
+            Some(format!("stance: warning: {}: {message}", input.display()))
+        }
+        Event::Skipped { input, reason } => {
+            Some(format!("stance: skipped {}: {reason}", input.display()))
+        }
+    };
+    if let Some(bar) = progress {
+        if !matches!(event, Event::Warning { .. }) {
+            bar.inc(1);
+        }
+        if let Some(line) = line {
+            bar.println(line);
+        }
+    } else if let Some(line) = line {
+        eprintln!("{line}");
+    }
+}
+
+fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let classes = Classes::load(&args.classes)?;
+    let mut existing = expand_paths(&args.labels)?;
+    if args.labels_out.exists() && !existing.contains(&args.labels_out) {
+        existing.push(args.labels_out.clone());
+    }
+    let report = stance::review::apply(
+        &args.predictions,
+        &classes,
+        &existing,
+        &args.labels_out,
+        args.overwrite,
+    )?;
+    let p = args.predictions.display();
+    for bad in &report.invalid {
+        eprintln!(
+            "{p}:{}: review `{}` is not a label (expected one of: {})",
+            bad.line,
+            bad.value,
+            classes.joined()
+        );
+    }
+    for c in &report.conflicts {
+        eprintln!(
+            "{p}:{}: reviewed as `{}` but labelled `{}` at {}:{}{}: {:?}",
+            c.line,
+            c.label,
+            c.other_label,
+            c.other_path.display(),
+            c.other_line,
+            if c.overwritten {
+                " (overwritten)"
+            } else {
+                " (not written; use --overwrite to replace it)"
+            },
+            stance::labels::shorten(&c.text, 80)
+        );
+    }
+    println!(
+        "{} reviewed: {} added to {}, {} already labelled, {} conflicting{}, {} invalid",
+        report.reviewed,
+        report.added,
+        args.labels_out.display(),
+        report.skipped,
+        report.conflicts.len(),
+        if args.overwrite { " (overwritten)" } else { "" },
+        report.invalid.len()
+    );
+    Ok(if report.has_problems() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
+    let to_stdout = args.out.as_os_str() == "-";
+    if !to_stdout {
+        check_writable_target(&args.out)?;
+    }
+    let model = Model::load(&args.model)?;
+    let known = stance::labels::read_texts(&expand_paths(&args.labels)?)?;
+    let (inputs, missing) = discover(&args.inputs);
+    for s in &missing {
+        eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
+    }
+    let progress = progress_bar(inputs.len());
+    let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
+    let options = ScoreOptions::default();
+    let summary = if to_stdout {
+        let lock = std::io::BufWriter::new(std::io::stdout().lock());
+        stance::score::suggest(&model, &inputs, args.n, &known, lock, options, on_event)?
+    } else {
+        let mut result = None;
+        atomic_write(&args.out, |w| {
+            let s = stance::score::suggest(&model, &inputs, args.n, &known, w, options, on_event)
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            result = Some(s);
+            Ok(())
+        })?;
+        result.context("suggest produced no summary")?
+    };
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    let skipped = summary.skipped + missing.len();
+    eprintln!(
+        "listed the {} least certain of {} sentences ({} already labelled are left out){}",
+        args.n.min(summary.sentences),
+        summary.sentences,
+        known.len(),
+        if skipped > 0 {
+            format!("; {skipped} input(s) skipped")
+        } else {
+            String::new()
         }
     );
     Ok(if skipped > 0 {

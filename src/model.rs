@@ -248,11 +248,11 @@ impl Classifier {
     }
 }
 
-/// One term's share in a prediction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One feature's share in a prediction.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Evidence {
-    /// The term as a reader would recognise it (its most frequent surface form).
-    pub term: String,
+    /// Feature index in the vocabulary.
+    pub feature: usize,
     /// Its signed contribution to the predicted class's logit, against the
     /// average class.
     pub contribution: f64,
@@ -265,7 +265,7 @@ pub struct Prediction {
     pub label: usize,
     /// Probability per class, summing to 1.
     pub probabilities: Vec<f64>,
-    /// The terms that pushed hardest toward `label`, strongest first.
+    /// The features that pushed hardest toward `label`, strongest first.
     pub evidence: Vec<Evidence>,
 }
 
@@ -544,26 +544,27 @@ impl Model {
         }
     }
 
-    /// The terms of `x` that push hardest toward `class` (positive
+    /// The features of `x` that push hardest toward `class` (positive
     /// contributions only, strongest first, ties by feature index).
     pub fn evidence(&self, x: &SparseVec, class: usize, n: usize) -> Vec<Evidence> {
         if n == 0 {
             return Vec::new();
         }
-        let mut scored: Vec<(f64, usize)> = x
+        let mut scored: Vec<Evidence> = x
             .iter()
-            .map(|(j, v)| (self.classifier.contribution(j, v, class), j))
-            .filter(|(c, _)| *c > 0.0)
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        scored
-            .into_iter()
-            .take(n)
-            .map(|(contribution, j)| Evidence {
-                term: self.featurizer.display()[j].clone(),
-                contribution,
+            .map(|(feature, v)| Evidence {
+                feature,
+                contribution: self.classifier.contribution(feature, v, class),
             })
-            .collect()
+            .filter(|e| e.contribution > 0.0)
+            .collect();
+        scored.sort_by(|a, b| {
+            b.contribution
+                .total_cmp(&a.contribution)
+                .then(a.feature.cmp(&b.feature))
+        });
+        scored.truncate(n);
+        scored
     }
 
     /// The `n` terms with the largest weight for `class` against the average

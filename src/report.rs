@@ -174,7 +174,13 @@ impl Metrics {
 
 /// The model card: a Markdown page describing a trained model — its data,
 /// settings, cross-validated quality and most telling terms per class.
-pub fn model_card(model: &crate::model::Model, model_path: &str) -> String {
+/// `confusion_svg` names the confusion-matrix picture to show beside the
+/// cross-validation table (a path relative to the card).
+pub fn model_card(
+    model: &crate::model::Model,
+    model_path: &str,
+    confusion_svg: Option<&str>,
+) -> String {
     let t = model.training();
     let c = model.config();
     let f = &c.featurizer;
@@ -234,6 +240,9 @@ pub fn model_card(model: &crate::model::Model, model_path: &str) -> String {
                 cv.scheme, cv.folds
             );
             s += &cv.metrics.to_markdown();
+            if let Some(svg) = confusion_svg {
+                s += &format!("\n![Cross-validated confusion matrix]({svg})\n");
+            }
         }
         None => s += "Cross-validation was not run for this model.\n",
     }

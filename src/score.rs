@@ -184,13 +184,13 @@ pub fn load_csv(path: &Path) -> Result<Vec<Document>> {
             Ok(true) => {}
             Err(e) => return Err(Error::csv(path, &e)),
         }
-        let text = record.get(text_col).unwrap_or("").trim().to_string();
+        let text = unprotect_cell(record.get(text_col).unwrap_or("").trim()).to_string();
         if text.is_empty() {
             continue;
         }
         let doc_id = doc_col
             .and_then(|c| record.get(c))
-            .map(str::trim)
+            .map(|d| unprotect_cell(d.trim()))
             .filter(|d| !d.is_empty())
             .unwrap_or(&default_id);
         match docs.last_mut() {
@@ -204,7 +204,32 @@ pub fn load_csv(path: &Path) -> Result<Vec<Document>> {
         .collect())
 }
 
-/// The CSV header for a model's classes.
+/// Characters that make a spreadsheet treat a cell as a formula.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Protects a text cell against formula injection: a cell starting with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return — or with a `'` that would
+/// otherwise be ambiguous — gets a leading `'`, which spreadsheets show as
+/// plain text. [`unprotect_cell`] undoes it exactly.
+pub fn protect_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some(c) if FORMULA_START.contains(&c) || c == '\'' => format!("'{text}").into(),
+        _ => text.into(),
+    }
+}
+
+/// Undoes [`protect_cell`]: drops a leading `'` that precedes a formula
+/// character or another `'`.
+pub fn unprotect_cell(cell: &str) -> &str {
+    let mut chars = cell.chars();
+    match (chars.next(), chars.next()) {
+        (Some('\''), Some(c)) if FORMULA_START.contains(&c) || c == '\'' => &cell[1..],
+        _ => cell,
+    }
+}
+
+/// The CSV header for a model's classes: the fixed columns, one `p_<class>`
+/// per class, `evidence`, and an empty `review` column for corrections.
 pub fn header(classes: &[String]) -> Vec<String> {
     let mut h: Vec<String> = [
         "doc_id",
@@ -220,6 +245,7 @@ pub fn header(classes: &[String]) -> Vec<String> {
     .collect();
     h.extend(classes.iter().map(|c| format!("p_{c}")));
     h.push("evidence".into());
+    h.push("review".into());
     h
 }
 
@@ -237,6 +263,39 @@ impl Default for ScoreOptions {
         ScoreOptions {
             evidence: 3,
             chunk: 64,
+        }
+    }
+}
+
+/// One scored sentence of a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// Index of the sentence in [`Document::spans`].
+    pub index: usize,
+    /// Most probable class.
+    pub label: usize,
+    /// Probability per class.
+    pub probabilities: Vec<f64>,
+    /// Evidence terms formatted as `term (+0.123); …`.
+    pub evidence: String,
+}
+
+impl Scored {
+    /// Difference between the two highest probabilities (1 for one class).
+    pub fn margin(&self) -> f64 {
+        let (mut first, mut second) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        for &p in &self.probabilities {
+            if p > first {
+                second = first;
+                first = p;
+            } else if p > second {
+                second = p;
+            }
+        }
+        if second.is_finite() {
+            first - second
+        } else {
+            1.0
         }
     }
 }
@@ -262,41 +321,169 @@ impl<'m> Scorer<'m> {
         }
     }
 
-    /// Scores every sentence of `doc` and appends its CSV rows to `out`.
-    pub fn write_document(&mut self, doc: &Document, out: &mut csv::Writer<Vec<u8>>) -> Result<()> {
-        for (i, span) in doc.spans.iter().enumerate() {
-            let sentence = span.text(&doc.text);
-            self.transformer.transform(sentence, &mut self.x);
-            let p = self.model.predict(&self.x, self.options.evidence);
-            let f = &mut self.fields;
-            f.clear();
-            f.push(doc.doc_id.clone());
-            f.push((i + 1).to_string());
-            if doc.has_offsets {
-                f.push((doc.base_offset + span.start).to_string());
-                f.push((doc.base_offset + span.end).to_string());
-            } else {
-                f.push(String::new());
-                f.push(String::new());
+    /// Scores one sentence. Evidence terms are the sentence's own words
+    /// (falling back to the training surface form).
+    pub fn score_sentence(&mut self, index: usize, sentence: &str) -> Scored {
+        self.transformer.transform(sentence, &mut self.x);
+        let p = self.model.predict(&self.x, self.options.evidence);
+        let mut evidence = String::new();
+        for (i, e) in p.evidence.iter().enumerate() {
+            if i > 0 {
+                evidence.push_str("; ");
             }
-            f.push(sentence.to_string());
-            f.push(self.model.classes()[p.label].clone());
-            f.push(format!("{:.6}", p.probabilities[p.label]));
-            for prob in &p.probabilities {
-                f.push(format!("{prob:.6}"));
+            match self.transformer.surface(e.feature) {
+                Some((s, t)) => {
+                    for (k, word) in sentence[s..t].split_whitespace().enumerate() {
+                        if k > 0 {
+                            evidence.push(' ');
+                        }
+                        evidence.push_str(word);
+                    }
+                }
+                None => evidence.push_str(&self.model.featurizer().display()[e.feature]),
             }
-            f.push(
-                p.evidence
-                    .iter()
-                    .map(|e| format!("{} ({:+.3})", e.term, e.contribution))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            );
-            out.write_record(&*f)
-                .map_err(|e| Error::io("<memory>", std::io::Error::other(e.to_string())))?;
+            evidence.push_str(&format!(" ({:+.3})", e.contribution));
         }
-        Ok(())
+        Scored {
+            index,
+            label: p.label,
+            probabilities: p.probabilities,
+            evidence,
+        }
     }
+
+    /// Scores every sentence of `doc`.
+    pub fn score_document(&mut self, doc: &Document) -> Vec<Scored> {
+        doc.spans
+            .iter()
+            .enumerate()
+            .map(|(i, span)| self.score_sentence(i, span.text(&doc.text)))
+            .collect()
+    }
+
+    /// Appends the CSV row of one scored sentence of `doc` to `out`.
+    pub fn write_row(
+        &mut self,
+        doc: &Document,
+        scored: &Scored,
+        out: &mut csv::Writer<Vec<u8>>,
+    ) -> Result<()> {
+        let span = doc.spans[scored.index];
+        let f = &mut self.fields;
+        f.clear();
+        f.push(protect_cell(&doc.doc_id).into_owned());
+        f.push((scored.index + 1).to_string());
+        if doc.has_offsets {
+            f.push((doc.base_offset + span.start).to_string());
+            f.push((doc.base_offset + span.end).to_string());
+        } else {
+            f.push(String::new());
+            f.push(String::new());
+        }
+        f.push(protect_cell(span.text(&doc.text)).into_owned());
+        f.push(self.model.classes()[scored.label].clone());
+        f.push(format!("{:.6}", scored.probabilities[scored.label]));
+        for prob in &scored.probabilities {
+            f.push(format!("{prob:.6}"));
+        }
+        f.push(scored.evidence.clone());
+        f.push(String::new());
+        out.write_record(&*f)
+            .map_err(|e| Error::io("<memory>", std::io::Error::other(e.to_string())))
+    }
+}
+
+/// Per-article totals for `--summary` and `--chart`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocSummary {
+    /// The article.
+    pub doc_id: String,
+    /// Sentences scored.
+    pub sentences: usize,
+    /// Sentences per predicted class.
+    pub counts: Vec<usize>,
+    /// Sum of each class's probability over the sentences.
+    pub probability_sums: Vec<f64>,
+}
+
+impl DocSummary {
+    /// Totals of one scored document.
+    pub fn of(doc: &Document, scored: &[Scored], n_classes: usize) -> DocSummary {
+        let mut counts = vec![0; n_classes];
+        let mut probability_sums = vec![0.0; n_classes];
+        for s in scored {
+            counts[s.label] += 1;
+            for (sum, p) in probability_sums.iter_mut().zip(&s.probabilities) {
+                *sum += p;
+            }
+        }
+        DocSummary {
+            doc_id: doc.doc_id.clone(),
+            sentences: scored.len(),
+            counts,
+            probability_sums,
+        }
+    }
+
+    /// Share of sentences predicted as each class (zeros for no sentences).
+    pub fn shares(&self) -> Vec<f64> {
+        self.counts
+            .iter()
+            .map(|&c| {
+                if self.sentences > 0 {
+                    c as f64 / self.sentences as f64
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+
+    /// Mean probability of each class over the sentences.
+    pub fn mean_probabilities(&self) -> Vec<f64> {
+        self.probability_sums
+            .iter()
+            .map(|&s| {
+                if self.sentences > 0 {
+                    s / self.sentences as f64
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+}
+
+/// Writes the per-article summary CSV: `doc_id,sentences`, then for each
+/// class `n_<class>`, `share_<class>` and `mean_p_<class>`.
+pub fn write_summary(
+    classes: &[String],
+    summaries: &[DocSummary],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut header = vec!["doc_id".to_string(), "sentences".to_string()];
+    for c in classes {
+        header.push(format!("n_{c}"));
+        header.push(format!("share_{c}"));
+        header.push(format!("mean_p_{c}"));
+    }
+    w.write_record(&header)?;
+    for s in summaries {
+        let mut row = vec![
+            protect_cell(&s.doc_id).into_owned(),
+            s.sentences.to_string(),
+        ];
+        let shares = s.shares();
+        let means = s.mean_probabilities();
+        for c in 0..classes.len() {
+            row.push(s.counts[c].to_string());
+            row.push(format!("{:.4}", shares[c]));
+            row.push(format!("{:.4}", means[c]));
+        }
+        w.write_record(&row)?;
+    }
+    w.flush()
 }
 
 /// Something that happened to one input.
@@ -326,7 +513,7 @@ pub enum Event<'a> {
 }
 
 /// Totals of a scoring run.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Summary {
     /// Inputs scored.
     pub inputs: usize,
@@ -336,59 +523,60 @@ pub struct Summary {
     pub sentences: usize,
     /// Inputs skipped.
     pub skipped: usize,
+    /// One entry per scored document, in input order.
+    pub articles: Vec<DocSummary>,
 }
 
-/// One input's documents, its CSV bytes and sentence count, or why it was skipped.
-type InputResult = std::result::Result<(Loaded, Vec<u8>, usize), String>;
-
-/// Scores `inputs` and writes the CSV (header included) to `out`, calling
-/// `on_event` in input order for each input.
-pub fn score_inputs<W: Write>(
+/// Reads and scores `inputs` in parallel chunks. For every input, in input
+/// order, `sink` receives the loaded documents and what `work` made of each
+/// of them on a worker thread; `on_event` hears about every input.
+pub fn for_each_input<T, W, S>(
     model: &Model,
     inputs: &[Input],
-    out: W,
     options: ScoreOptions,
+    work: W,
+    mut sink: S,
     mut on_event: impl FnMut(Event<'_>),
-) -> Result<Summary> {
-    let mut out = out;
-    let mut head = csv::Writer::from_writer(Vec::new());
-    head.write_record(header(model.classes()))
-        .map_err(|e| Error::io("<memory>", std::io::Error::other(e.to_string())))?;
-    let head = head
-        .into_inner()
-        .map_err(|e| Error::io("<memory>", std::io::Error::other(e.to_string())))?;
-    out.write_all(&head).map_err(|e| Error::io("<output>", e))?;
+) -> Result<Summary>
+where
+    T: Send,
+    W: Fn(&mut Scorer<'_>, &Document, &[Scored]) -> std::result::Result<T, String> + Sync,
+    S: FnMut(&Document, &[Scored], T) -> Result<()>,
+{
+    type Done<T> = std::result::Result<(Loaded, Vec<(Vec<Scored>, T)>), String>;
     let mut summary = Summary::default();
+    let n_classes = model.classes().len();
     for chunk in inputs.chunks(options.chunk.max(1)) {
-        let results: Vec<InputResult> = chunk
+        let results: Vec<Done<T>> = chunk
             .par_iter()
             .map_init(
                 || Scorer::new(model, options),
                 |scorer, input| {
                     let loaded = load(input)?;
-                    let mut buf = csv::WriterBuilder::new()
-                        .has_headers(false)
-                        .from_writer(Vec::new());
-                    let mut sentences = 0;
+                    let mut out = Vec::with_capacity(loaded.documents.len());
                     for doc in &loaded.documents {
-                        scorer
-                            .write_document(doc, &mut buf)
-                            .map_err(|e| e.to_string())?;
-                        sentences += doc.spans.len();
+                        let scored = scorer.score_document(doc);
+                        let t = work(scorer, doc, &scored)?;
+                        out.push((scored, t));
                     }
-                    let bytes = buf.into_inner().map_err(|e| e.to_string())?;
-                    Ok((loaded, bytes, sentences))
+                    Ok((loaded, out))
                 },
             )
             .collect();
         for (input, result) in chunk.iter().zip(results) {
             match result {
-                Ok((loaded, bytes, sentences)) => {
+                Ok((loaded, per_doc)) => {
                     for message in loaded.warnings {
                         on_event(Event::Warning { input, message });
                     }
-                    out.write_all(&bytes)
-                        .map_err(|e| Error::io("<output>", e))?;
+                    let mut sentences = 0;
+                    for (doc, (scored, t)) in loaded.documents.iter().zip(per_doc) {
+                        sentences += scored.len();
+                        summary
+                            .articles
+                            .push(DocSummary::of(doc, &scored, n_classes));
+                        sink(doc, &scored, t)?;
+                    }
                     summary.inputs += 1;
                     summary.documents += loaded.documents.len();
                     summary.sentences += sentences;
@@ -400,6 +588,110 @@ pub fn score_inputs<W: Write>(
                 }
             }
         }
+    }
+    Ok(summary)
+}
+
+fn header_bytes(classes: &[String]) -> Result<Vec<u8>> {
+    let mut head = csv::Writer::from_writer(Vec::new());
+    head.write_record(header(classes))
+        .map_err(|e| Error::io("<memory>", std::io::Error::other(e.to_string())))?;
+    head.into_inner()
+        .map_err(|e| Error::io("<memory>", std::io::Error::other(e.to_string())))
+}
+
+/// Scores `inputs` and writes the predictions CSV (header included) to
+/// `out`, calling `on_event` in input order for each input.
+pub fn score_inputs<W: Write>(
+    model: &Model,
+    inputs: &[Input],
+    out: W,
+    options: ScoreOptions,
+    on_event: impl FnMut(Event<'_>),
+) -> Result<Summary> {
+    let mut out = out;
+    out.write_all(&header_bytes(model.classes())?)
+        .map_err(|e| Error::io("<output>", e))?;
+    let summary = for_each_input(
+        model,
+        inputs,
+        options,
+        |scorer, doc, scored| {
+            let mut buf = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            for s in scored {
+                scorer
+                    .write_row(doc, s, &mut buf)
+                    .map_err(|e| e.to_string())?;
+            }
+            buf.into_inner().map_err(|e| e.to_string())
+        },
+        |_, _, bytes| out.write_all(&bytes).map_err(|e| Error::io("<output>", e)),
+        on_event,
+    )?;
+    out.flush().map_err(|e| Error::io("<output>", e))?;
+    Ok(summary)
+}
+
+/// The `n` sentences the model is least sure about — smallest margin
+/// between its two most probable classes, ties in input order — skipping
+/// texts in `known` (already labelled). Writes them as a predictions CSV
+/// ready for review.
+pub fn suggest<W: Write>(
+    model: &Model,
+    inputs: &[Input],
+    n: usize,
+    known: &std::collections::HashSet<String>,
+    out: W,
+    options: ScoreOptions,
+    on_event: impl FnMut(Event<'_>),
+) -> Result<Summary> {
+    // Candidates: (margin, order, CSV row bytes); keep the n smallest.
+    let mut best: Vec<(f64, usize, Vec<u8>)> = Vec::new();
+    let mut order = 0usize;
+    let summary = for_each_input(
+        model,
+        inputs,
+        options,
+        |scorer, doc, scored| {
+            let mut rows = Vec::new();
+            for s in scored {
+                let text = doc.spans[s.index].text(&doc.text);
+                if known.contains(text) {
+                    continue;
+                }
+                let mut buf = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(Vec::new());
+                scorer
+                    .write_row(doc, s, &mut buf)
+                    .map_err(|e| e.to_string())?;
+                rows.push((s.margin(), buf.into_inner().map_err(|e| e.to_string())?));
+            }
+            Ok(rows)
+        },
+        |_, _, rows| {
+            for (margin, bytes) in rows {
+                best.push((margin, order, bytes));
+                order += 1;
+            }
+            if best.len() > 2 * n.max(1) {
+                best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                best.truncate(n);
+            }
+            Ok(())
+        },
+        on_event,
+    )?;
+    best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    best.truncate(n);
+    let mut out = out;
+    out.write_all(&header_bytes(model.classes())?)
+        .map_err(|e| Error::io("<output>", e))?;
+    for (_, _, bytes) in best {
+        out.write_all(&bytes)
+            .map_err(|e| Error::io("<output>", e))?;
     }
     out.flush().map_err(|e| Error::io("<output>", e))?;
     Ok(summary)
@@ -431,12 +723,45 @@ mod tests {
     }
 
     #[test]
-    fn header_has_one_probability_per_class() {
+    fn header_has_one_probability_per_class_and_a_review_column() {
         let h = header(&["a".into(), "b".into()]);
         assert_eq!(
             h.join(","),
-            "doc_id,sentence_id,start,end,text,label,confidence,p_a,p_b,evidence"
+            "doc_id,sentence_id,start,end,text,label,confidence,p_a,p_b,evidence,review"
         );
+    }
+
+    #[test]
+    fn formula_cells_are_protected_and_restored() {
+        let cases = [
+            ("=SUM(A1)", "'=SUM(A1)"),
+            ("+7 percent", "'+7 percent"),
+            ("-1", "'-1"),
+            ("@user", "'@user"),
+            ("\tx", "'\tx"),
+            ("'quoted'", "''quoted'"),
+            ("'", "''"),
+            ("Plain text.", "Plain text."),
+            ("“Quoted” text", "“Quoted” text"),
+            ("", ""),
+        ];
+        for (text, cell) in cases {
+            assert_eq!(protect_cell(text), cell);
+            assert_eq!(unprotect_cell(cell), text);
+        }
+        // a cell a person typed starting with an apostrophe stays as typed
+        assert_eq!(unprotect_cell("'tis the season"), "'tis the season");
+    }
+
+    #[test]
+    fn margin_is_gap_between_top_two() {
+        let s = Scored {
+            index: 0,
+            label: 1,
+            probabilities: vec![0.2, 0.5, 0.3],
+            evidence: String::new(),
+        };
+        assert!((s.margin() - 0.2).abs() < 1e-12);
     }
 
     #[test]

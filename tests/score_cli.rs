@@ -15,7 +15,7 @@ fn scores_every_seed_sentence_with_consistent_columns() {
     let header = &rows[0];
     assert_eq!(
         header.join(","),
-        "doc_id,sentence_id,start,end,text,label,confidence,p_convergence,p_divergence,p_western_pressure,p_other,evidence"
+        "doc_id,sentence_id,start,end,text,label,confidence,p_convergence,p_divergence,p_western_pressure,p_other,evidence,review"
     );
     let mut expected_rows = 0;
     let mut sources = std::collections::HashMap::new();
@@ -30,7 +30,15 @@ fn scores_every_seed_sentence_with_consistent_columns() {
     for row in &rows[1..] {
         let source = &sources[&row[0]];
         let (start, end): (usize, usize) = (row[2].parse().unwrap(), row[3].parse().unwrap());
-        assert_eq!(&source[start..end], row[4], "span does not match text");
+        let text = stance::score::unprotect_cell(&row[4]);
+        assert_eq!(&source[start..end], text, "span does not match text");
+        assert_eq!(row[12], "", "review column starts empty");
+        for term in row[11].split("; ").filter(|t| !t.is_empty()) {
+            let (words, value) = term.rsplit_once(" (+").expect("term (+value)");
+            assert!(value.ends_with(')'));
+            let first = words.split(' ').next().unwrap();
+            assert!(text.contains(first), "evidence {words:?} not in {text:?}");
+        }
         let id: usize = row[1].parse().unwrap();
         match &last {
             Some((doc, prev)) if doc == &row[0] => assert_eq!(id, prev + 1),

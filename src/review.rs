@@ -1,0 +1,373 @@
+//! The review loop: corrections typed into a predictions CSV become label
+//! rows.
+//!
+//! Has the responsibility to take every predictions row whose `review` cell
+//! is filled, check the label, and add `doc_id,text,label` to a label file —
+//! without duplicating what is already labelled and without silently
+//! contradicting an existing label: a conflict is reported with both places
+//! and written only when the caller asks to overwrite.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::io::atomic_write;
+use crate::labels::{column_indices, read_labels, Classes};
+use crate::score::unprotect_cell;
+
+/// A reviewed text that disagrees with a label already given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Line of the review in the predictions file.
+    pub line: u64,
+    /// The reviewed label.
+    pub label: String,
+    /// Where the other label stands (a label file, or the predictions file
+    /// itself when the same text was reviewed twice).
+    pub other_path: PathBuf,
+    /// Its line.
+    pub other_line: u64,
+    /// The other label.
+    pub other_label: String,
+    /// The sentence.
+    pub text: String,
+    /// Whether the existing label was replaced (`--overwrite`).
+    pub overwritten: bool,
+}
+
+/// A review cell that is not a declared class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// Line in the predictions file.
+    pub line: u64,
+    /// The value as typed.
+    pub value: String,
+}
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Rows with a filled `review` cell.
+    pub reviewed: usize,
+    /// Rows appended to the output label file.
+    pub added: usize,
+    /// Rows already labelled the same way (nothing to do).
+    pub skipped: usize,
+    /// Rows whose text already carries a different label.
+    pub conflicts: Vec<Conflict>,
+    /// Review cells that are not a class.
+    pub invalid: Vec<Invalid>,
+}
+
+impl ApplyReport {
+    /// Whether anything needs the reviewer's attention.
+    pub fn has_problems(&self) -> bool {
+        !self.invalid.is_empty() || self.conflicts.iter().any(|c| !c.overwritten)
+    }
+}
+
+/// Applies the reviews in `predictions` (a CSV with `doc_id`, `text` and
+/// `review` columns, as written by `stance score`). `existing` are the label
+/// files to check against (they must be valid); new rows go to `labels_out`
+/// (created with a `doc_id,text,label` header if absent). With `overwrite`,
+/// a conflicting existing label is replaced in the file that holds it.
+pub fn apply(
+    predictions: &Path,
+    classes: &Classes,
+    existing: &[PathBuf],
+    labels_out: &Path,
+    overwrite: bool,
+) -> Result<ApplyReport> {
+    let known = read_labels(existing, classes)?;
+    let mut by_text: HashMap<&str, &crate::labels::LabeledRow> = HashMap::new();
+    for row in &known.rows {
+        by_text.insert(row.text.as_str(), row);
+    }
+
+    let file = std::fs::File::open(predictions).map_err(|e| Error::io(predictions, e))?;
+    let mut reader = csv::Reader::from_reader(file);
+    let header = reader
+        .headers()
+        .map_err(|e| Error::csv(predictions, &e))?
+        .clone();
+    let cols = column_indices(predictions, &header, &["doc_id", "text", "review"])?;
+
+    let mut report = ApplyReport::default();
+    // text -> (line, label, doc_id) of its first review in this file
+    let mut reviewed: HashMap<String, (u64, usize)> = HashMap::new();
+    let mut to_add: Vec<(String, String, usize)> = Vec::new();
+    // label file -> (line -> new label)
+    let mut edits: HashMap<PathBuf, HashMap<u64, String>> = HashMap::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(Error::csv(predictions, &e)),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let review = record.get(cols[2]).unwrap_or("").trim();
+        if review.is_empty() {
+            continue;
+        }
+        report.reviewed += 1;
+        let Some(label) = classes.index(review) else {
+            report.invalid.push(Invalid {
+                line,
+                value: review.to_string(),
+            });
+            continue;
+        };
+        let doc_id = unprotect_cell(record.get(cols[0]).unwrap_or("").trim()).to_string();
+        let text = unprotect_cell(record.get(cols[1]).unwrap_or("").trim()).to_string();
+        if text.is_empty() || doc_id.is_empty() {
+            return Err(Error::EmptyField {
+                path: predictions.to_path_buf(),
+                line,
+                column: if text.is_empty() { "text" } else { "doc_id" }.into(),
+            });
+        }
+        if let Some(&(first_line, first_label)) = reviewed.get(&text) {
+            if first_label == label {
+                report.skipped += 1;
+            } else {
+                report.conflicts.push(Conflict {
+                    line,
+                    label: review.to_string(),
+                    other_path: predictions.to_path_buf(),
+                    other_line: first_line,
+                    other_label: classes.names()[first_label].clone(),
+                    text,
+                    overwritten: false,
+                });
+            }
+            continue;
+        }
+        reviewed.insert(text.clone(), (line, label));
+        match by_text.get(text.as_str()) {
+            Some(row) if row.label == label => report.skipped += 1,
+            Some(row) => {
+                if overwrite {
+                    edits
+                        .entry(row.path.clone())
+                        .or_default()
+                        .insert(row.line, review.to_string());
+                }
+                report.conflicts.push(Conflict {
+                    line,
+                    label: review.to_string(),
+                    other_path: row.path.clone(),
+                    other_line: row.line,
+                    other_label: classes.names()[row.label].clone(),
+                    text,
+                    overwritten: overwrite,
+                });
+            }
+            None => to_add.push((doc_id, text, label)),
+        }
+    }
+
+    let mut edited: Vec<(&PathBuf, &HashMap<u64, String>)> = edits.iter().collect();
+    edited.sort_by(|a, b| a.0.cmp(b.0));
+    for (path, changes) in edited {
+        rewrite_labels(path, changes)?;
+    }
+    if !to_add.is_empty() {
+        append_rows(labels_out, classes, &to_add)?;
+    }
+    report.added = to_add.len();
+    Ok(report)
+}
+
+/// Replaces the `label` of the given lines of a label file, keeping every
+/// other row and column.
+fn rewrite_labels(path: &Path, changes: &HashMap<u64, String>) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = csv::Reader::from_reader(file);
+    let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
+    let label_col = column_indices(path, &header, &["label"])?[0];
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| Error::csv(path, &e))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let mut fields: Vec<String> = record.iter().map(String::from).collect();
+        if let Some(new) = changes.get(&line) {
+            fields[label_col] = new.clone();
+        }
+        rows.push(fields);
+    }
+    atomic_write(path, |w| {
+        let mut out = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(w);
+        out.write_record(&header)?;
+        for r in &rows {
+            out.write_record(r)?;
+        }
+        out.flush()
+    })
+}
+
+/// Appends rows to a label file, matching its header (extra columns left
+/// empty), or creates it with `doc_id,text,label`.
+fn append_rows(path: &Path, classes: &Classes, rows: &[(String, String, usize)]) -> Result<()> {
+    let (mut bytes, header) = if path.exists() {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let mut reader = csv::Reader::from_reader(bytes.as_slice());
+        let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
+        (bytes, header)
+    } else {
+        crate::io::check_writable_target(path)?;
+        (
+            b"doc_id,text,label\n".to_vec(),
+            csv::StringRecord::from(vec!["doc_id", "text", "label"]),
+        )
+    };
+    let cols = column_indices(path, &header, &["doc_id", "text", "label"])?;
+    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        bytes.push(b'\n');
+    }
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    for (doc_id, text, label) in rows {
+        let mut fields = vec![String::new(); header.len()];
+        fields[cols[0]] = doc_id.clone();
+        fields[cols[1]] = text.clone();
+        fields[cols[2]] = classes.names()[*label].clone();
+        w.write_record(&fields)
+            .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
+    }
+    let tail = w
+        .into_inner()
+        .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
+    bytes.extend_from_slice(&tail);
+    atomic_write(path, |out| out.write_all(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classes() -> Classes {
+        Classes::new(vec!["a".into(), "b".into()]).unwrap()
+    }
+
+    #[test]
+    fn adds_skips_conflicts_and_rejects() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let labels = d.join("labels.csv");
+        std::fs::write(
+            &labels,
+            "doc_id,text,label,note\nd,Old one.,a,kept\nd,Old two.,a,\n",
+        )
+        .unwrap();
+        let preds = d.join("p.csv");
+        std::fs::write(
+            &preds,
+            "doc_id,sentence_id,text,label,review\n\
+             d,1,Old one.,b,a\n\
+             d,2,Old two.,a,b\n\
+             e,1,New.,a,b\n\
+             e,2,'=1+1,a,a\n\
+             e,3,Unreviewed.,a,\n\
+             e,4,Typo.,a,bb\n\
+             e,5,New.,a,a\n",
+        )
+        .unwrap();
+        let out = d.join("reviewed.csv");
+        let r = apply(
+            &preds,
+            &classes(),
+            std::slice::from_ref(&labels),
+            &out,
+            false,
+        )
+        .unwrap();
+        assert_eq!(r.reviewed, 6);
+        assert_eq!(r.added, 2);
+        assert_eq!(r.skipped, 1);
+        assert_eq!(
+            r.invalid,
+            vec![Invalid {
+                line: 7,
+                value: "bb".into()
+            }]
+        );
+        assert_eq!(r.conflicts.len(), 2);
+        assert_eq!((r.conflicts[0].line, r.conflicts[0].other_line), (3, 3));
+        assert_eq!(r.conflicts[0].other_path, labels);
+        assert_eq!(r.conflicts[1].other_path, preds, "New. reviewed twice");
+        assert!(r.has_problems());
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "doc_id,text,label\ne,New.,b\ne,=1+1,a\n"
+        );
+        // running it again adds nothing
+        let again = apply(
+            &preds,
+            &classes(),
+            &[labels.clone(), out.clone()],
+            &out,
+            false,
+        )
+        .unwrap();
+        assert_eq!(again.added, 0);
+        assert_eq!(again.skipped, 3);
+    }
+
+    #[test]
+    fn overwrite_replaces_the_existing_label_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let labels = d.join("labels.csv");
+        std::fs::write(
+            &labels,
+            "doc_id,text,label,note\nd,\"One, quoted.\",a,kept\nd,Two.,a,\n",
+        )
+        .unwrap();
+        let preds = d.join("p.csv");
+        std::fs::write(&preds, "doc_id,text,review\nd,Two.,b\n").unwrap();
+        let r = apply(
+            &preds,
+            &classes(),
+            std::slice::from_ref(&labels),
+            &d.join("new.csv"),
+            true,
+        )
+        .unwrap();
+        assert_eq!(r.conflicts.len(), 1);
+        assert!(r.conflicts[0].overwritten);
+        assert!(!r.has_problems());
+        assert_eq!(
+            std::fs::read_to_string(&labels).unwrap(),
+            "doc_id,text,label,note\nd,\"One, quoted.\",a,kept\nd,Two.,b,\n"
+        );
+        assert!(!d.join("new.csv").exists());
+    }
+
+    #[test]
+    fn appends_matching_the_existing_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("r.csv");
+        std::fs::write(&out, "label,note,text,doc_id\na,,Old.,d").unwrap();
+        let preds = dir.path().join("p.csv");
+        std::fs::write(&preds, "doc_id,text,review\ne,\"New, with comma\",b\n").unwrap();
+        let r = apply(&preds, &classes(), std::slice::from_ref(&out), &out, false).unwrap();
+        assert_eq!(r.added, 1);
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "label,note,text,doc_id\na,,Old.,d\nb,,\"New, with comma\",e\n"
+        );
+    }
+
+    #[test]
+    fn predictions_without_review_column_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let preds = dir.path().join("p.csv");
+        std::fs::write(&preds, "doc_id,text\nd,x\n").unwrap();
+        let err = apply(&preds, &classes(), &[], &dir.path().join("o.csv"), false).unwrap_err();
+        assert!(err.to_string().contains("missing column `review`"), "{err}");
+    }
+}
