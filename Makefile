@@ -7,7 +7,7 @@ OUT     ?= predictions.csv
 INPUT   ?= seeds
 EVAL    ?= labels
 
-.PHONY: help build train score suggest review eval test lint fmt bench doc clean
+.PHONY: help build train score suggest review eval test lint fmt bench bench-peer bench-scale doc clean
 
 help:
 	@echo "make score   score $(INPUT) with the shipped model -> $(OUT)"
@@ -18,6 +18,8 @@ help:
 	@echo "make test    lint + all tests"
 	@echo "make lint    cargo fmt --check + clippy -D warnings"
 	@echo "make bench   Criterion benches of the featurizer and scorer"
+	@echo "make bench-peer  featurizer against scikit-learn on the same sentences"
+	@echo "make bench-scale scoring with 1 and 2 threads, memory for 1 and 20 copies"
 
 build:
 	$(CARGO) build --release
@@ -51,6 +53,23 @@ test: lint
 
 bench:
 	$(CARGO) bench --bench featurize
+
+# scikit-learn and PyStemmer in a local virtual environment. PyStemmer 2.2
+# bundles the Snowball English stemmer that rust-stemmers implements
+# (Snowball 3 stems e.g. "international" and "organization" differently),
+# so both sides build the same vocabulary and the comparison is like for like.
+VENV := .venv
+$(VENV)/.installed:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "scikit-learn>=1.3" "PyStemmer==2.2.0.3"
+	touch $@
+
+bench-peer: $(VENV)/.installed
+	$(CARGO) build --release --benches
+	$(VENV)/bin/python benches/peer.py
+
+bench-scale:
+	python3 benches/scale.py
 
 doc:
 	$(CARGO) doc --no-deps

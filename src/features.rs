@@ -103,6 +103,8 @@ pub const MAX_STEMS: usize = (1 << ID_BITS) - 2;
 const STOP: u32 = u32::MAX;
 /// Word-cache code: a stem that appears in no vocabulary term.
 const UNKNOWN: u32 = u32::MAX - 1;
+/// No feature.
+const NONE: u32 = u32::MAX;
 
 #[inline]
 fn pack(ids: &[u32]) -> u64 {
@@ -297,7 +299,13 @@ pub struct FittedTfIdfVectorizer {
     display: Vec<String>,
     idf: Vec<f64>,
     stem_ids: FxHashMap<Box<str>, u32>,
+    /// Packed n-gram key (n ≥ 2) → feature index.
     keys: FxHashMap<u64, u32>,
+    /// Stem id → feature index of the unigram, or `NONE`.
+    unigrams: Vec<u32>,
+    /// Stem id → whether some vocabulary n-gram (n ≥ 2) ends with it; lets
+    /// the hot loop skip the hash lookup for most word pairs.
+    ends_ngram: Vec<bool>,
 }
 
 impl FittedTfIdfVectorizer {
@@ -322,6 +330,8 @@ impl FittedTfIdfVectorizer {
         let mut stem_ids: FxHashMap<Box<str>, u32> = FxHashMap::default();
         let mut keys = FxHashMap::default();
         keys.reserve(vocabulary.len());
+        let mut unigrams: Vec<u32> = Vec::new();
+        let mut ends_ngram: Vec<bool> = Vec::new();
         let mut ids = Vec::with_capacity(MAX_NGRAM);
         for (index, term) in vocabulary.iter().enumerate() {
             ids.clear();
@@ -340,12 +350,28 @@ impl FittedTfIdfVectorizer {
                     "vocabulary uses more than {MAX_STEMS} distinct stems"
                 )));
             }
-            if keys.insert(pack(&ids), index as u32).is_some() {
+            let duplicate = if ids.len() == 1 {
+                let id = ids[0] as usize;
+                if unigrams.len() <= id {
+                    unigrams.resize(id + 1, NONE);
+                }
+                std::mem::replace(&mut unigrams[id], index as u32) != NONE
+            } else {
+                let last = ids[ids.len() - 1] as usize;
+                if ends_ngram.len() <= last {
+                    ends_ngram.resize(last + 1, false);
+                }
+                ends_ngram[last] = true;
+                keys.insert(pack(&ids), index as u32).is_some()
+            };
+            if duplicate {
                 return Err(Error::Config(format!(
                     "vocabulary term {term:?} appears twice"
                 )));
             }
         }
+        unigrams.resize(stem_ids.len(), NONE);
+        ends_ngram.resize(stem_ids.len(), false);
         Ok(FittedTfIdfVectorizer {
             tokenizer: Tokenizer::new(config.tokenizer.clone()),
             config,
@@ -354,6 +380,8 @@ impl FittedTfIdfVectorizer {
             idf,
             stem_ids,
             keys,
+            unigrams,
+            ends_ngram,
         })
     }
 
@@ -442,10 +470,11 @@ impl Transformer<'_> {
         let hits = &mut self.hits;
         let spans = &mut self.spans;
         for_each_word(sentence, |start, end| {
-            let lower = analyzer.lower(&sentence[start..end]);
-            let code = match cache.get(lower) {
+            let word = &sentence[start..end];
+            let code = match cache.get(word.as_bytes()) {
                 Some(code) => code,
                 None => {
+                    analyzer.lower(word);
                     let code = match analyzer.stem_lowered() {
                         None => STOP,
                         Some(stem) => fitted
@@ -454,7 +483,7 @@ impl Transformer<'_> {
                             .copied()
                             .unwrap_or(UNKNOWN),
                     };
-                    cache.insert(analyzer.last_lower(), code);
+                    cache.insert(word.as_bytes(), code);
                     code
                 }
             };
@@ -466,12 +495,20 @@ impl Transformer<'_> {
             starts.copy_within(1.., 0);
             starts[MAX_NGRAM - 1] = u32::try_from(start).unwrap_or(u32::MAX);
             seen += 1;
+            if code == UNKNOWN {
+                return; // no n-gram ending here can be in the vocabulary
+            }
             for n in lo..=hi.min(seen) {
-                let gram = &window[MAX_NGRAM - n..];
-                if gram.contains(&UNKNOWN) {
-                    continue;
-                }
-                if let Some(&index) = fitted.keys.get(&pack(gram)) {
+                let index = if n == 1 {
+                    fitted.unigrams[code as usize]
+                } else {
+                    let gram = &window[MAX_NGRAM - n..];
+                    if !fitted.ends_ngram[code as usize] || gram.contains(&UNKNOWN) {
+                        continue;
+                    }
+                    fitted.keys.get(&pack(gram)).copied().unwrap_or(NONE)
+                };
+                if index != NONE {
                     hits.push((index as u64) << 32 | spans.len() as u64);
                     let end = u32::try_from(end).unwrap_or(u32::MAX);
                     spans.push((starts[MAX_NGRAM - n], end));

@@ -233,7 +233,10 @@ mod tests {
         // /dev/null. A named pipe stands in for the device here.
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("pipe");
-        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(status.success());
         let reader = {
             let fifo = fifo.clone();

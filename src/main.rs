@@ -164,6 +164,7 @@ struct EvalArgs {
 }
 
 fn main() -> ExitCode {
+    pin_mmap_threshold();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -176,6 +177,24 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// glibc raises its mmap threshold each time a large block is freed, after
+/// which large per-article buffers come from the heaps of the worker threads
+/// and are kept there: the peak memory of a long two-thread scoring run then
+/// grows with the input (22 MiB after 20 copies of the news corpus, against
+/// 14 MiB for one). A fixed threshold keeps large buffers in mmap and memory
+/// flat (17 MiB).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn pin_mmap_threshold() {
+    // SAFETY: mallopt only changes allocator settings; it is called once,
+    // before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn pin_mmap_threshold() {}
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
@@ -305,6 +324,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let progress = progress_bar(inputs.len());
     let options = ScoreOptions {
         evidence: args.evidence,
+        threads: args.threads.unwrap_or(0),
         ..ScoreOptions::default()
     };
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);

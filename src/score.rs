@@ -1,11 +1,12 @@
 //! Batch scoring: inputs → documents → sentences → CSV rows.
 //!
 //! Has the responsibility to read every input, segment it, score every
-//! sentence and write one CSV row per sentence in input order. Inputs are
-//! processed in chunks: the documents of a chunk are read and scored in
-//! parallel (rayon, one [`Transformer`](crate::features::Transformer) per
-//! worker), then written in order, so memory is bounded by the chunk and the
-//! output does not depend on the thread count.
+//! sentence and write one CSV row per sentence in input order. Worker
+//! threads (one [`Scorer`] each, so each keeps its word cache for the whole
+//! run) take inputs in turn, read, score and format them; the calling thread
+//! writes the results in input order as they complete. At most
+//! [`ScoreOptions::window`] inputs are in flight, so memory does not grow
+//! with the input, and the output does not depend on the thread count.
 //!
 //! Output columns: `doc_id,sentence_id,start,end,text,label,confidence`, one
 //! `p_<class>` per class in model order, then `evidence`. `sentence_id`
@@ -16,8 +17,6 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::features::SparseVec;
@@ -254,15 +253,19 @@ pub fn header(classes: &[String]) -> Vec<String> {
 pub struct ScoreOptions {
     /// Evidence terms per row; defaults to `3`.
     pub evidence: usize,
-    /// Inputs read and scored together before writing; defaults to `64`.
-    pub chunk: usize,
+    /// Worker threads; `0` (the default) means one per core.
+    pub threads: usize,
+    /// Inputs in flight at most (read or scored but not yet written);
+    /// defaults to `64`.
+    pub window: usize,
 }
 
 impl Default for ScoreOptions {
     fn default() -> Self {
         ScoreOptions {
             evidence: 3,
-            chunk: 64,
+            threads: 0,
+            window: 64,
         }
     }
 }
@@ -527,9 +530,9 @@ pub struct Summary {
     pub articles: Vec<DocSummary>,
 }
 
-/// Reads and scores `inputs` in parallel chunks. For every input, in input
-/// order, `sink` receives the loaded documents and what `work` made of each
-/// of them on a worker thread; `on_event` hears about every input.
+/// Reads and scores `inputs` on worker threads. For every input, in input
+/// order, `sink` receives what `work` made of each of its documents on a
+/// worker thread; `on_event` hears about every input.
 pub fn for_each_input<T, W, S>(
     model: &Model,
     inputs: &[Input],
@@ -541,55 +544,118 @@ pub fn for_each_input<T, W, S>(
 where
     T: Send,
     W: Fn(&mut Scorer<'_>, &Document, &[Scored]) -> std::result::Result<T, String> + Sync,
-    S: FnMut(&Document, &[Scored], T) -> Result<()>,
+    S: FnMut(T) -> Result<()>,
 {
-    type Done<T> = std::result::Result<(Loaded, Vec<(Vec<Scored>, T)>), String>;
-    let mut summary = Summary::default();
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
+
+    /// What a worker hands back for one input: its warnings and, per
+    /// document, the totals and `work`'s result. Documents and scored
+    /// sentences are dropped on the worker that made them, so the writing
+    /// thread frees nothing another thread allocated.
+    type Done<T> = std::result::Result<(Vec<String>, Vec<(DocSummary, T)>), String>;
+
     let n_classes = model.classes().len();
-    for chunk in inputs.chunks(options.chunk.max(1)) {
-        let results: Vec<Done<T>> = chunk
-            .par_iter()
-            .map_init(
-                || Scorer::new(model, options),
-                |scorer, input| {
-                    let loaded = load(input)?;
-                    let mut out = Vec::with_capacity(loaded.documents.len());
-                    for doc in &loaded.documents {
-                        let scored = scorer.score_document(doc);
-                        let t = work(scorer, doc, &scored)?;
-                        out.push((scored, t));
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        options.threads
+    }
+    .min(inputs.len().max(1));
+    let window = options.window.max(threads);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    // Index of the next input to be written; workers wait while they would
+    // run more than `window` inputs ahead of it.
+    let written = (Mutex::new(0usize), Condvar::new());
+    let mut summary = Summary::default();
+    let mut failure = None;
+
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Done<T>)>();
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, stop, written, work) = (&next, &stop, &written, &work);
+            scope.spawn(move || {
+                let mut scorer = Scorer::new(model, options);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= inputs.len() || stop.load(Ordering::Relaxed) {
+                        break;
                     }
-                    Ok((loaded, out))
-                },
-            )
-            .collect();
-        for (input, result) in chunk.iter().zip(results) {
-            match result {
-                Ok((loaded, per_doc)) => {
-                    for message in loaded.warnings {
-                        on_event(Event::Warning { input, message });
+                    {
+                        let (lock, cv) = written;
+                        let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
+                        while i >= *w + window && !stop.load(Ordering::Relaxed) {
+                            w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
+                        }
                     }
-                    let mut sentences = 0;
-                    for (doc, (scored, t)) in loaded.documents.iter().zip(per_doc) {
-                        sentences += scored.len();
-                        summary
-                            .articles
-                            .push(DocSummary::of(doc, &scored, n_classes));
-                        sink(doc, &scored, t)?;
+                    let done: Done<T> = load(&inputs[i]).and_then(|loaded| {
+                        let mut out = Vec::with_capacity(loaded.documents.len());
+                        for doc in &loaded.documents {
+                            let scored = scorer.score_document(doc);
+                            let t = work(&mut scorer, doc, &scored)?;
+                            out.push((DocSummary::of(doc, &scored, n_classes), t));
+                        }
+                        Ok((loaded.warnings, out))
+                    });
+                    if tx.send((i, done)).is_err() {
+                        break;
                     }
-                    summary.inputs += 1;
-                    summary.documents += loaded.documents.len();
-                    summary.sentences += sentences;
-                    on_event(Event::Scored { input, sentences });
                 }
-                Err(reason) => {
-                    summary.skipped += 1;
-                    on_event(Event::Skipped { input, reason });
+            });
+        }
+        drop(tx);
+
+        let mut pending = std::collections::BTreeMap::new();
+        let mut next_write = 0;
+        for (i, done) in rx.iter() {
+            pending.insert(i, done);
+            while let Some(done) = pending.remove(&next_write) {
+                let input = &inputs[next_write];
+                match done {
+                    Ok((warnings, per_doc)) => {
+                        for message in warnings {
+                            on_event(Event::Warning { input, message });
+                        }
+                        let mut sentences = 0;
+                        summary.documents += per_doc.len();
+                        for (doc_summary, t) in per_doc {
+                            sentences += doc_summary.sentences;
+                            summary.articles.push(doc_summary);
+                            if failure.is_none() {
+                                if let Err(e) = sink(t) {
+                                    failure = Some(e);
+                                    stop.store(true, Ordering::Relaxed);
+                                }
+                            }
+                        }
+                        summary.inputs += 1;
+                        summary.sentences += sentences;
+                        on_event(Event::Scored { input, sentences });
+                    }
+                    Err(reason) => {
+                        summary.skipped += 1;
+                        on_event(Event::Skipped { input, reason });
+                    }
                 }
+                next_write += 1;
+                let (lock, cv) = &written;
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) = next_write;
+                cv.notify_all();
+            }
+            if failure.is_some() {
+                break;
             }
         }
+        // Wake any worker still waiting so the scope can end.
+        stop.store(true, Ordering::Relaxed);
+        written.1.notify_all();
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(summary),
     }
-    Ok(summary)
 }
 
 fn header_bytes(classes: &[String]) -> Result<Vec<u8>> {
@@ -627,7 +693,7 @@ pub fn score_inputs<W: Write>(
             }
             buf.into_inner().map_err(|e| e.to_string())
         },
-        |_, _, bytes| out.write_all(&bytes).map_err(|e| Error::io("<output>", e)),
+        |bytes| out.write_all(&bytes).map_err(|e| Error::io("<output>", e)),
         on_event,
     )?;
     out.flush().map_err(|e| Error::io("<output>", e))?;
@@ -671,7 +737,7 @@ pub fn suggest<W: Write>(
             }
             Ok(rows)
         },
-        |_, _, rows| {
+        |rows| {
             for (margin, bytes) in rows {
                 best.push((margin, order, bytes));
                 order += 1;

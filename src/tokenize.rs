@@ -13,7 +13,7 @@
 //! allocation.
 
 use rust_stemmers::{Algorithm, Stemmer};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
 /// Function words that carry no stance. Negations (`not`, `no`, `neither`),
@@ -68,7 +68,7 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
             }
         } else {
             let c = decode_at(text, i);
-            if !c.is_alphanumeric() {
+            if !is_word_char(c) {
                 i += c.len_utf8();
                 continue;
             }
@@ -84,7 +84,7 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
                 i += 1;
             } else {
                 let c = decode_at(text, i);
-                if !c.is_alphanumeric() {
+                if !is_word_char(c) {
                     break;
                 }
                 ascii_only = false;
@@ -95,6 +95,17 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
             f(start, i);
         }
     }
+}
+
+/// `char::is_alphanumeric` with a shortcut for the General Punctuation block
+/// (curly quotes, dashes, ellipsis), which news text is full of and which
+/// holds no letters or digits.
+#[inline]
+fn is_word_char(c: char) -> bool {
+    if ('\u{2000}'..='\u{206F}').contains(&c) {
+        return false;
+    }
+    c.is_alphanumeric()
 }
 
 #[inline]
@@ -238,46 +249,184 @@ impl Analyzer<'_> {
     }
 }
 
-/// A cache from lowercased word to a caller-defined code (for the featurizer:
-/// a stem id, "stop word" or "not in vocabulary"). Bounded: when it holds
-/// `capacity` words it is emptied, so memory stays flat on endless input.
-#[derive(Debug, Default)]
+/// A cache from a word, exactly as it appears in the text, to a
+/// caller-defined code (for the featurizer: a stem id, "stop word" or "not in
+/// vocabulary"). Keying by the raw word means a word seen before costs one
+/// hash and one compare — no lowercasing, no allocation; `Moscow` and
+/// `moscow` are simply two entries with the same code.
+///
+/// An open-addressing table (linear probing, load ≤ 0.7) of 16-byte slots —
+/// a 32-bit hash tag, the code, and the word's place in a byte arena — so the
+/// table of a whole news archive's vocabulary stays in the L2 cache; words
+/// are appended to the arena in first-seen order, which keeps frequent words
+/// close together. Bounded: when it holds `capacity` words it is emptied, so
+/// memory stays flat on endless input.
+#[derive(Debug)]
 pub struct WordCache {
-    map: FxHashMap<Box<str>, u32>,
+    slots: Vec<Slot>,
+    bits: u32,
+    len: usize,
+    arena: Vec<u8>,
     capacity: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    /// High bits of the hash, never 0; 0 marks an empty slot.
+    tag: u32,
+    code: u32,
+    /// Offset of the word in the arena.
+    offset: u32,
+    /// Length of the word in bytes.
+    len: u32,
+}
+
+const INITIAL_BITS: u32 = 10;
+const HASH_K: u64 = 0x517c_c1b7_2722_0a95;
+
+#[inline]
+fn mix(h: u64, v: u64) -> u64 {
+    (h.rotate_left(5) ^ v).wrapping_mul(HASH_K)
+}
+
+/// FxHash-style hash of a byte string, eight bytes at a time.
+#[inline]
+fn hash_word(word: &[u8]) -> u64 {
+    let mut h = mix(0, word.len() as u64);
+    let mut chunks = word.chunks_exact(8);
+    for c in &mut chunks {
+        let mut buf = [0u8; 8];
+        buf.copy_from_slice(c);
+        h = mix(h, u64::from_le_bytes(buf));
+    }
+    let mut rest = 0u64;
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        rest |= (b as u64) << (8 * i);
+    }
+    mix(h, rest)
+}
+
+/// Equality of two byte strings of the same length, eight bytes at a time;
+/// inlined, because a `memcmp` call costs more than comparing a short word.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        let mut bx = [0u8; 8];
+        let mut by = [0u8; 8];
+        bx.copy_from_slice(x);
+        by.copy_from_slice(y);
+        if u64::from_le_bytes(bx) != u64::from_le_bytes(by) {
+            return false;
+        }
+    }
+    ca.remainder()
+        .iter()
+        .zip(cb.remainder())
+        .all(|(x, y)| x == y)
 }
 
 impl WordCache {
     /// A cache holding at most `capacity` words.
     pub fn with_capacity(capacity: usize) -> Self {
         WordCache {
-            map: FxHashMap::default(),
+            slots: vec![Slot::default(); 1 << INITIAL_BITS],
+            bits: INITIAL_BITS,
+            len: 0,
+            arena: Vec::new(),
             capacity: capacity.max(1),
         }
     }
 
-    /// The code cached for `lower`, if any.
     #[inline]
-    pub fn get(&self, lower: &str) -> Option<u32> {
-        self.map.get(lower).copied()
+    fn tag_and_start(&self, h: u64) -> (u32, usize) {
+        ((h >> 32) as u32 | 1, (h >> (64 - self.bits)) as usize)
     }
 
-    /// Remembers `code` for `lower`.
-    pub fn insert(&mut self, lower: &str, code: u32) {
-        if self.map.len() >= self.capacity {
-            self.map.clear();
+    #[inline]
+    fn find(&self, word: &[u8], h: u64) -> (usize, Option<u32>) {
+        let (tag, mut i) = self.tag_and_start(h);
+        let mask = self.slots.len() - 1;
+        loop {
+            let s = self.slots[i];
+            if s.tag == 0 {
+                return (i, None);
+            }
+            if s.tag == tag
+                && s.len as usize == word.len()
+                && same_bytes(
+                    &self.arena[s.offset as usize..s.offset as usize + word.len()],
+                    word,
+                )
+            {
+                return (i, Some(s.code));
+            }
+            i = (i + 1) & mask;
         }
-        self.map.insert(lower.into(), code);
+    }
+
+    /// The code cached for `word`, if any.
+    #[inline]
+    pub fn get(&self, word: &[u8]) -> Option<u32> {
+        self.find(word, hash_word(word)).1
+    }
+
+    /// Remembers `code` for `word`.
+    pub fn insert(&mut self, word: &[u8], code: u32) {
+        if self.len >= self.capacity || self.arena.len() + word.len() > u32::MAX as usize {
+            self.clear();
+        }
+        if 10 * (self.len + 1) > 7 * self.slots.len() {
+            self.grow();
+        }
+        let h = hash_word(word);
+        let (i, found) = self.find(word, h);
+        if found.is_some() {
+            self.slots[i].code = code;
+            return;
+        }
+        let (tag, _) = self.tag_and_start(h);
+        self.slots[i] = Slot {
+            tag,
+            code,
+            offset: self.arena.len() as u32,
+            len: word.len() as u32,
+        };
+        self.arena.extend_from_slice(word);
+        self.len += 1;
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        self.bits += 1;
+        self.slots = vec![Slot::default(); 1 << self.bits];
+        let mask = self.slots.len() - 1;
+        for s in old.into_iter().filter(|s| s.tag != 0) {
+            let word = &self.arena[s.offset as usize..(s.offset + s.len) as usize];
+            let (_, mut i) = self.tag_and_start(hash_word(word));
+            while self.slots[i].tag != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = s;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.slots = vec![Slot::default(); 1 << INITIAL_BITS];
+        self.bits = INITIAL_BITS;
+        self.len = 0;
+        self.arena.clear();
     }
 
     /// Number of cached words.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.len
     }
 
     /// Whether the cache is empty.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len == 0
     }
 }
 
@@ -382,12 +531,37 @@ mod tests {
     #[test]
     fn word_cache_is_bounded() {
         let mut cache = WordCache::with_capacity(2);
-        cache.insert("a", 1);
-        cache.insert("b", 2);
-        assert_eq!(cache.get("a"), Some(1));
-        cache.insert("c", 3);
+        cache.insert(b"a", 1);
+        cache.insert(b"b", 2);
+        assert_eq!(cache.get(b"a"), Some(1));
+        cache.insert(b"c", 3);
         assert_eq!(cache.len(), 1);
-        assert_eq!(cache.get("c"), Some(3));
-        assert_eq!(cache.get("a"), None);
+        assert_eq!(cache.get(b"c"), Some(3));
+        assert_eq!(cache.get(b"a"), None);
+    }
+
+    #[test]
+    fn word_cache_matches_a_hash_map() {
+        // Words of every length around the 16-byte inline limit, with shared
+        // prefixes, many enough to force several resizes.
+        let mut cache = WordCache::with_capacity(1 << 20);
+        let mut reference = std::collections::HashMap::new();
+        for i in 0..20_000u32 {
+            let word = format!("{}{}", "x".repeat((i % 40) as usize), i);
+            cache.insert(word.as_bytes(), i);
+            reference.insert(word, i);
+        }
+        assert_eq!(cache.len(), reference.len());
+        for (word, &code) in &reference {
+            assert_eq!(cache.get(word.as_bytes()), Some(code), "{word}");
+        }
+        assert_eq!(
+            cache.get(b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxnot-there"),
+            None
+        );
+        assert_eq!(cache.get(b""), None);
+        cache.insert("Ürümqi".as_bytes(), 7);
+        cache.insert("Ürümqi".as_bytes(), 8);
+        assert_eq!(cache.get("Ürümqi".as_bytes()), Some(8));
     }
 }

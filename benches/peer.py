@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Featurizer throughput, stance against scikit-learn, on the same sentences.
+
+Run through `make bench-peer`, which creates .venv with scikit-learn and
+PyStemmer. Both sides fit their vocabulary on the labelled sentences in
+labels/ and transform the sentences of the news corpus, one thread each:
+
+* scikit-learn: TfidfVectorizer with a tokenizer that lowercases, splits on
+  non-alphanumerics, drops one-letter ASCII words and stop words and stems
+  with PyStemmer (Snowball English), ngram_range=(1, 2), sublinear_tf=True and
+  the same min_df; `transform` is timed.
+* stance: the featurizer of the shipped model settings (`benches/peer.rs`).
+
+It also checks that both produce the same vocabulary and the same vectors
+(to 1e-9), so the comparison is between equal work. Prints a Markdown table.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
+
+import Stemmer  # noqa: E402  (PyStemmer)
+from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+
+REPEATS = int(os.environ.get("PEER_REPEATS", "5"))
+
+
+def cargo_peer(*args):
+    out = subprocess.run(
+        ["cargo", "bench", "-q", "--bench", "peer", "--", *args],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return out.stdout
+
+
+def make_tokenizer(stop_words):
+    stemmer = Stemmer.Stemmer("english")
+    stop = set(stop_words)
+    word = re.compile(r"[^\W_]+")
+
+    def tokenize(text):
+        words = [
+            w
+            for w in word.findall(text.lower())
+            if not (len(w) == 1 and w.isascii()) and w not in stop
+        ]
+        return stemmer.stemWords(words)
+
+    return tokenize
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        cargo_peer("export", tmp)
+        with open(os.path.join(tmp, "settings.json")) as f:
+            settings = json.load(f)
+        with open(os.path.join(tmp, "train.txt"), encoding="utf-8", newline="") as f:
+            train = f.read().split("\n")[:-1]
+        with open(os.path.join(tmp, "test.txt"), encoding="utf-8", newline="") as f:
+            test = f.read().split("\n")[:-1]
+        nbytes = sum(len(s.encode("utf-8")) for s in test)
+
+        vec = TfidfVectorizer(
+            tokenizer=make_tokenizer(settings["stop_words"]),
+            token_pattern=None,
+            lowercase=False,
+            ngram_range=tuple(settings["ngram_range"]),
+            min_df=settings["min_df"],
+            max_df=settings["max_df"],
+            sublinear_tf=settings["sublinear_tf"],
+            smooth_idf=True,
+            norm="l2",
+        )
+        vec.fit(train)
+        best = float("inf")
+        for _ in range(REPEATS):
+            start = time.perf_counter()
+            matrix = vec.transform(test)
+            best = min(best, time.perf_counter() - start)
+        sk = {"seconds": best, "vocabulary": len(vec.vocabulary_), "nnz": matrix.nnz}
+
+        st = json.loads(cargo_peer("measure", tmp, str(REPEATS)))
+
+        # Agreement: same vocabulary, same vectors on the first 200 sentences.
+        ours = json.loads(cargo_peer("vectors", tmp))
+        theirs_vocab = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
+        agree_vocab = ours["vocabulary"] == theirs_vocab
+        worst = 0.0
+        for i, row in enumerate(ours["rows"]):
+            theirs = {
+                theirs_vocab[j]: v
+                for j, v in zip(matrix[i].indices, matrix[i].data)
+            }
+            mine = dict((t, v) for t, v in row)
+            for term in set(theirs) | set(mine):
+                worst = max(worst, abs(theirs.get(term, 0.0) - mine.get(term, 0.0)))
+
+    mb = nbytes / 1e6
+    sk_mbs = mb / sk["seconds"]
+    st_mbs = mb / st["seconds"]
+    n = len(test)
+    print()
+    print(f"corpus: {settings['corpus']} — {n} sentences, {mb:.2f} MB; "
+          f"vocabulary fitted on {len(train)} labelled sentences; best of {REPEATS}, one thread")
+    print()
+    print("| featurizer | MB/s | sentences/s | vocabulary | non-zeros |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| scikit-learn TfidfVectorizer + PyStemmer | {sk_mbs:.1f} | {n / sk['seconds']:,.0f} "
+          f"| {sk['vocabulary']} | {sk['nnz']} |")
+    print(f"| stance | {st_mbs:.1f} | {n / st['seconds']:,.0f} | {st['vocabulary']} | {st['nnz']} |")
+    print()
+    print(f"ratio: stance is {st_mbs / sk_mbs:.1f}x scikit-learn")
+    print(f"agreement: vocabulary {'identical' if agree_vocab else 'DIFFERS'}, "
+          f"largest vector difference {worst:.2e}")
+    if not agree_vocab or worst > 1e-9:
+        sys.exit("the two featurizers disagree: the comparison is not like for like")
+
+
+if __name__ == "__main__":
+    main()
