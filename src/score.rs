@@ -15,6 +15,7 @@
 //! probabilities are written with six decimals; `evidence` lists up to N
 //! terms as `term (+0.123)`, joined by `; `.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -309,7 +310,7 @@ pub struct Scorer<'m> {
     transformer: crate::features::Transformer<'m>,
     x: SparseVec,
     options: ScoreOptions,
-    fields: Vec<String>,
+    buf: Vec<u8>,
 }
 
 impl<'m> Scorer<'m> {
@@ -320,7 +321,7 @@ impl<'m> Scorer<'m> {
             transformer: model.featurizer().transformer(),
             x: SparseVec::default(),
             options,
-            fields: Vec::new(),
+            buf: Vec::new(),
         }
     }
 
@@ -345,7 +346,8 @@ impl<'m> Scorer<'m> {
                 }
                 None => evidence.push_str(&self.model.featurizer().display()[e.feature]),
             }
-            evidence.push_str(&format!(" ({:+.3})", e.contribution));
+            // Writing into a String cannot fail.
+            let _ = write!(evidence, " ({:+.3})", e.contribution);
         }
         Scored {
             index,
@@ -364,7 +366,8 @@ impl<'m> Scorer<'m> {
             .collect()
     }
 
-    /// Appends the CSV row of one scored sentence of `doc` to `out`.
+    /// Appends the CSV row of one scored sentence of `doc` to `out`. Fields
+    /// are formatted into one reused buffer: no allocation per row.
     pub fn write_row(
         &mut self,
         doc: &Document,
@@ -372,27 +375,70 @@ impl<'m> Scorer<'m> {
         out: &mut csv::Writer<Vec<u8>>,
     ) -> Result<()> {
         let span = doc.spans[scored.index];
-        let f = &mut self.fields;
-        f.clear();
-        f.push(protect_cell(&doc.doc_id).into_owned());
-        f.push((scored.index + 1).to_string());
+        let buf = &mut self.buf;
+        let field = |out: &mut csv::Writer<Vec<u8>>, bytes: &[u8]| {
+            out.write_field(bytes)
+                .map_err(|e| Error::io("<memory>", std::io::Error::other(e.to_string())))
+        };
+        field(out, protect_cell(&doc.doc_id).as_bytes())?;
+        buf.clear();
+        push_uint(buf, scored.index as u64 + 1);
+        field(out, buf)?;
         if doc.has_offsets {
-            f.push((doc.base_offset + span.start).to_string());
-            f.push((doc.base_offset + span.end).to_string());
+            buf.clear();
+            push_uint(buf, (doc.base_offset + span.start) as u64);
+            field(out, buf)?;
+            buf.clear();
+            push_uint(buf, (doc.base_offset + span.end) as u64);
+            field(out, buf)?;
         } else {
-            f.push(String::new());
-            f.push(String::new());
+            field(out, b"")?;
+            field(out, b"")?;
         }
-        f.push(protect_cell(span.text(&doc.text)).into_owned());
-        f.push(self.model.classes()[scored.label].clone());
-        f.push(format!("{:.6}", scored.probabilities[scored.label]));
-        for prob in &scored.probabilities {
-            f.push(format!("{prob:.6}"));
+        field(out, protect_cell(span.text(&doc.text)).as_bytes())?;
+        field(out, self.model.classes()[scored.label].as_bytes())?;
+        buf.clear();
+        push_fixed6(buf, scored.probabilities[scored.label]);
+        field(out, buf)?;
+        for &prob in &scored.probabilities {
+            buf.clear();
+            push_fixed6(buf, prob);
+            field(out, buf)?;
         }
-        f.push(scored.evidence.clone());
-        f.push(String::new());
-        out.write_record(&*f)
+        field(out, scored.evidence.as_bytes())?;
+        field(out, b"")?;
+        out.write_record(None::<&[u8]>)
             .map_err(|e| Error::io("<memory>", std::io::Error::other(e.to_string())))
+    }
+}
+
+/// Appends the decimal digits of `n`.
+fn push_uint(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[i..]);
+}
+
+/// Appends a probability in `0..=1` with six decimals (`0.123457`), as
+/// `format!("{:.6}")` would for all but exact ties at the seventh decimal.
+fn push_fixed6(buf: &mut Vec<u8>, p: f64) {
+    let scaled = (p.clamp(0.0, 1.0) * 1e6).round() as u64;
+    push_uint(buf, scaled / 1_000_000);
+    buf.push(b'.');
+    let frac = scaled % 1_000_000;
+    let start = buf.len();
+    push_uint(buf, frac);
+    let width = buf.len() - start;
+    if width < 6 {
+        buf.splice(start..start, std::iter::repeat_n(b'0', 6 - width));
     }
 }
 
@@ -817,6 +863,28 @@ mod tests {
         }
         // a cell a person typed starting with an apostrophe stays as typed
         assert_eq!(unprotect_cell("'tis the season"), "'tis the season");
+    }
+
+    #[test]
+    fn fixed_point_formatting() {
+        for (p, want) in [
+            (0.0, "0.000000"),
+            (1.0, "1.000000"),
+            (0.5, "0.500000"),
+            (0.1234567, "0.123457"),
+            (0.0000004, "0.000000"),
+            (0.0000006, "0.000001"),
+            (0.9999996, "1.000000"),
+            (0.012, "0.012000"),
+        ] {
+            let mut buf = Vec::new();
+            push_fixed6(&mut buf, p);
+            assert_eq!(String::from_utf8(buf).unwrap(), want, "{p}");
+        }
+        let mut buf = Vec::new();
+        push_uint(&mut buf, 0);
+        push_uint(&mut buf, 18446744073709551615);
+        assert_eq!(buf, b"018446744073709551615");
     }
 
     #[test]

@@ -123,61 +123,73 @@ pub fn segment(text: &str) -> Vec<Span> {
 
 /// Segments one line `text[from..to]` and appends its sentences to `out`.
 fn segment_line(text: &str, from: usize, to: usize, out: &mut Vec<Span>) {
-    let line = &text[from..to];
-    let mut start: Option<usize> = None; // start of the current sentence (absolute)
-    let mut iter = line.char_indices().peekable();
-    while let Some((i, c)) = iter.next() {
-        let abs = from + i;
-        if start.is_none() {
-            if c.is_whitespace() {
+    let bytes = text.as_bytes();
+    let mut pos = from;
+    'sentences: loop {
+        // The sentence starts at the next non-whitespace character.
+        let rest = &text[pos..to];
+        let body = rest.trim_start();
+        if body.is_empty() {
+            return;
+        }
+        let sentence_start = to - body.len();
+        let mut search = sentence_start;
+        loop {
+            // Jump to the next byte that can begin a terminator: `.`, `!`,
+            // `?`, or the lead byte of `…` (E2), `。` (E3), `！`/`？` (EF).
+            let Some(offset) = bytes[search..to]
+                .iter()
+                .position(|&b| matches!(b, b'.' | b'!' | b'?' | 0xE2 | 0xE3 | 0xEF))
+            else {
+                out.push(trimmed(text, sentence_start, to));
+                return;
+            };
+            let abs = search + offset;
+            let c = decode_at(text, abs);
+            let cjk_stop = matches!(c, '。' | '！' | '？');
+            if !(is_terminator(c) || cjk_stop) {
+                search = abs + c.len_utf8();
                 continue;
             }
-            start = Some(abs);
-        }
-        let cjk_stop = matches!(c, '。' | '！' | '？');
-        if !(is_terminator(c) || cjk_stop) {
-            continue;
-        }
-        // Swallow a run of terminators and closing punctuation.
-        let mut end = abs + c.len_utf8();
-        while let Some(&(j, d)) = iter.peek() {
-            if is_terminator(d) || is_closer(d) || matches!(d, '。' | '！' | '？') {
-                end = from + j + d.len_utf8();
-                iter.next();
-            } else {
-                break;
+            // Swallow a run of terminators and closing punctuation.
+            let mut end = abs + c.len_utf8();
+            while end < to {
+                let d = decode_at(text, end);
+                if is_terminator(d) || is_closer(d) || matches!(d, '。' | '！' | '？') {
+                    end += d.len_utf8();
+                } else {
+                    break;
+                }
             }
-        }
-        let rest = &text[end..to];
-        let sentence_start = start.unwrap_or(abs);
-        if cjk_stop {
+            search = end;
+            if cjk_stop {
+                out.push(trimmed(text, sentence_start, end));
+                pos = end;
+                continue 'sentences;
+            }
+            // A Latin terminator needs whitespace after it (or the end of the line).
+            let rest = &text[end..to];
+            let after_ws = rest.trim_start();
+            if after_ws.is_empty() || after_ws.len() == rest.len() {
+                continue; // line end closes it below; or no space: 3.5, U.S.-led
+            }
+            if !breaks_before(after_ws) {
+                continue;
+            }
+            if c == '.' && !ends_sentence(&text[sentence_start..abs], after_ws) {
+                continue;
+            }
             out.push(trimmed(text, sentence_start, end));
-            start = None;
-            continue;
-        }
-        // A Latin terminator needs whitespace after it (or the end of the line).
-        let after_ws = rest.trim_start();
-        if after_ws.is_empty() {
-            continue; // the line end closes the sentence below
-        }
-        if after_ws.len() == rest.len() {
-            continue; // no whitespace: 3.5, U.S.-led, e.g.,
-        }
-        if !breaks_before(after_ws) {
-            continue;
-        }
-        if c == '.' && !ends_sentence(&text[sentence_start..abs], after_ws) {
-            continue;
-        }
-        out.push(trimmed(text, sentence_start, end));
-        start = None;
-    }
-    if let Some(s) = start {
-        let span = trimmed(text, s, to);
-        if span.start < span.end {
-            out.push(span);
+            pos = end;
+            continue 'sentences;
         }
     }
+}
+
+/// The character starting at byte `i` (a char boundary) of `text`.
+#[inline]
+fn decode_at(text: &str, i: usize) -> char {
+    text[i..].chars().next().unwrap_or('\u{FFFD}')
 }
 
 fn is_terminator(c: char) -> bool {
@@ -220,21 +232,20 @@ fn ends_sentence(before: &str, after: &str) -> bool {
     if word.is_empty() {
         return true;
     }
-    let lower = word.to_lowercase();
-    if TITLES.contains(&lower.as_str()) {
+    let listed = |list: &[&str], w: &str| list.iter().any(|a| a.eq_ignore_ascii_case(w));
+    if listed(TITLES, word) {
         return false;
     }
     let next_is_number = after.starts_with(|c: char| c.is_ascii_digit());
-    if next_is_number && BEFORE_NUMBER.contains(&lower.as_str()) {
+    if next_is_number && listed(BEFORE_NUMBER, word) {
         return false;
     }
     if is_initials(word) {
-        let next_word: String = after
-            .chars()
-            .take_while(|c| c.is_alphabetic())
-            .collect::<String>()
-            .to_lowercase();
-        return OPENERS.contains(&next_word.as_str());
+        let len = after
+            .char_indices()
+            .find(|(_, c)| !c.is_alphabetic())
+            .map_or(after.len(), |(i, _)| i);
+        return listed(OPENERS, &after[..len]);
     }
     true
 }

@@ -106,8 +106,16 @@ fn shipped_settings_match_the_reference() {
 
 #[test]
 fn other_settings_match_the_reference() {
-    check(TfIdfVectorizer::default().ngram_range(1, 3).sublinear_tf(false));
-    check(TfIdfVectorizer::default().ngram_range(2, 2).min_df(DfBound::Count(2)));
+    check(
+        TfIdfVectorizer::default()
+            .ngram_range(1, 3)
+            .sublinear_tf(false),
+    );
+    check(
+        TfIdfVectorizer::default()
+            .ngram_range(2, 2)
+            .min_df(DfBound::Count(2)),
+    );
     check(TfIdfVectorizer::default().tokenizer(TokenizerConfig {
         stop_words: vec![],
         stem: false,
