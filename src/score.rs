@@ -257,7 +257,7 @@ pub struct ScoreOptions {
     /// Worker threads; `0` (the default) means one per core.
     pub threads: usize,
     /// Inputs in flight at most (read or scored but not yet written);
-    /// defaults to `64`.
+    /// defaults to `128`.
     pub window: usize,
 }
 
@@ -266,7 +266,7 @@ impl Default for ScoreOptions {
         ScoreOptions {
             evidence: 3,
             threads: 0,
-            window: 64,
+            window: 128,
         }
     }
 }
@@ -617,11 +617,24 @@ where
     let mut summary = Summary::default();
     let mut failure = None;
 
+    // Reads, scores and formats one input on the calling thread's scorer.
+    let process = |scorer: &mut Scorer<'_>, i: usize| -> Done<T> {
+        let loaded = load(&inputs[i])?;
+        let mut out = Vec::with_capacity(loaded.documents.len());
+        for doc in &loaded.documents {
+            let scored = scorer.score_document(doc);
+            let t = work(scorer, doc, &scored)?;
+            out.push((DocSummary::of(doc, &scored, n_classes), t));
+        }
+        Ok((loaded.warnings, out))
+    };
+
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<(usize, Done<T>)>();
-        for _ in 0..threads {
+        // The calling thread is one of the `threads` workers; it also writes.
+        for _ in 1..threads {
             let tx = tx.clone();
-            let (next, stop, written, work) = (&next, &stop, &written, &work);
+            let (next, stop, written, process) = (&next, &stop, &written, &process);
             scope.spawn(move || {
                 let mut scorer = Scorer::new(model, options);
                 loop {
@@ -636,16 +649,7 @@ where
                             w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
                         }
                     }
-                    let done: Done<T> = load(&inputs[i]).and_then(|loaded| {
-                        let mut out = Vec::with_capacity(loaded.documents.len());
-                        for doc in &loaded.documents {
-                            let scored = scorer.score_document(doc);
-                            let t = work(&mut scorer, doc, &scored)?;
-                            out.push((DocSummary::of(doc, &scored, n_classes), t));
-                        }
-                        Ok((loaded.warnings, out))
-                    });
-                    if tx.send((i, done)).is_err() {
+                    if tx.send((i, process(&mut scorer, i))).is_err() {
                         break;
                     }
                 }
@@ -653,12 +657,14 @@ where
         }
         drop(tx);
 
+        let mut scorer = Scorer::new(model, options);
         let mut pending = std::collections::BTreeMap::new();
         let mut next_write = 0;
-        for (i, done) in rx.iter() {
-            pending.insert(i, done);
-            while let Some(done) = pending.remove(&next_write) {
-                let input = &inputs[next_write];
+        // Writes every result that is next in input order.
+        let mut flush = |pending: &mut std::collections::BTreeMap<usize, Done<T>>,
+                         next_write: &mut usize| {
+            while let Some(done) = pending.remove(next_write) {
+                let input = &inputs[*next_write];
                 match done {
                     Ok((warnings, per_doc)) => {
                         for message in warnings {
@@ -685,15 +691,41 @@ where
                         on_event(Event::Skipped { input, reason });
                     }
                 }
-                next_write += 1;
+                *next_write += 1;
                 let (lock, cv) = &written;
-                *lock.lock().unwrap_or_else(|e| e.into_inner()) = next_write;
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) = *next_write;
                 cv.notify_all();
             }
-            if failure.is_some() {
-                break;
+        };
+        while next_write < inputs.len() && !stop.load(Ordering::Relaxed) {
+            // Collect what the other workers finished, without waiting.
+            while let Ok((i, done)) = rx.try_recv() {
+                pending.insert(i, done);
+            }
+            flush(&mut pending, &mut next_write);
+            let i = next.load(Ordering::Relaxed);
+            if i < inputs.len() && i < next_write + window {
+                // Take the next input ourselves.
+                if next
+                    .compare_exchange(i, i + 1, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    pending.insert(i, process(&mut scorer, i));
+                }
+            } else if next_write < inputs.len() {
+                // Nothing left to take (or too far ahead): wait for a worker.
+                match rx.recv() {
+                    Ok((i, done)) => {
+                        pending.insert(i, done);
+                    }
+                    Err(_) => {
+                        flush(&mut pending, &mut next_write);
+                        break;
+                    }
+                }
             }
         }
+        flush(&mut pending, &mut next_write);
         // Wake any worker still waiting so the scope can end.
         stop.store(true, Ordering::Relaxed);
         written.1.notify_all();

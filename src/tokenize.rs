@@ -255,15 +255,19 @@ impl Analyzer<'_> {
 /// hash and one compare — no lowercasing, no allocation; `Moscow` and
 /// `moscow` are simply two entries with the same code.
 ///
-/// An open-addressing table (linear probing, load ≤ 0.7) of 16-byte slots —
-/// a 32-bit hash tag, the code, and the word's place in a byte arena — so the
-/// table of a whole news archive's vocabulary stays in the L2 cache; words
+/// An open-addressing table (linear probing, load ≤ 0.7) of 8-byte slots —
+/// a 32-bit hash tag and the code, with the word's place in a byte arena in a
+/// parallel array read only when the tag matches — so the table of a whole
+/// news archive's vocabulary stays in the L2 cache; words
 /// are appended to the arena in first-seen order, which keeps frequent words
 /// close together. Bounded: when it holds `capacity` words it is emptied, so
 /// memory stays flat on endless input.
 #[derive(Debug)]
 pub struct WordCache {
     slots: Vec<Slot>,
+    /// Where each slot's word lies in the arena: offset and length. Kept
+    /// apart from `slots` so that probing touches 8 bytes per slot.
+    places: Vec<(u32, u32)>,
     bits: u32,
     len: usize,
     arena: Vec<u8>,
@@ -275,10 +279,6 @@ struct Slot {
     /// High bits of the hash, never 0; 0 marks an empty slot.
     tag: u32,
     code: u32,
-    /// Offset of the word in the arena.
-    offset: u32,
-    /// Length of the word in bytes.
-    len: u32,
 }
 
 const INITIAL_BITS: u32 = 10;
@@ -332,6 +332,7 @@ impl WordCache {
     pub fn with_capacity(capacity: usize) -> Self {
         WordCache {
             slots: vec![Slot::default(); 1 << INITIAL_BITS],
+            places: vec![(0, 0); 1 << INITIAL_BITS],
             bits: INITIAL_BITS,
             len: 0,
             arena: Vec::new(),
@@ -345,6 +346,12 @@ impl WordCache {
     }
 
     #[inline]
+    fn word_at(&self, i: usize) -> &[u8] {
+        let (offset, len) = self.places[i];
+        &self.arena[offset as usize..(offset + len) as usize]
+    }
+
+    #[inline]
     fn find(&self, word: &[u8], h: u64) -> (usize, Option<u32>) {
         let (tag, mut i) = self.tag_and_start(h);
         let mask = self.slots.len() - 1;
@@ -354,11 +361,8 @@ impl WordCache {
                 return (i, None);
             }
             if s.tag == tag
-                && s.len as usize == word.len()
-                && same_bytes(
-                    &self.arena[s.offset as usize..s.offset as usize + word.len()],
-                    word,
-                )
+                && self.places[i].1 as usize == word.len()
+                && same_bytes(self.word_at(i), word)
             {
                 return (i, Some(s.code));
             }
@@ -387,33 +391,36 @@ impl WordCache {
             return;
         }
         let (tag, _) = self.tag_and_start(h);
-        self.slots[i] = Slot {
-            tag,
-            code,
-            offset: self.arena.len() as u32,
-            len: word.len() as u32,
-        };
+        self.slots[i] = Slot { tag, code };
+        self.places[i] = (self.arena.len() as u32, word.len() as u32);
         self.arena.extend_from_slice(word);
         self.len += 1;
     }
 
     fn grow(&mut self) {
-        let old = std::mem::take(&mut self.slots);
+        let old_slots = std::mem::take(&mut self.slots);
+        let old_places = std::mem::take(&mut self.places);
         self.bits += 1;
         self.slots = vec![Slot::default(); 1 << self.bits];
+        self.places = vec![(0, 0); 1 << self.bits];
         let mask = self.slots.len() - 1;
-        for s in old.into_iter().filter(|s| s.tag != 0) {
-            let word = &self.arena[s.offset as usize..(s.offset + s.len) as usize];
+        for (s, (offset, len)) in old_slots.into_iter().zip(old_places) {
+            if s.tag == 0 {
+                continue;
+            }
+            let word = &self.arena[offset as usize..(offset + len) as usize];
             let (_, mut i) = self.tag_and_start(hash_word(word));
             while self.slots[i].tag != 0 {
                 i = (i + 1) & mask;
             }
             self.slots[i] = s;
+            self.places[i] = (offset, len);
         }
     }
 
     fn clear(&mut self) {
         self.slots = vec![Slot::default(); 1 << INITIAL_BITS];
+        self.places = vec![(0, 0); 1 << INITIAL_BITS];
         self.bits = INITIAL_BITS;
         self.len = 0;
         self.arena.clear();
