@@ -2,9 +2,9 @@
 //! (vocabulary, idf, sparse transform).
 //!
 //! Names and formulas follow scikit-learn's `TfidfVectorizer`, so its output
-//! can serve as golden data:
+//! can serve as golden data (with the lexicon stages off, it is identical):
 //!
-//! * `ngram_range = (lo, hi)`: n-grams of `lo..=hi` stems, formed after stop
+//! * `ngram_range = (lo, hi)`: n-grams of `lo..=hi` units, formed after stop
 //!   words are removed (at most 3);
 //! * `min_df` / `max_df`: a [`DfBound::Count`] is a number of sentences, a
 //!   [`DfBound::Proportion`] a share of them; a term is kept when
@@ -16,11 +16,26 @@
 //! * each vector is scaled to unit L2 norm (a sentence with no known term
 //!   stays the zero vector).
 //!
-//! linfa-preprocessing has a `TfIdfVectorizer` too; it is not used because it
-//! tokenizes with a regex on raw strings (no stemming hook, no stop-word step
-//! before n-grams) and produces a sparse matrix per call, allocating per
-//! token. Here the vocabulary is keyed by integer stem ids, bigrams by packed
-//! `u64` keys, and the per-thread [`Transformer`] reuses all of its buffers.
+//! Three optional stages, driven by a [`Lexicon`], turn what a reader knows
+//! into features:
+//!
+//! * `actors`: every mention of an actor (`Moscow`, `the Kremlin`, `Putin`)
+//!   becomes the actor's canonical unit (`#russia`) in the stream, so
+//!   `the Kremlin warned` and `Moscow warned` share the bigram
+//!   `#russia warn`; and the set of actors in the sentence becomes one more
+//!   term (`#actors:china+russia`);
+//! * `cues`: every cue phrase adds one count to its group's term
+//!   (`#cue:pressure`), beside the words themselves;
+//! * `negation`: the [`NEGATION_SCOPE`](crate::lexicon::NEGATION_SCOPE)
+//!   content words after a negator carry the prefix `not_`, so
+//!   `no alliance` and `alliance` are different features.
+//!
+//! Fitting and transforming share one analysis ([`Stream`]): words are found
+//! and resolved once each through a per-thread cache keyed by their raw
+//! bytes, phrases are matched on integer word ids, and n-grams are packed
+//! `u64` keys of integer unit ids. linfa-preprocessing's `TfIdfVectorizer`
+//! is not used: it tokenizes with a regex (no stemming, no stop-word step
+//! before n-grams, no phrase stages) and allocates per token.
 
 use std::collections::BTreeMap;
 
@@ -28,7 +43,8 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::tokenize::{for_each_word, Tokenizer, TokenizerConfig, WordCache};
+use crate::lexicon::{Hit, Lexicon, Matcher, NEGATION_SCOPE, NEGATORS, NO_WORD};
+use crate::tokenize::{for_each_run, Analyzer, Tokenizer, TokenizerConfig, WordCache};
 
 /// A document-frequency bound, as in scikit-learn: an integer is a count of
 /// sentences, a float a proportion of them.
@@ -77,6 +93,19 @@ pub struct TfIdfVectorizer {
     /// Add one to document frequencies, as if a sentence held every term;
     /// defaults to `true`.
     pub smooth_idf: bool,
+    /// Replace actor mentions by canonical units and add the actor-set
+    /// term; defaults to `false`.
+    #[serde(default)]
+    pub actors: bool,
+    /// Add cue-group counts; defaults to `false`.
+    #[serde(default)]
+    pub cues: bool,
+    /// Mark words in a negation scope; defaults to `false`.
+    #[serde(default)]
+    pub negation: bool,
+    /// The actor and cue lists; defaults to empty.
+    #[serde(default)]
+    pub lexicon: Lexicon,
 }
 
 impl Default for TfIdfVectorizer {
@@ -89,27 +118,59 @@ impl Default for TfIdfVectorizer {
             max_features: None,
             sublinear_tf: true,
             smooth_idf: true,
+            actors: false,
+            cues: false,
+            negation: false,
+            lexicon: Lexicon::default(),
         }
     }
 }
 
 /// Largest supported n-gram length.
 pub const MAX_NGRAM: usize = 3;
-/// Bits per stem id in a packed n-gram key.
+/// Bits per unit id in a packed n-gram key.
 const ID_BITS: u32 = 21;
-/// Largest number of distinct stems a vocabulary may use.
-pub const MAX_STEMS: usize = (1 << ID_BITS) - 2;
-/// Word-cache code: a stop word.
+/// Largest number of distinct stems (and canonical terms) a vocabulary may use.
+pub const MAX_STEMS: usize = (1 << (ID_BITS - 1)) - 2;
+/// Word code: a stop word or a one-letter word; not part of the stream.
 const STOP: u32 = u32::MAX;
-/// Word-cache code: a stem that appears in no vocabulary term.
+/// Word code / unit id: a stem that appears in no vocabulary term.
 const UNKNOWN: u32 = u32::MAX - 1;
 /// No feature.
 const NONE: u32 = u32::MAX;
+/// Span marker for terms that are not words of the sentence.
+const NO_SPAN: (u32, u32) = (u32::MAX, u32::MAX);
+/// Prefix of negated units.
+pub const NEGATED_PREFIX: &str = "not_";
+/// Prefix of the actor-set term.
+pub const ACTORS_PREFIX: &str = "#actors:";
+/// Prefix of cue terms.
+pub const CUE_PREFIX: &str = "#cue:";
 
 #[inline]
 fn pack(ids: &[u32]) -> u64 {
     ids.iter()
         .fold(0u64, |k, &id| (k << ID_BITS) | (id as u64 + 1))
+}
+
+/// The canonical unit of actor group `name`: `#russia`.
+pub fn actor_term(name: &str) -> String {
+    format!("#{}", name.to_lowercase())
+}
+
+/// The term of cue group `name`: `#cue:pressure`.
+pub fn cue_term(name: &str) -> String {
+    format!("{CUE_PREFIX}{}", name.to_lowercase())
+}
+
+/// The actor-set term of the actors whose bits are set in `mask`.
+pub fn actor_set_term(names: &[String], mask: u32) -> String {
+    let mut set: Vec<String> = (0..names.len())
+        .filter(|&i| mask & (1 << i) != 0)
+        .map(|i| names[i].to_lowercase())
+        .collect();
+    set.sort();
+    format!("{ACTORS_PREFIX}{}", set.join("+"))
 }
 
 impl TfIdfVectorizer {
@@ -143,6 +204,14 @@ impl TfIdfVectorizer {
         self.tokenizer = v;
         self
     }
+    /// Sets the lexicon and which of its stages are on.
+    pub fn lexicon(mut self, lexicon: Lexicon, actors: bool, cues: bool, negation: bool) -> Self {
+        self.lexicon = lexicon;
+        self.actors = actors;
+        self.cues = cues;
+        self.negation = negation;
+        self
+    }
 
     /// Checks the settings once, before any work.
     pub fn validate(&self) -> Result<()> {
@@ -157,7 +226,33 @@ impl TfIdfVectorizer {
         if self.max_features == Some(0) {
             return Err(Error::Config("max_features must be at least 1".into()));
         }
+        if self.lexicon.actors.len() > 32 {
+            return Err(Error::Config("at most 32 actor groups are supported".into()));
+        }
         Ok(())
+    }
+
+    /// The units and extra terms of one sentence as strings: what the
+    /// featurizer counts, for inspection and tests (slow: compiles the
+    /// lexicon on every call).
+    pub fn analyze(&self, sentence: &str) -> Vec<String> {
+        let compiled = Compiled::new(self);
+        let mut ids = Interner::default();
+        let mut stream = Stream::new(&compiled, &mut ids);
+        stream.analyze(sentence, &mut ids);
+        let mut out: Vec<String> = stream
+            .units
+            .iter()
+            .map(|u| {
+                if u.id == UNKNOWN {
+                    "?".to_string()
+                } else {
+                    ids.unit_string(u.id)
+                }
+            })
+            .collect();
+        out.extend(stream.extras(&compiled, &mut ids).iter().map(|&(u, _)| ids.unit_string(u)));
+        out
     }
 
     /// Learns vocabulary and idf from training sentences.
@@ -165,44 +260,70 @@ impl TfIdfVectorizer {
         self.validate()?;
         let n_docs = sentences.len();
         if n_docs == 0 {
-            return Err(Error::Training(
-                "no sentences to fit the vocabulary on".into(),
-            ));
+            return Err(Error::Training("no sentences to fit the vocabulary on".into()));
         }
-        let tokenizer = Tokenizer::new(self.tokenizer.clone());
+        let compiled = Compiled::new(self);
+        let mut ids = Interner::default();
+        let mut stream = Stream::new(&compiled, &mut ids);
         #[derive(Default)]
         struct Stats {
+            units: Vec<u32>,
             df: usize,
             tf: usize,
             last_doc: usize,
             surfaces: BTreeMap<String, usize>,
         }
-        let mut stats: FxHashMap<String, Stats> = FxHashMap::default();
+        let mut stats: FxHashMap<u64, Stats> = FxHashMap::default();
+        let mut count = |units: &[u32], surface: String, doc: usize, times: usize| {
+            let s = stats.entry(pack(units)).or_insert_with(|| Stats {
+                units: units.to_vec(),
+                last_doc: usize::MAX,
+                ..Stats::default()
+            });
+            s.tf += times;
+            if s.last_doc != doc {
+                s.df += 1;
+                s.last_doc = doc;
+            }
+            *s.surfaces.entry(surface).or_default() += times;
+        };
         let (lo, hi) = self.ngram_range;
+        let mut surface = String::new();
         for (doc, sentence) in sentences.iter().enumerate() {
-            let tokens = tokenizer.tokens(sentence.as_ref());
+            let sentence = sentence.as_ref();
+            stream.analyze(sentence, &mut ids);
+            let units = &stream.units;
             for n in lo..=hi {
-                for window in tokens.windows(n) {
-                    let term = join(window.iter().map(|t| t.stem.as_str()));
-                    let surface = join(window.iter().map(|t| t.word.as_str()));
-                    let s = stats.entry(term).or_insert_with(|| Stats {
-                        last_doc: usize::MAX,
-                        ..Stats::default()
-                    });
-                    s.tf += 1;
-                    if s.last_doc != doc {
-                        s.df += 1;
-                        s.last_doc = doc;
+                for w in units.windows(n) {
+                    let gram: Vec<u32> = w.iter().map(|u| u.id).collect();
+                    surface.clear();
+                    for word in sentence[w[0].start as usize..w[n - 1].end as usize].split_whitespace() {
+                        if !surface.is_empty() {
+                            surface.push(' ');
+                        }
+                        surface.extend(word.chars().flat_map(char::to_lowercase));
                     }
-                    *s.surfaces.entry(surface).or_default() += 1;
+                    count(&gram, surface.clone(), doc, 1);
                 }
+            }
+            for (unit, times) in stream.extras(&compiled, &mut ids) {
+                count(&[unit], ids.unit_string(unit), doc, times);
             }
         }
         let min = self.min_df.resolve(n_docs);
         let max = self.max_df.resolve(n_docs);
         let mut kept: Vec<(String, Stats)> = stats
-            .into_iter()
-            .filter(|(_, s)| s.df >= min && s.df <= max)
+            .into_values()
+            .filter(|s| s.df >= min && s.df <= max)
+            .map(|s| {
+                let term = s
+                    .units
+                    .iter()
+                    .map(|&u| ids.unit_string(u))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (term, s)
+            })
             .collect();
         if let Some(cap) = self.max_features {
             kept.sort_by(|a, b| b.1.tf.cmp(&a.1.tf).then_with(|| a.0.cmp(&b.0)));
@@ -236,23 +357,259 @@ impl TfIdfVectorizer {
     }
 }
 
-fn join<'a>(parts: impl Iterator<Item = &'a str>) -> String {
-    let mut out = String::new();
-    for (i, p) in parts.enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        out.push_str(p);
-    }
-    out
-}
-
 /// The idf formula shared by fitting and the tests.
 pub fn idf_value(n_docs: usize, df: usize, smooth: bool) -> f64 {
     if smooth {
         ((1.0 + n_docs as f64) / (1.0 + df as f64)).ln() + 1.0
     } else {
         (n_docs as f64 / df as f64).ln() + 1.0
+    }
+}
+
+/// Settings compiled for analysis: tokenizer, phrase matcher, group names.
+#[derive(Debug, Clone)]
+struct Compiled {
+    tokenizer: Tokenizer,
+    matcher: Matcher,
+    negation: bool,
+    actor_names: Vec<String>,
+    cue_names: Vec<String>,
+}
+
+impl Compiled {
+    fn new(config: &TfIdfVectorizer) -> Compiled {
+        Compiled {
+            tokenizer: Tokenizer::new(config.tokenizer.clone()),
+            matcher: Matcher::new(&config.lexicon, config.actors, config.cues),
+            negation: config.negation,
+            actor_names: if config.actors {
+                config.lexicon.actors.iter().map(|g| g.name.clone()).collect()
+            } else {
+                Vec::new()
+            },
+            cue_names: if config.cues {
+                config.lexicon.cues.iter().map(|g| g.name.clone()).collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+/// Maps base strings (stems, canonical terms) to ids and back. A unit id is
+/// `base * 2 + negated`.
+trait Ids {
+    /// The id of a base string, or `UNKNOWN`.
+    fn base(&mut self, s: &str) -> u32;
+}
+
+/// Fitting: every new string gets the next id.
+#[derive(Debug, Default)]
+struct Interner {
+    map: FxHashMap<String, u32>,
+    strings: Vec<String>,
+}
+
+impl Ids for Interner {
+    fn base(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.map.get(s) {
+            return id;
+        }
+        let id = self.strings.len() as u32;
+        self.map.insert(s.to_string(), id);
+        self.strings.push(s.to_string());
+        id
+    }
+}
+
+impl Interner {
+    fn unit_string(&self, unit: u32) -> String {
+        let base = &self.strings[(unit >> 1) as usize];
+        if unit & 1 == 1 {
+            format!("{NEGATED_PREFIX}{base}")
+        } else {
+            base.clone()
+        }
+    }
+}
+
+/// Transforming: only the fitted vocabulary's strings have ids.
+struct Fixed<'a>(&'a FxHashMap<Box<str>, u32>);
+
+impl Ids for Fixed<'_> {
+    fn base(&mut self, s: &str) -> u32 {
+        self.0.get(s).copied().unwrap_or(UNKNOWN)
+    }
+}
+
+/// What the cache knows about a word as written.
+#[derive(Debug, Clone, Copy)]
+struct WordInfo {
+    /// Base id of its stem, `STOP` or `UNKNOWN`.
+    base: u32,
+    /// Its id in the phrase matcher, or `NO_WORD`.
+    lex: u32,
+    /// Whether it opens a negation scope.
+    negator: bool,
+}
+
+/// One unit of the stream: a unit id (or `UNKNOWN`) and its byte span.
+#[derive(Debug, Clone, Copy)]
+struct Unit {
+    id: u32,
+    start: u32,
+    end: u32,
+}
+
+/// The per-thread analysis state: word cache, stemmer, reused buffers.
+struct Stream<'c> {
+    compiled: &'c Compiled,
+    analyzer: Analyzer<'c>,
+    cache: WordCache,
+    infos: Vec<WordInfo>,
+    /// The sentence's words: start, end, info index.
+    words: Vec<(u32, u32, u32)>,
+    units: Vec<Unit>,
+    actor_units: Vec<u32>,
+    cue_counts: Vec<usize>,
+    actor_mask: u32,
+    lower: String,
+}
+
+impl<'c> Stream<'c> {
+    fn new(compiled: &'c Compiled, ids: &mut dyn Ids) -> Stream<'c> {
+        let actor_units = compiled
+            .actor_names
+            .iter()
+            .map(|n| match ids.base(&actor_term(n)) {
+                UNKNOWN => UNKNOWN,
+                b => b * 2,
+            })
+            .collect();
+        Stream {
+            compiled,
+            analyzer: compiled.tokenizer.analyzer(),
+            cache: WordCache::with_capacity(1 << 20),
+            infos: Vec::new(),
+            words: Vec::new(),
+            units: Vec::new(),
+            actor_units,
+            cue_counts: vec![0; compiled.cue_names.len()],
+            actor_mask: 0,
+            lower: String::new(),
+        }
+    }
+
+    fn resolve(&mut self, word: &str, ascii_only: bool, ids: &mut dyn Ids) -> u32 {
+        let one_letter = ascii_only && word.len() == 1;
+        self.analyzer.lower(word);
+        let base = match self.analyzer.stem_lowered() {
+            _ if one_letter => STOP,
+            None => STOP,
+            Some(stem) => ids.base(stem.as_ref()),
+        };
+        self.lower.clear();
+        self.lower.push_str(self.analyzer.last_lower());
+        let info = WordInfo {
+            base,
+            lex: self.compiled.matcher.word_id(word, &self.lower),
+            negator: self.compiled.negation && NEGATORS.contains(&self.lower.as_str()),
+        };
+        let index = self.infos.len() as u32;
+        self.infos.push(info);
+        self.cache.insert(word.as_bytes(), index);
+        index
+    }
+
+    /// Fills `units`, `actor_mask` and `cue_counts` for `sentence`.
+    fn analyze(&mut self, sentence: &str, ids: &mut dyn Ids) {
+        if self.infos.len() >= 1 << 20 {
+            // The cache was emptied when full; drop the infos it pointed to.
+            self.infos.clear();
+            self.cache = WordCache::with_capacity(1 << 20);
+        }
+        self.words.clear();
+        self.units.clear();
+        self.actor_mask = 0;
+        self.cue_counts.iter_mut().for_each(|c| *c = 0);
+        let mut words = std::mem::take(&mut self.words);
+        for_each_run(sentence, |start, end, ascii_only| {
+            let word = &sentence[start..end];
+            let info = match self.cache.get(word.as_bytes()) {
+                Some(i) => i,
+                None => self.resolve(word, ascii_only, ids),
+            };
+            words.push((start as u32, end as u32, info));
+        });
+        let matcher = &self.compiled.matcher;
+        let use_matcher = !matcher.is_empty();
+        let mut scope = 0usize;
+        let mut cue_until = 0usize;
+        let mut i = 0;
+        while i < words.len() {
+            let (start, end, info) = words[i];
+            let info = self.infos[info as usize];
+            if use_matcher && info.lex != NO_WORD {
+                let infos = &self.infos;
+                let hit = matcher.longest(words[i..].iter().map(|w| infos[w.2 as usize].lex));
+                match hit {
+                    Some((n, Hit::Actor(a))) => {
+                        self.actor_mask |= 1 << a;
+                        self.units.push(Unit {
+                            id: self.actor_units[a],
+                            start,
+                            end: words[i + n - 1].1,
+                        });
+                        scope = scope.saturating_sub(1);
+                        i += n;
+                        continue;
+                    }
+                    Some((n, Hit::Cue(c))) if i >= cue_until => {
+                        self.cue_counts[c] += 1;
+                        cue_until = i + n;
+                    }
+                    _ => {}
+                }
+            }
+            i += 1;
+            if info.base == STOP {
+                continue;
+            }
+            let negated = scope > 0 && !info.negator;
+            scope = if info.negator {
+                NEGATION_SCOPE
+            } else {
+                scope.saturating_sub(1)
+            };
+            let id = if info.base == UNKNOWN {
+                UNKNOWN
+            } else {
+                info.base * 2 + negated as u32
+            };
+            self.units.push(Unit { id, start, end });
+        }
+        self.words = words;
+    }
+
+    /// The terms that are not n-grams of the stream: the actor set and the
+    /// cue groups, as `(unit id, count)`; `UNKNOWN` ids are left out.
+    fn extras(&self, compiled: &Compiled, ids: &mut dyn Ids) -> Vec<(u32, usize)> {
+        let mut out = Vec::new();
+        if self.actor_mask != 0 {
+            let b = ids.base(&actor_set_term(&compiled.actor_names, self.actor_mask));
+            if b != UNKNOWN {
+                out.push((b * 2, 1));
+            }
+        }
+        for (c, &n) in self.cue_counts.iter().enumerate() {
+            if n > 0 {
+                let b = ids.base(&cue_term(&compiled.cue_names[c]));
+                if b != UNKNOWN {
+                    out.push((b * 2, n));
+                }
+            }
+        }
+        out
     }
 }
 
@@ -294,16 +651,17 @@ impl SparseVec {
 #[derive(Debug, Clone)]
 pub struct FittedTfIdfVectorizer {
     config: TfIdfVectorizer,
-    tokenizer: Tokenizer,
+    compiled: Compiled,
     vocabulary: Vec<String>,
     display: Vec<String>,
     idf: Vec<f64>,
+    /// Base string (stem or canonical term) → base id.
     stem_ids: FxHashMap<Box<str>, u32>,
     /// Packed n-gram key (n ≥ 2) → feature index.
     keys: FxHashMap<u64, u32>,
-    /// Stem id → feature index of the unigram, or `NONE`.
+    /// Unit id → feature index of the unigram, or `NONE`.
     unigrams: Vec<u32>,
-    /// Stem id → whether some vocabulary n-gram (n ≥ 2) ends with it; lets
+    /// Unit id → whether some vocabulary n-gram (n ≥ 2) ends with it; lets
     /// the hot loop skip the hash lookup for most word pairs.
     ends_ngram: Vec<bool>,
 }
@@ -335,12 +693,18 @@ impl FittedTfIdfVectorizer {
         let mut ids = Vec::with_capacity(MAX_NGRAM);
         for (index, term) in vocabulary.iter().enumerate() {
             ids.clear();
-            for stem in term.split(' ') {
+            let extra = term.starts_with(ACTORS_PREFIX) || term.starts_with(CUE_PREFIX);
+            for element in term.split(' ') {
+                let (base, negated) = match element.strip_prefix(NEGATED_PREFIX) {
+                    Some(b) => (b, 1),
+                    None => (element, 0),
+                };
                 let next = stem_ids.len() as u32;
-                let id = *stem_ids.entry(stem.into()).or_insert(next);
-                ids.push(id);
+                let id = *stem_ids.entry(base.into()).or_insert(next);
+                ids.push(id * 2 + negated);
             }
-            if ids.len() < lo || ids.len() > hi || term.is_empty() {
+            let n_ok = if extra { ids.len() == 1 } else { (lo..=hi).contains(&ids.len()) };
+            if !n_ok || term.is_empty() {
                 return Err(Error::Config(format!(
                     "vocabulary term {term:?} is not an n-gram of length {lo}..={hi}"
                 )));
@@ -351,11 +715,11 @@ impl FittedTfIdfVectorizer {
                 )));
             }
             let duplicate = if ids.len() == 1 {
-                let id = ids[0] as usize;
-                if unigrams.len() <= id {
-                    unigrams.resize(id + 1, NONE);
+                let u = ids[0] as usize;
+                if unigrams.len() <= u {
+                    unigrams.resize(u + 1, NONE);
                 }
-                std::mem::replace(&mut unigrams[id], index as u32) != NONE
+                std::mem::replace(&mut unigrams[u], index as u32) != NONE
             } else {
                 let last = ids[ids.len() - 1] as usize;
                 if ends_ngram.len() <= last {
@@ -370,10 +734,10 @@ impl FittedTfIdfVectorizer {
                 )));
             }
         }
-        unigrams.resize(stem_ids.len(), NONE);
-        ends_ngram.resize(stem_ids.len(), false);
+        unigrams.resize(stem_ids.len() * 2, NONE);
+        ends_ngram.resize(stem_ids.len() * 2, false);
         Ok(FittedTfIdfVectorizer {
-            tokenizer: Tokenizer::new(config.tokenizer.clone()),
+            compiled: Compiled::new(&config),
             config,
             vocabulary,
             display,
@@ -389,7 +753,7 @@ impl FittedTfIdfVectorizer {
     pub fn config(&self) -> &TfIdfVectorizer {
         &self.config
     }
-    /// Vocabulary terms (stems joined by a space), in feature-index order.
+    /// Vocabulary terms (units joined by a space), in feature-index order.
     pub fn vocabulary(&self) -> &[String] {
         &self.vocabulary
     }
@@ -407,15 +771,15 @@ impl FittedTfIdfVectorizer {
     }
     /// The tokenizer it uses.
     pub fn tokenizer(&self) -> &Tokenizer {
-        &self.tokenizer
+        &self.compiled.tokenizer
     }
 
-    /// A per-thread transformer with reused buffers and a stem cache.
+    /// A per-thread transformer with reused buffers and a word cache.
     pub fn transformer(&self) -> Transformer<'_> {
+        let mut ids = Fixed(&self.stem_ids);
         Transformer {
             fitted: self,
-            analyzer: self.tokenizer.analyzer(),
-            cache: WordCache::with_capacity(1 << 20),
+            stream: Stream::new(&self.compiled, &mut ids),
             hits: Vec::new(),
             spans: Vec::new(),
         }
@@ -446,8 +810,7 @@ impl FittedTfIdfVectorizer {
 /// [`FittedTfIdfVectorizer::transformer`] and reuse it for every sentence.
 pub struct Transformer<'a> {
     fitted: &'a FittedTfIdfVectorizer,
-    analyzer: crate::tokenize::Analyzer<'a>,
-    cache: WordCache,
+    stream: Stream<'a>,
     /// `feature index << 32 | occurrence number`, sorted after a transform.
     hits: Vec<u64>,
     /// Byte span in the sentence of each occurrence, by occurrence number.
@@ -461,60 +824,49 @@ impl Transformer<'_> {
         self.hits.clear();
         self.spans.clear();
         let fitted = self.fitted;
+        let mut ids = Fixed(&fitted.stem_ids);
+        self.stream.analyze(sentence, &mut ids);
         let (lo, hi) = fitted.config.ngram_range;
-        let mut window = [UNKNOWN; MAX_NGRAM];
-        let mut starts = [0u32; MAX_NGRAM];
-        let mut seen = 0usize; // non-stop tokens so far
-        let analyzer = &mut self.analyzer;
-        let cache = &mut self.cache;
+        let units = &self.stream.units;
         let hits = &mut self.hits;
         let spans = &mut self.spans;
-        for_each_word(sentence, |start, end| {
-            let word = &sentence[start..end];
-            let code = match cache.get(word.as_bytes()) {
-                Some(code) => code,
-                None => {
-                    analyzer.lower(word);
-                    let code = match analyzer.stem_lowered() {
-                        None => STOP,
-                        Some(stem) => fitted
-                            .stem_ids
-                            .get(stem.as_ref())
-                            .copied()
-                            .unwrap_or(UNKNOWN),
-                    };
-                    cache.insert(word.as_bytes(), code);
-                    code
-                }
-            };
-            if code == STOP {
-                return;
+        let mut push = |index: u32, span: (u32, u32)| {
+            if index != NONE {
+                hits.push((index as u64) << 32 | spans.len() as u64);
+                spans.push(span);
             }
-            window.copy_within(1.., 0);
-            window[MAX_NGRAM - 1] = code;
-            starts.copy_within(1.., 0);
-            starts[MAX_NGRAM - 1] = u32::try_from(start).unwrap_or(u32::MAX);
-            seen += 1;
-            if code == UNKNOWN {
-                return; // no n-gram ending here can be in the vocabulary
+        };
+        let mut gram = [0u32; MAX_NGRAM];
+        for k in 0..units.len() {
+            let u = units[k].id;
+            if u == UNKNOWN {
+                continue; // no n-gram ending here can be in the vocabulary
             }
-            for n in lo..=hi.min(seen) {
+            for n in lo..=hi.min(k + 1) {
+                let first = &units[k + 1 - n];
                 let index = if n == 1 {
-                    fitted.unigrams[code as usize]
+                    fitted.unigrams.get(u as usize).copied().unwrap_or(NONE)
                 } else {
-                    let gram = &window[MAX_NGRAM - n..];
-                    if !fitted.ends_ngram[code as usize] || gram.contains(&UNKNOWN) {
+                    if !fitted.ends_ngram.get(u as usize).copied().unwrap_or(false) {
                         continue;
                     }
-                    fitted.keys.get(&pack(gram)).copied().unwrap_or(NONE)
+                    for (g, unit) in gram.iter_mut().zip(&units[k + 1 - n..=k]) {
+                        *g = unit.id;
+                    }
+                    if gram[..n].contains(&UNKNOWN) {
+                        continue;
+                    }
+                    fitted.keys.get(&pack(&gram[..n])).copied().unwrap_or(NONE)
                 };
-                if index != NONE {
-                    hits.push((index as u64) << 32 | spans.len() as u64);
-                    let end = u32::try_from(end).unwrap_or(u32::MAX);
-                    spans.push((starts[MAX_NGRAM - n], end));
-                }
+                push(index, (first.start, units[k].end));
             }
-        });
+        }
+        for (unit, times) in self.stream.extras(&fitted.compiled, &mut ids) {
+            let index = fitted.unigrams.get(unit as usize).copied().unwrap_or(NONE);
+            for _ in 0..times {
+                push(index, NO_SPAN);
+            }
+        }
         if hits.is_empty() {
             return;
         }
@@ -547,6 +899,7 @@ impl Transformer<'_> {
     /// Where `feature` first occurred in the sentence of the last
     /// [`transform`](Self::transform), as a byte range: the words of the
     /// n-gram as the sentence wrote them (with any stop words between).
+    /// `None` for the actor-set and cue terms, which are not words.
     pub fn surface(&self, feature: usize) -> Option<(usize, usize)> {
         let key = (feature as u64) << 32;
         let at = self.hits.partition_point(|&h| h < key);
@@ -555,6 +908,9 @@ impl Transformer<'_> {
             return None;
         }
         let (start, end) = *self.spans.get((hit & 0xFFFF_FFFF) as usize)?;
+        if (start, end) == NO_SPAN {
+            return None;
+        }
         Some((start as usize, end as usize))
     }
 }

@@ -12,6 +12,7 @@
 //! |---|---|---|
 //! | segment | [`segment`] | article text → sentence byte spans |
 //! | tokenize | [`tokenize`] | sentence → lowercased words → stems |
+//! | lexicon | [`lexicon`] | actor and cue phrases → canonical tokens, cue counts |
 //! | features | [`features`] | stems → n-grams → sparse TF-IDF vector |
 //! | model | [`model`] | TF-IDF vector → class probabilities, evidence; the model file |
 //! | labels | [`labels`] | labelled CSV → validated rows |
@@ -66,6 +67,7 @@ pub mod error;
 pub mod features;
 pub mod io;
 pub mod labels;
+pub mod lexicon;
 pub mod model;
 pub mod report;
 pub mod review;

@@ -55,6 +55,18 @@ impl Default for TokenizerConfig {
 /// words are skipped.
 #[inline]
 pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
+    for_each_run(text, |start, end, ascii_only| {
+        if !(ascii_only && end - start == 1) {
+            f(start, end);
+        }
+    });
+}
+
+/// Calls `f(start, end, ascii_only)` for every maximal run of alphanumeric
+/// characters of `text`, one-letter runs included (the `U` and `S` of
+/// `U.S.`, which phrase matching needs).
+#[inline]
+pub fn for_each_run(text: &str, mut f: impl FnMut(usize, usize, bool)) {
     let bytes = text.as_bytes();
     let mut i = 0;
     let n = bytes.len();
@@ -91,9 +103,7 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
                 i += c.len_utf8();
             }
         }
-        if !(ascii_only && i - start == 1) {
-            f(start, i);
-        }
+        f(start, i, ascii_only);
     }
 }
 
