@@ -227,7 +227,9 @@ impl TfIdfVectorizer {
             return Err(Error::Config("max_features must be at least 1".into()));
         }
         if self.lexicon.actors.len() > 32 {
-            return Err(Error::Config("at most 32 actor groups are supported".into()));
+            return Err(Error::Config(
+                "at most 32 actor groups are supported".into(),
+            ));
         }
         Ok(())
     }
@@ -251,7 +253,12 @@ impl TfIdfVectorizer {
                 }
             })
             .collect();
-        out.extend(stream.extras(&compiled, &mut ids).iter().map(|&(u, _)| ids.unit_string(u)));
+        out.extend(
+            stream
+                .extras(&compiled, &mut ids)
+                .iter()
+                .map(|&(u, _)| ids.unit_string(u)),
+        );
         out
     }
 
@@ -260,7 +267,9 @@ impl TfIdfVectorizer {
         self.validate()?;
         let n_docs = sentences.len();
         if n_docs == 0 {
-            return Err(Error::Training("no sentences to fit the vocabulary on".into()));
+            return Err(Error::Training(
+                "no sentences to fit the vocabulary on".into(),
+            ));
         }
         let compiled = Compiled::new(self);
         let mut ids = Interner::default();
@@ -296,18 +305,27 @@ impl TfIdfVectorizer {
             for n in lo..=hi {
                 for w in units.windows(n) {
                     let gram: Vec<u32> = w.iter().map(|u| u.id).collect();
+                    // An actor shows as its group (`RUSSIA`), other units as
+                    // their words, lowercased.
                     surface.clear();
-                    for word in sentence[w[0].start as usize..w[n - 1].end as usize].split_whitespace() {
+                    for u in w {
                         if !surface.is_empty() {
                             surface.push(' ');
                         }
-                        surface.extend(word.chars().flat_map(char::to_lowercase));
+                        match stream.actor_units.iter().position(|&a| a == u.id) {
+                            Some(a) => surface.push_str(&compiled.actor_names[a]),
+                            None => surface.extend(
+                                sentence[u.start as usize..u.end as usize]
+                                    .chars()
+                                    .flat_map(char::to_lowercase),
+                            ),
+                        }
                     }
                     count(&gram, surface.clone(), doc, 1);
                 }
             }
             for (unit, times) in stream.extras(&compiled, &mut ids) {
-                count(&[unit], ids.unit_string(unit), doc, times);
+                count(&[unit], extra_display(&ids.unit_string(unit)), doc, times);
             }
         }
         let min = self.min_df.resolve(n_docs);
@@ -357,6 +375,18 @@ impl TfIdfVectorizer {
     }
 }
 
+/// How an actor-set or cue term reads in evidence: `actors: china+russia`,
+/// `cue: pressure`.
+fn extra_display(term: &str) -> String {
+    if let Some(set) = term.strip_prefix(ACTORS_PREFIX) {
+        format!("actors: {set}")
+    } else if let Some(cue) = term.strip_prefix(CUE_PREFIX) {
+        format!("cue: {cue}")
+    } else {
+        term.to_string()
+    }
+}
+
 /// The idf formula shared by fitting and the tests.
 pub fn idf_value(n_docs: usize, df: usize, smooth: bool) -> f64 {
     if smooth {
@@ -383,7 +413,12 @@ impl Compiled {
             matcher: Matcher::new(&config.lexicon, config.actors, config.cues),
             negation: config.negation,
             actor_names: if config.actors {
-                config.lexicon.actors.iter().map(|g| g.name.clone()).collect()
+                config
+                    .lexicon
+                    .actors
+                    .iter()
+                    .map(|g| g.name.clone())
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -664,6 +699,10 @@ pub struct FittedTfIdfVectorizer {
     /// Unit id → whether some vocabulary n-gram (n ≥ 2) ends with it; lets
     /// the hot loop skip the hash lookup for most word pairs.
     ends_ngram: Vec<bool>,
+    /// Actor bit set → feature index of its actor-set term.
+    actor_sets: FxHashMap<u32, u32>,
+    /// Cue group → feature index of its term, or `NONE`.
+    cue_features: Vec<u32>,
 }
 
 impl FittedTfIdfVectorizer {
@@ -703,7 +742,11 @@ impl FittedTfIdfVectorizer {
                 let id = *stem_ids.entry(base.into()).or_insert(next);
                 ids.push(id * 2 + negated);
             }
-            let n_ok = if extra { ids.len() == 1 } else { (lo..=hi).contains(&ids.len()) };
+            let n_ok = if extra {
+                ids.len() == 1
+            } else {
+                (lo..=hi).contains(&ids.len())
+            };
             if !n_ok || term.is_empty() {
                 return Err(Error::Config(format!(
                     "vocabulary term {term:?} is not an n-gram of length {lo}..={hi}"
@@ -736,8 +779,36 @@ impl FittedTfIdfVectorizer {
         }
         unigrams.resize(stem_ids.len() * 2, NONE);
         ends_ngram.resize(stem_ids.len() * 2, false);
+        let compiled = Compiled::new(&config);
+        let feature_of = |term: &str| {
+            stem_ids
+                .get(term)
+                .map_or(NONE, |&b| unigrams[(b * 2) as usize])
+        };
+        let n_actors = compiled.actor_names.len().min(32);
+        let mut actor_sets = FxHashMap::default();
+        for term in vocabulary.iter().filter(|t| t.starts_with(ACTORS_PREFIX)) {
+            let mut mask = 0u32;
+            for name in term[ACTORS_PREFIX.len()..].split('+') {
+                if let Some(a) =
+                    (0..n_actors).find(|&a| compiled.actor_names[a].eq_ignore_ascii_case(name))
+                {
+                    mask |= 1 << a;
+                }
+            }
+            if mask != 0 && actor_set_term(&compiled.actor_names, mask) == *term {
+                actor_sets.insert(mask, feature_of(term));
+            }
+        }
+        let cue_features = compiled
+            .cue_names
+            .iter()
+            .map(|c| feature_of(&cue_term(c)))
+            .collect();
         Ok(FittedTfIdfVectorizer {
-            compiled: Compiled::new(&config),
+            compiled,
+            actor_sets,
+            cue_features,
             config,
             vocabulary,
             display,
@@ -861,9 +932,14 @@ impl Transformer<'_> {
                 push(index, (first.start, units[k].end));
             }
         }
-        for (unit, times) in self.stream.extras(&fitted.compiled, &mut ids) {
-            let index = fitted.unigrams.get(unit as usize).copied().unwrap_or(NONE);
-            for _ in 0..times {
+        // Sentence-level terms, through tables built at load time.
+        if self.stream.actor_mask != 0 {
+            if let Some(&index) = fitted.actor_sets.get(&self.stream.actor_mask) {
+                push(index, NO_SPAN);
+            }
+        }
+        for (&n, &index) in self.stream.cue_counts.iter().zip(&fitted.cue_features) {
+            for _ in 0..n {
                 push(index, NO_SPAN);
             }
         }

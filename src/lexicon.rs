@@ -49,8 +49,8 @@ pub struct Lexicon {
 /// so `didn't` is the word `didn`.
 pub const NEGATORS: &[&str] = &[
     "not", "no", "never", "neither", "nor", "without", "cannot", "nothing", "none", "nobody",
-    "didn", "doesn", "don", "isn", "wasn", "aren", "weren", "won", "couldn", "wouldn",
-    "shouldn", "hasn", "haven", "hadn",
+    "didn", "doesn", "don", "isn", "wasn", "aren", "weren", "won", "couldn", "wouldn", "shouldn",
+    "hasn", "haven", "hadn",
 ];
 
 /// How many following content words a negator marks.
@@ -238,8 +238,11 @@ mod tests {
         let text = "# actors\n[RUSSIA]\nRussia\nthe Kremlin # comment\nMoscow\n[WEST]\nU.S.\nUnited States\n=US\nNATO\n";
         Lexicon {
             actors: parse_groups(text, Path::new("actors.txt")).unwrap(),
-            cues: parse_groups("[PRESSURE]\nsanctions\nexport controls\n", Path::new("cues.txt"))
-                .unwrap(),
+            cues: parse_groups(
+                "[PRESSURE]\nsanctions\nexport controls\n",
+                Path::new("cues.txt"),
+            )
+            .unwrap(),
         }
     }
 
@@ -260,8 +263,13 @@ mod tests {
         assert_eq!(l.actors[0].phrases, ["Russia", "the Kremlin", "Moscow"]);
         assert_eq!(phrase_words("U.S."), (false, vec!["u".into(), "s".into()]));
         assert_eq!(phrase_words("=US"), (true, vec!["=US".into()]));
-        let err = parse_groups("Russia\n", Path::new("a.txt")).unwrap_err().to_string();
-        assert!(err.contains("a.txt: line 1: phrase \"Russia\" before any [GROUP] line"), "{err}");
+        let err = parse_groups("Russia\n", Path::new("a.txt"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a.txt: line 1: phrase \"Russia\" before any [GROUP] line"),
+            "{err}"
+        );
         assert!(parse_groups("[A B]\n", Path::new("a.txt")).is_err());
         assert!(parse_groups("[A]\n[a]\n", Path::new("a.txt")).is_err());
     }
@@ -281,6 +289,9 @@ mod tests {
         assert_eq!(at("export controls"), Some((2, Hit::Cue(0))));
         assert_eq!(at("export"), None);
         let actors_only = Matcher::new(&lexicon(), true, false);
-        assert_eq!(actors_only.longest(ids(&actors_only, "sanctions").into_iter()), None);
+        assert_eq!(
+            actors_only.longest(ids(&actors_only, "sanctions").into_iter()),
+            None
+        );
     }
 }

@@ -16,6 +16,7 @@
 //! | features | [`features`] | stems → n-grams → sparse TF-IDF vector |
 //! | model | [`model`] | TF-IDF vector → class probabilities, evidence; the model file |
 //! | labels | [`labels`] | labelled CSV → validated rows |
+//! | select | [`select`] | grid search and ablation by grouped cross-validation |
 //! | score | [`score`] | inputs → CSV rows, in parallel, in input order |
 //! | report | [`report`] | metrics, confusion matrix, model card |
 //! | chart | [`chart`] | SVG pictures: labels per article, confusion matrix |
@@ -73,4 +74,5 @@ pub mod report;
 pub mod review;
 pub mod score;
 pub mod segment;
+pub mod select;
 pub mod tokenize;

@@ -121,6 +121,30 @@ struct TrainArgs {
     /// Do not balance classes by replicating minority rows.
     #[arg(long)]
     no_balance: bool,
+    /// Actor lists (see the file for its format).
+    #[arg(long, default_value = "labels/actors.txt")]
+    actors: PathBuf,
+    /// Cue lists (same format).
+    #[arg(long, default_value = "labels/cues.txt")]
+    cues: PathBuf,
+    /// Switch off actor normalization.
+    #[arg(long)]
+    no_actors: bool,
+    /// Switch off cue features.
+    #[arg(long)]
+    no_cues: bool,
+    /// Mark negation scopes (without model selection; with it, negation is
+    /// kept only if cross-validation says it helps).
+    #[arg(long)]
+    negation: bool,
+    /// Skip model selection: train with the defaults and the settings given.
+    /// Giving --alpha, --min-df, --ngram-max, --max-features, --no-balance or
+    /// --no-cv implies it.
+    #[arg(long)]
+    no_select: bool,
+    /// Grid for model selection: `full` (48 points) or `quick` (4 points).
+    #[arg(long, default_value = "full", value_parser = ["full", "quick"])]
+    grid: String,
 }
 
 #[derive(Args)]
@@ -164,7 +188,6 @@ struct EvalArgs {
 }
 
 fn main() -> ExitCode {
-    pin_mmap_threshold();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -183,11 +206,13 @@ fn main() -> ExitCode {
 /// and are kept there: the peak memory of a long two-thread scoring run then
 /// grows with the input (22 MiB after 20 copies of the news corpus, against
 /// 14 MiB for one). A fixed threshold keeps large buffers in mmap and memory
-/// flat (17 MiB).
+/// flat (17 MiB). Only scoring does this: training allocates large dense
+/// matrices over and over, and mapping each afresh would cost more than it
+/// saves.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn pin_mmap_threshold() {
     // SAFETY: mallopt only changes allocator settings; it is called once,
-    // before any other thread exists.
+    // at the start of a command, before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
@@ -217,6 +242,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut config = TrainConfig::default();
+    let explicit = args.alpha.is_some()
+        || args.min_df.is_some()
+        || args.ngram_max.is_some()
+        || args.max_features.is_some()
+        || args.no_balance;
     if let Some(a) = args.alpha {
         config.alpha = a;
     }
@@ -230,6 +260,25 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         config.featurizer.max_features = args.max_features;
     }
     config.balance = !args.no_balance;
+    config.featurizer.actors = !args.no_actors;
+    config.featurizer.cues = !args.no_cues;
+    config.featurizer.negation = args.negation;
+    let mut lexicon = stance::lexicon::Lexicon::default();
+    if config.featurizer.actors {
+        lexicon.actors = stance::lexicon::parse_groups(
+            &std::fs::read_to_string(&args.actors)
+                .with_context(|| format!("{} (or pass --no-actors)", args.actors.display()))?,
+            &args.actors,
+        )?;
+    }
+    if config.featurizer.cues {
+        lexicon.cues = stance::lexicon::parse_groups(
+            &std::fs::read_to_string(&args.cues)
+                .with_context(|| format!("{} (or pass --no-cues)", args.cues.display()))?,
+            &args.cues,
+        )?;
+    }
+    config.featurizer.lexicon = lexicon;
     config.validate()?;
     let card_path = args
         .card
@@ -257,14 +306,45 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         labels.doc_ids().len(),
         files.len()
     );
+    let folds = if args.folds == 0 {
+        Folds::LeaveOneArticleOut
+    } else {
+        Folds::Grouped(args.folds)
+    };
+    let select = !(args.no_select || args.no_cv || explicit);
+    let (mut selection, mut ablation) = (None, Vec::new());
+    if select {
+        let grid = match args.grid.as_str() {
+            "quick" => stance::select::quick_grid(),
+            _ => stance::select::default_grid(),
+        };
+        let evaluations = 2 * grid.len() + 4;
+        eprintln!(
+            "selecting settings: {} grid points with and without the lexicons, then the ablation ({evaluations} cross-validations)",
+            grid.len()
+        );
+        let bar = progress_bar(evaluations);
+        let tick = || {
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        };
+        let (chosen, sel, table) =
+            stance::select::select_with_ablation(&labels, &config, &grid, folds, &tick)?;
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        println!(
+            "{}",
+            stance::report::ablation_text(&table, labels.classes.names())
+        );
+        config = chosen;
+        selection = Some(sel);
+        ablation = table;
+    }
     let cv = if args.no_cv {
         None
     } else {
-        let folds = if args.folds == 0 {
-            Folds::LeaveOneArticleOut
-        } else {
-            Folds::Grouped(args.folds)
-        };
         let (report, _) = cross_validate(&labels, &config, folds)?;
         println!(
             "cross-validation: {} ({} folds)\n\n{}",
@@ -274,7 +354,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         );
         Some(report)
     };
-    let model = Model::train(&labels, &config, cv)?;
+    let model = Model::train(&labels, &config, cv)?.with_selection(selection, ablation);
     model.save(&args.model)?;
     let confusion_path = card_path.with_extension("confusion.svg");
     let confusion_name = match &model.training().cross_validation {
@@ -303,6 +383,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    pin_mmap_threshold();
     let to_stdout = args.out.as_os_str() == "-";
     if !to_stdout {
         check_writable_target(&args.out)?;
@@ -474,6 +555,7 @@ fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
+    pin_mmap_threshold();
     let to_stdout = args.out.as_os_str() == "-";
     if !to_stdout {
         check_writable_target(&args.out)?;

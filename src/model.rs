@@ -306,6 +306,12 @@ pub struct TrainingInfo {
     pub classes: Vec<ClassCount>,
     /// Grouped cross-validation, when it was run.
     pub cross_validation: Option<CvReport>,
+    /// The grid search that chose the settings, when it was run.
+    #[serde(default)]
+    pub selection: Option<crate::select::Selection>,
+    /// What each lexicon stage adds, when it was measured.
+    #[serde(default)]
+    pub ablation: Vec<crate::select::AblationRow>,
 }
 
 /// A trained model: featurizer, classifier and their provenance.
@@ -500,6 +506,8 @@ impl Model {
                 })
                 .collect(),
             cross_validation: cv,
+            selection: None,
+            ablation: Vec::new(),
         };
         Ok(Model {
             classes: names.to_vec(),
@@ -529,6 +537,17 @@ impl Model {
     /// Provenance and cross-validation results.
     pub fn training(&self) -> &TrainingInfo {
         &self.training
+    }
+
+    /// Records the grid search and ablation that chose this model's settings.
+    pub fn with_selection(
+        mut self,
+        selection: Option<crate::select::Selection>,
+        ablation: Vec<crate::select::AblationRow>,
+    ) -> Model {
+        self.training.selection = selection;
+        self.training.ablation = ablation;
+        self
     }
 
     /// Scores a featurized sentence, with up to `n_evidence` evidence terms.

@@ -216,7 +216,7 @@ pub fn model_card(
     }
     s += "\n## Settings\n\n";
     s += &format!(
-        "| setting | value |\n|---|---|\n| n-gram range | ({}, {}) |\n| min_df | {} |\n| max_df | {} |\n| max_features | {} |\n| sublinear tf | {} |\n| smoothed idf | {} |\n| stemming | {} |\n| stop words | {} |\n| L2 strength (alpha) | {} |\n| class balancing | {} |\n| L-BFGS max iterations / tolerance | {} / {} |\n| vocabulary size | {} |\n",
+        "| setting | value |\n|---|---|\n| n-gram range | ({}, {}) |\n| min_df | {} |\n| max_df | {} |\n| max_features | {} |\n| sublinear tf | {} |\n| smoothed idf | {} |\n| stemming | {} |\n| stop words | {} |\n| actors / cues / negation | {} / {} / {} ({} actor groups, {} cue groups) |\n| L2 strength (alpha) | {} |\n| class balancing | {} |\n| L-BFGS max iterations / tolerance | {} / {} |\n| vocabulary size | {} |\n",
         f.ngram_range.0,
         f.ngram_range.1,
         df(f.min_df),
@@ -226,6 +226,11 @@ pub fn model_card(
         f.smooth_idf,
         if f.tokenizer.stem { "English Snowball" } else { "off" },
         f.tokenizer.stop_words.len(),
+        on(f.actors),
+        on(f.cues),
+        on(f.negation),
+        f.lexicon.actors.len(),
+        f.lexicon.cues.len(),
         c.alpha,
         c.balance,
         c.max_iterations,
@@ -246,6 +251,31 @@ pub fn model_card(
         }
         None => s += "Cross-validation was not run for this model.\n",
     }
+    if let Some(sel) = &t.selection {
+        s += &format!(
+            "\n## Model selection\n\nEach grid point was scored by {} cross-validation with the actor and cue stages on; the highest macro-F1 wins (the earlier point on ties). Chosen: **{}** (macro-F1 {:.3}).\n\n| alpha | min_df | n-grams | sublinear tf | balance | macro-F1 | accuracy |\n|---:|---:|---|---|---|---:|---:|\n",
+            sel.scheme,
+            point_text(&sel.rows[sel.chosen].point),
+            sel.rows[sel.chosen].macro_f1
+        );
+        for (i, r) in sel.rows.iter().enumerate() {
+            let mark = if i == sel.chosen { " ← chosen" } else { "" };
+            s += &format!(
+                "| {} | {} | 1–{} | {} | {} | {:.3}{mark} | {:.3} |\n",
+                r.point.alpha,
+                r.point.min_df,
+                r.point.ngram_max,
+                if r.point.sublinear_tf { "on" } else { "off" },
+                if r.point.balance { "on" } else { "off" },
+                r.macro_f1,
+                r.accuracy
+            );
+        }
+    }
+    if !t.ablation.is_empty() {
+        s += "\n## Ablation\n\nLeave-one-article-out scores as each stage is added (plain TF-IDF at its own best grid point, the others at the chosen one). Negation is kept only if it raises macro-F1.\n\n";
+        s += &ablation_markdown(&t.ablation, model.classes());
+    }
     s += "\n## Most heavily weighted terms per class\n\nWeight of the term for the class minus its mean weight over all classes (terms shown in their most frequent surface form).\n\n";
     for (i, class) in model.classes().iter().enumerate() {
         let terms = model.top_terms(i, 15);
@@ -259,6 +289,66 @@ pub fn model_card(
         );
     }
     s
+}
+
+/// The ablation as a plain-text table.
+pub fn ablation_text(rows: &[crate::select::AblationRow], classes: &[String]) -> String {
+    let mut s = format!("{:<14} {:>8}", "featurizer", "macro-F1");
+    for c in classes {
+        s += &format!(" {:>16}", format!("F1 {c}"));
+    }
+    s.push('\n');
+    for r in rows {
+        s += &format!("{:<14} {:>8.3}", r.name, r.macro_f1);
+        for f in &r.per_class_f1 {
+            s += &format!(" {:>16.3}", f);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// The ablation as a Markdown table.
+pub fn ablation_markdown(rows: &[crate::select::AblationRow], classes: &[String]) -> String {
+    let mut s = String::from("| featurizer | grid point | macro-F1 |");
+    for c in classes {
+        s += &format!(" F1 {c} |");
+    }
+    s += "\n|---|---|---:|";
+    s += &"---:|".repeat(classes.len());
+    s.push('\n');
+    for r in rows {
+        s += &format!(
+            "| {} | {} | {:.3} |",
+            r.name,
+            point_text(&r.point),
+            r.macro_f1
+        );
+        for f in &r.per_class_f1 {
+            s += &format!(" {f:.3} |");
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn on(b: bool) -> &'static str {
+    if b {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+fn point_text(p: &crate::select::GridPoint) -> String {
+    format!(
+        "alpha {}, min_df {}, n-grams 1–{}, sublinear {}, balance {}",
+        p.alpha,
+        p.min_df,
+        p.ngram_max,
+        if p.sublinear_tf { "on" } else { "off" },
+        if p.balance { "on" } else { "off" }
+    )
 }
 
 fn df(b: crate::features::DfBound) -> String {

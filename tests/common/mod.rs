@@ -68,6 +68,7 @@ pub fn train_fixture_model(dir: &Path) -> PathBuf {
         "tests/fixtures/small.csv",
         "--model",
         model.to_str().expect("utf-8 path"),
+        "--no-select",
     ]);
     assert!(out.status.success(), "train failed: {}", stderr(&out));
     model
