@@ -409,20 +409,9 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         ..ScoreOptions::default()
     };
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
-    let summary = if to_stdout {
-        let stdout = std::io::stdout();
-        let lock = std::io::BufWriter::new(stdout.lock());
-        score_inputs(&model, &inputs, lock, options, on_event)?
-    } else {
-        let mut result = None;
-        atomic_write(&args.out, |w| {
-            let s = score_inputs(&model, &inputs, w, options, on_event)
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            result = Some(s);
-            Ok(())
-        })?;
-        result.context("scoring produced no summary")?
-    };
+    let summary = to_output(&args.out, |w| {
+        score_inputs(&model, &inputs, w, options, on_event)
+    })?;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
@@ -459,6 +448,24 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Runs `produce` on standard output (for `-`) or on a file written
+/// atomically, and returns what it returned.
+fn to_output<T>(
+    out: &Path,
+    produce: impl FnOnce(&mut dyn std::io::Write) -> stance::error::Result<T>,
+) -> anyhow::Result<T> {
+    if out.as_os_str() == "-" {
+        let mut lock = std::io::BufWriter::new(std::io::stdout().lock());
+        return Ok(produce(&mut lock)?);
+    }
+    let mut result = None;
+    atomic_write(out, |w| {
+        result = Some(produce(w).map_err(|e| std::io::Error::other(e.to_string()))?);
+        Ok(())
+    })?;
+    result.context("no output was produced")
 }
 
 /// A progress bar on stderr when it is a terminal.
@@ -569,19 +576,9 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let options = ScoreOptions::default();
-    let summary = if to_stdout {
-        let lock = std::io::BufWriter::new(std::io::stdout().lock());
-        stance::score::suggest(&model, &inputs, args.n, &known, lock, options, on_event)?
-    } else {
-        let mut result = None;
-        atomic_write(&args.out, |w| {
-            let s = stance::score::suggest(&model, &inputs, args.n, &known, w, options, on_event)
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            result = Some(s);
-            Ok(())
-        })?;
-        result.context("suggest produced no summary")?
-    };
+    let summary = to_output(&args.out, |w| {
+        stance::score::suggest(&model, &inputs, args.n, &known, w, options, on_event)
+    })?;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
