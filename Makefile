@@ -7,7 +7,7 @@ OUT     ?= predictions.csv
 INPUT   ?= seeds
 EVAL    ?= labels
 
-.PHONY: help build train score suggest review eval test lint fmt bench bench-peer bench-scale doc clean
+.PHONY: help build train score suggest review eval test test-spark lint fmt bench bench-peer bench-scale doc clean
 
 help:
 	@echo "make score   score $(INPUT) with the shipped model -> $(OUT)"
@@ -16,6 +16,7 @@ help:
 	@echo "make train   retrain $(MODEL) (and its model card) from labels/*.csv"
 	@echo "make eval    metrics of $(MODEL) on EVAL=held-out.csv (default: labels/, i.e. training fit)"
 	@echo "make test    lint + all tests"
+	@echo "make test-spark  score the seeds on Spark (local[2]) and compare with stance score"
 	@echo "make lint    cargo fmt --check + clippy -D warnings"
 	@echo "make bench   Criterion benches of the featurizer and scorer"
 	@echo "make bench-peer  featurizer against scikit-learn on the same sentences"
@@ -50,6 +51,16 @@ fmt:
 
 test: lint
 	$(CARGO) test
+
+# Apache Spark (PySpark from the package registry; Java 17 is on the machine).
+VENV_SPARK := .venv-spark
+$(VENV_SPARK)/.installed:
+	python3 -m venv $(VENV_SPARK)
+	$(VENV_SPARK)/bin/pip install --quiet "pyspark>=3.5,<5"
+	touch $@
+
+test-spark: $(VENV_SPARK)/.installed build
+	$(VENV_SPARK)/bin/python spark/test_spark.py
 
 bench:
 	$(CARGO) bench --bench featurize

@@ -168,6 +168,14 @@ struct ScoreArgs {
     /// Also draw a stacked bar per article (share of each label) as SVG.
     #[arg(long)]
     chart: Option<PathBuf>,
+    /// `text`: inputs are article files, folders or CSVs (see INPUT);
+    /// `jsonl`: each input (a file or `-`) holds one `{"doc_id", "text"}`
+    /// object per line, streamed record by record.
+    #[arg(long, default_value = "text", value_parser = ["text", "jsonl"])]
+    input_format: String,
+    /// `csv` or `jsonl` (one JSON object per sentence, the CSV's fields).
+    #[arg(long, default_value = "csv", value_parser = ["csv", "jsonl"])]
+    format: String,
     /// `.txt` files, folders (searched recursively for `.txt`), `.csv` files with a
     /// `text` column (and optional `doc_id`), or `-` for standard input.
     #[arg(required = true)]
@@ -406,8 +414,16 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let options = ScoreOptions {
         evidence: args.evidence,
         threads: args.threads.unwrap_or(0),
+        format: if args.format == "jsonl" {
+            stance::score::Format::Jsonl
+        } else {
+            stance::score::Format::Csv
+        },
         ..ScoreOptions::default()
     };
+    if args.input_format == "jsonl" {
+        return score_jsonl(&args, &model, options);
+    }
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let summary = to_output(&args.out, |w| {
         score_inputs(&model, &inputs, w, options, on_event)
@@ -444,6 +460,71 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         }
     );
     Ok(if skipped > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `score --input-format jsonl`: streams every input, record by record.
+fn score_jsonl(args: &ScoreArgs, model: &Model, options: ScoreOptions) -> anyhow::Result<ExitCode> {
+    let mut problems = 0usize;
+    let mut summary = stance::score::Summary::default();
+    to_output(&args.out, |w| {
+        if options.format == stance::score::Format::Csv {
+            stance::score::write_header(model.classes(), w)?;
+        }
+        for input in &args.inputs {
+            let name = input.display().to_string();
+            let mut report = |message: String| {
+                problems += 1;
+                eprintln!("stance: {message}");
+            };
+            let s = if input.as_os_str() == "-" {
+                let stdin = std::io::stdin();
+                stance::score::score_jsonl(model, "-", stdin.lock(), w, options, &mut report)?
+            } else {
+                match std::fs::File::open(input) {
+                    Ok(f) => stance::score::score_jsonl(
+                        model,
+                        &name,
+                        std::io::BufReader::new(f),
+                        w,
+                        options,
+                        &mut report,
+                    )?,
+                    Err(e) => {
+                        report(format!("skipped {name}: {e}"));
+                        continue;
+                    }
+                }
+            };
+            summary.inputs += s.inputs;
+            summary.sentences += s.sentences;
+            summary.articles.extend(s.articles);
+        }
+        Ok(())
+    })?;
+    if let Some(path) = &args.summary {
+        atomic_write(path, |w| {
+            stance::score::write_summary(model.classes(), &summary.articles, w)
+        })?;
+    }
+    if let Some(path) = &args.chart {
+        let svg = stance::chart::article_chart(model.classes(), &summary.articles)?;
+        atomic_write(path, |w| w.write_all(svg.as_bytes()))?;
+    }
+    eprintln!(
+        "scored {} sentences in {} records{}",
+        summary.sentences,
+        summary.inputs,
+        if problems > 0 {
+            format!("; {problems} record(s) or input(s) skipped")
+        } else {
+            String::new()
+        }
+    );
+    Ok(if problems > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

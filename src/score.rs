@@ -259,6 +259,19 @@ pub struct ScoreOptions {
     /// Inputs in flight at most (read or scored but not yet written);
     /// defaults to `128`.
     pub window: usize,
+    /// Output format; defaults to CSV.
+    pub format: Format,
+}
+
+/// How predictions are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// A CSV with a header row (see the module docs).
+    #[default]
+    Csv,
+    /// One JSON object per sentence and line, with the CSV's fields (but
+    /// `review`); `start` and `end` are `null` for pre-split sentences.
+    Jsonl,
 }
 
 impl Default for ScoreOptions {
@@ -267,6 +280,7 @@ impl Default for ScoreOptions {
             evidence: 3,
             threads: 0,
             window: 128,
+            format: Format::Csv,
         }
     }
 }
@@ -409,6 +423,72 @@ impl<'m> Scorer<'m> {
         field(out, b"")?;
         out.write_record(None::<&[u8]>)
             .map_err(|e| Error::io("<memory>", std::io::Error::other(e.to_string())))
+    }
+}
+
+impl Scorer<'_> {
+    /// Appends the JSON line of one scored sentence of `doc` to `out`.
+    pub fn write_json_row(&mut self, doc: &Document, scored: &Scored, out: &mut Vec<u8>) {
+        let span = doc.spans[scored.index];
+        let string = |out: &mut Vec<u8>, s: &str| {
+            // Serialising a &str cannot fail.
+            let _ = serde_json::to_writer(&mut *out, s);
+        };
+        out.extend_from_slice(b"{\"doc_id\":");
+        string(out, &doc.doc_id);
+        out.extend_from_slice(b",\"sentence_id\":");
+        push_uint(out, scored.index as u64 + 1);
+        if doc.has_offsets {
+            out.extend_from_slice(b",\"start\":");
+            push_uint(out, (doc.base_offset + span.start) as u64);
+            out.extend_from_slice(b",\"end\":");
+            push_uint(out, (doc.base_offset + span.end) as u64);
+        } else {
+            out.extend_from_slice(b",\"start\":null,\"end\":null");
+        }
+        out.extend_from_slice(b",\"text\":");
+        string(out, span.text(&doc.text));
+        out.extend_from_slice(b",\"label\":");
+        string(out, &self.model.classes()[scored.label]);
+        out.extend_from_slice(b",\"confidence\":");
+        push_fixed6(out, scored.probabilities[scored.label]);
+        for (class, &p) in self.model.classes().iter().zip(&scored.probabilities) {
+            out.extend_from_slice(b",");
+            string(out, &format!("p_{class}"));
+            out.push(b':');
+            push_fixed6(out, p);
+        }
+        out.extend_from_slice(b",\"evidence\":");
+        string(out, &scored.evidence);
+        out.extend_from_slice(b"}\n");
+    }
+
+    /// Appends every sentence of `doc` in `format`.
+    pub fn write_document(
+        &mut self,
+        doc: &Document,
+        scored: &[Scored],
+        format: Format,
+    ) -> std::result::Result<Vec<u8>, String> {
+        match format {
+            Format::Csv => {
+                let mut buf = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(Vec::new());
+                for s in scored {
+                    self.write_row(doc, s, &mut buf)
+                        .map_err(|e| e.to_string())?;
+                }
+                buf.into_inner().map_err(|e| e.to_string())
+            }
+            Format::Jsonl => {
+                let mut buf = Vec::new();
+                for s in scored {
+                    self.write_json_row(doc, s, &mut buf);
+                }
+                Ok(buf)
+            }
+        }
     }
 }
 
@@ -736,12 +816,11 @@ where
     }
 }
 
-fn header_bytes(classes: &[String]) -> Result<Vec<u8>> {
-    let mut head = csv::Writer::from_writer(Vec::new());
-    head.write_record(header(classes))
-        .map_err(|e| Error::io("<memory>", std::io::Error::other(e.to_string())))?;
-    head.into_inner()
-        .map_err(|e| Error::io("<memory>", std::io::Error::other(e.to_string())))
+fn header_bytes(classes: &[String]) -> Vec<u8> {
+    // Class names are validated ASCII identifiers: no field needs quoting.
+    let mut line = header(classes).join(",");
+    line.push('\n');
+    line.into_bytes()
 }
 
 /// Scores `inputs` and writes the predictions CSV (header included) to
@@ -754,28 +833,85 @@ pub fn score_inputs<W: Write>(
     on_event: impl FnMut(Event<'_>),
 ) -> Result<Summary> {
     let mut out = out;
-    out.write_all(&header_bytes(model.classes())?)
-        .map_err(|e| Error::io("<output>", e))?;
+    if options.format == Format::Csv {
+        out.write_all(&header_bytes(model.classes()))
+            .map_err(|e| Error::io("<output>", e))?;
+    }
     let summary = for_each_input(
         model,
         inputs,
         options,
-        |scorer, doc, scored| {
-            let mut buf = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(Vec::new());
-            for s in scored {
-                scorer
-                    .write_row(doc, s, &mut buf)
-                    .map_err(|e| e.to_string())?;
-            }
-            buf.into_inner().map_err(|e| e.to_string())
-        },
+        |scorer, doc, scored| scorer.write_document(doc, scored, options.format),
         |bytes| out.write_all(&bytes).map_err(|e| Error::io("<output>", e)),
         on_event,
     )?;
     out.flush().map_err(|e| Error::io("<output>", e))?;
     Ok(summary)
+}
+
+/// One record of a JSONL archive: the article's id and its whole text.
+#[derive(Debug, serde::Deserialize)]
+struct JsonRecord {
+    doc_id: Option<String>,
+    text: String,
+}
+
+/// Scores a JSONL stream: one `{"doc_id": …, "text": …}` object per line,
+/// the whole article in `text` (`doc_id` defaults to `SOURCE:LINE`). Each
+/// record is scored and its rows written and flushed before the next line
+/// is read, so memory stays bounded however long the stream and output
+/// follows input order. A malformed line is reported through `on_problem`
+/// with its line number, counted as skipped, and the stream goes on. Writes
+/// no CSV header: call [`write_header`] first for CSV output.
+pub fn score_jsonl<R: std::io::BufRead>(
+    model: &Model,
+    source: &str,
+    reader: R,
+    out: &mut dyn Write,
+    options: ScoreOptions,
+    mut on_problem: impl FnMut(String),
+) -> Result<Summary> {
+    let mut scorer = Scorer::new(model, options);
+    let mut summary = Summary::default();
+    let n_classes = model.classes().len();
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| Error::io(source, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: JsonRecord = match serde_json::from_str(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                summary.skipped += 1;
+                on_problem(format!("{source}:{}: malformed record skipped: {e}", n + 1));
+                continue;
+            }
+        };
+        let doc_id = record
+            .doc_id
+            .unwrap_or_else(|| format!("{source}:{}", n + 1));
+        let doc = Document::from_text(doc_id, record.text);
+        let scored = scorer.score_document(&doc);
+        let bytes = scorer
+            .write_document(&doc, &scored, options.format)
+            .map_err(|e| Error::io("<output>", std::io::Error::other(e)))?;
+        out.write_all(&bytes)
+            .map_err(|e| Error::io("<output>", e))?;
+        out.flush().map_err(|e| Error::io("<output>", e))?;
+        summary.inputs += 1;
+        summary.documents += 1;
+        summary.sentences += scored.len();
+        summary
+            .articles
+            .push(DocSummary::of(&doc, &scored, n_classes));
+    }
+    Ok(summary)
+}
+
+/// Writes the CSV header for `classes`.
+pub fn write_header(classes: &[String], out: &mut dyn Write) -> Result<()> {
+    out.write_all(&header_bytes(classes))
+        .map_err(|e| Error::io("<output>", e))
 }
 
 /// The `n` sentences the model is least sure about — smallest margin
@@ -831,7 +967,7 @@ pub fn suggest<W: Write>(
     best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     best.truncate(n);
     let mut out = out;
-    out.write_all(&header_bytes(model.classes())?)
+    out.write_all(&header_bytes(model.classes()))
         .map_err(|e| Error::io("<output>", e))?;
     for (_, _, bytes) in best {
         out.write_all(&bytes)

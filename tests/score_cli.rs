@@ -197,3 +197,60 @@ fn every_subcommand_has_help() {
         assert!(stdout(&out).contains("Usage: stance"), "{sub}");
     }
 }
+
+#[test]
+fn jsonl_records_stream_in_and_sentences_stream_out() {
+    let mut input = Vec::new();
+    let mut expected_rows = 0;
+    for path in seed_files() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        expected_rows += segment(&text).len();
+        let doc_id = path.file_stem().unwrap().to_string_lossy().into_owned();
+        input.extend(
+            serde_json::to_vec(&serde_json::json!({"doc_id": doc_id, "text": text})).unwrap(),
+        );
+        input.push(b'\n');
+    }
+    // a malformed line and a record without doc_id
+    input.extend(b"{\"doc_id\": \"broken\", \"text\": \n");
+    input.extend(b"{\"text\": \"Moscow and Beijing signed a deal.\"}\n");
+
+    let out = stance_with_stdin(
+        &["score", "--input-format", "jsonl", "--format", "jsonl", "-"],
+        Some(&input),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a skipped record gives exit code 1"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("-:6: malformed record skipped"), "{err}");
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(rows.len(), expected_rows + 1);
+    let last = &rows[rows.len() - 1];
+    assert_eq!(last["doc_id"], "-:7", "doc_id defaults to source:line");
+    // Same predictions, in the same order, as the CSV of a plain run.
+    let plain = stance(&["score", "seeds"]);
+    let csv_rows = parse_csv(&stdout(&plain));
+    for (json, csv) in rows.iter().zip(&csv_rows[1..]) {
+        assert_eq!(json["doc_id"], csv[0].as_str());
+        assert_eq!(json["sentence_id"].to_string(), csv[1]);
+        assert_eq!(json["start"].to_string(), csv[2]);
+        assert_eq!(json["text"], csv[4].as_str());
+        assert_eq!(json["label"], csv[5].as_str());
+        assert_eq!(format!("{:.6}", json["p_other"].as_f64().unwrap()), csv[10]);
+        assert_eq!(json["evidence"], csv[11].as_str());
+    }
+    // JSONL in, CSV out: byte-identical to scoring the files.
+    let jsonl_csv = stance_with_stdin(&["score", "--input-format", "jsonl", "-"], Some(&input));
+    let text = stdout(&jsonl_csv);
+    let plain_text = stdout(&plain);
+    assert!(
+        text.starts_with(&plain_text),
+        "CSV from JSONL differs from CSV from files"
+    );
+}
