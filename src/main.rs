@@ -431,17 +431,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    if let Some(path) = &args.summary {
-        atomic_write(path, |w| {
-            stance::score::write_summary(model.classes(), &summary.articles, w)
-        })?;
-        eprintln!("wrote {}", path.display());
-    }
-    if let Some(path) = &args.chart {
-        let svg = stance::chart::article_chart(model.classes(), &summary.articles)?;
-        atomic_write(path, |w| w.write_all(svg.as_bytes()))?;
-        eprintln!("wrote {}", path.display());
-    }
+    write_article_reports(&args, &model, &summary.articles)?;
     let skipped = summary.skipped + missing.len();
     eprintln!(
         "scored {} sentences in {} documents from {} inputs{}{}",
@@ -464,6 +454,26 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Writes `--summary` and `--chart` when they were asked for.
+fn write_article_reports(
+    args: &ScoreArgs,
+    model: &Model,
+    articles: &[stance::score::DocSummary],
+) -> anyhow::Result<()> {
+    if let Some(path) = &args.summary {
+        atomic_write(path, |w| {
+            stance::score::write_summary(model.classes(), articles, w)
+        })?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.chart {
+        let svg = stance::chart::article_chart(model.classes(), articles)?;
+        atomic_write(path, |w| w.write_all(svg.as_bytes()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 /// `score --input-format jsonl`: streams every input, record by record.
@@ -505,15 +515,7 @@ fn score_jsonl(args: &ScoreArgs, model: &Model, options: ScoreOptions) -> anyhow
         }
         Ok(())
     })?;
-    if let Some(path) = &args.summary {
-        atomic_write(path, |w| {
-            stance::score::write_summary(model.classes(), &summary.articles, w)
-        })?;
-    }
-    if let Some(path) = &args.chart {
-        let svg = stance::chart::article_chart(model.classes(), &summary.articles)?;
-        atomic_write(path, |w| w.write_all(svg.as_bytes()))?;
-    }
+    write_article_reports(args, model, &summary.articles)?;
     eprintln!(
         "scored {} sentences in {} records{}",
         summary.sentences,
