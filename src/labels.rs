@@ -245,6 +245,24 @@ pub fn shorten(text: &str, max: usize) -> String {
     s
 }
 
+/// Calls `f(record, line)` for every record of a CSV reader (after its
+/// header), with the record's 1-based line; a parse error names `path` and
+/// the line.
+pub fn for_each_record<R: std::io::Read>(
+    path: &Path,
+    reader: &mut csv::Reader<R>,
+    mut f: impl FnMut(&csv::StringRecord, u64) -> Result<()>,
+) -> Result<()> {
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => f(&record, record.position().map_or(0, |p| p.line()))?,
+            Err(e) => return Err(Error::csv(path, &e)),
+        }
+    }
+}
+
 /// Finds the named columns of a CSV header.
 pub fn column_indices(
     path: &Path,
@@ -279,14 +297,7 @@ fn read_file(path: &Path, classes: &Classes) -> Result<Vec<LabeledRow>> {
     }
     let cols = column_indices(path, &header, &["doc_id", "text", "label"])?;
     let mut out = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(Error::csv(path, &e)),
-        }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+    for_each_record(path, &mut reader, |record, line| {
         let field = |i: usize| record.get(cols[i]).unwrap_or("").trim();
         let (doc_id, text, label) = (field(0), field(1), field(2));
         for (value, column) in [(doc_id, "doc_id"), (text, "text"), (label, "label")] {
@@ -313,7 +324,8 @@ fn read_file(path: &Path, classes: &Classes) -> Result<Vec<LabeledRow>> {
             path: path.to_path_buf(),
             line,
         });
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

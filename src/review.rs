@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::io::atomic_write;
-use crate::labels::{column_indices, read_labels, Classes};
+use crate::labels::{column_indices, for_each_record, read_labels, Classes};
 use crate::score::unprotect_cell;
 
 /// A reviewed text that disagrees with a label already given.
@@ -98,17 +98,10 @@ pub fn apply(
     let mut to_add: Vec<(String, String, usize)> = Vec::new();
     // label file -> (line -> new label)
     let mut edits: HashMap<PathBuf, HashMap<u64, String>> = HashMap::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(Error::csv(predictions, &e)),
-        }
-        let line = record.position().map_or(0, |p| p.line());
+    for_each_record(predictions, &mut reader, |record, line| {
         let review = record.get(cols[2]).unwrap_or("").trim();
         if review.is_empty() {
-            continue;
+            return Ok(());
         }
         report.reviewed += 1;
         let Some(label) = classes.index(review) else {
@@ -116,7 +109,7 @@ pub fn apply(
                 line,
                 value: review.to_string(),
             });
-            continue;
+            return Ok(());
         };
         let doc_id = unprotect_cell(record.get(cols[0]).unwrap_or("").trim()).to_string();
         let text = unprotect_cell(record.get(cols[1]).unwrap_or("").trim()).to_string();
@@ -141,7 +134,7 @@ pub fn apply(
                     overwritten: false,
                 });
             }
-            continue;
+            return Ok(());
         }
         reviewed.insert(text.clone(), (line, label));
         match by_text.get(text.as_str()) {
@@ -165,7 +158,8 @@ pub fn apply(
             }
             None => to_add.push((doc_id, text, label)),
         }
-    }
+        Ok(())
+    })?;
 
     let mut edited: Vec<(&PathBuf, &HashMap<u64, String>)> = edits.iter().collect();
     edited.sort_by(|a, b| a.0.cmp(b.0));

@@ -22,7 +22,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::features::SparseVec;
 use crate::io::Input;
-use crate::labels::column_indices;
+use crate::labels::{column_indices, for_each_record};
 use crate::model::Model;
 use crate::segment::{segment, Span};
 
@@ -177,16 +177,10 @@ pub fn load_csv(path: &Path) -> Result<Vec<Document>> {
         .map(|v| v[0]);
     let default_id = doc_id_of(path);
     let mut docs: Vec<(String, Vec<String>)> = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(Error::csv(path, &e)),
-        }
+    for_each_record(path, &mut reader, |record, _| {
         let text = unprotect_cell(record.get(text_col).unwrap_or("").trim()).to_string();
         if text.is_empty() {
-            continue;
+            return Ok(());
         }
         let doc_id = doc_col
             .and_then(|c| record.get(c))
@@ -197,7 +191,8 @@ pub fn load_csv(path: &Path) -> Result<Vec<Document>> {
             Some((id, sentences)) if id == doc_id => sentences.push(text),
             _ => docs.push((doc_id.to_string(), vec![text])),
         }
-    }
+        Ok(())
+    })?;
     Ok(docs
         .into_iter()
         .map(|(id, sentences)| Document::from_sentences(id, &sentences))
