@@ -108,17 +108,22 @@ fn corrections_flow_back_into_labels_and_the_next_model() {
     write_csv(&preds, &rows);
 
     let reviewed = labels.join("reviewed.csv");
-    let out = stance(&[
-        "review",
-        "apply",
-        p(&preds),
-        "--labels",
-        p(&labels),
-        "--classes",
-        p(&classes),
-        "--labels-out",
-        p(&reviewed),
-    ]);
+    let apply = |extra: &[&str]| {
+        let mut args = vec![
+            "review",
+            "apply",
+            p(&preds),
+            "--labels",
+            p(&labels),
+            "--classes",
+            p(&classes),
+            "--labels-out",
+            p(&reviewed),
+        ];
+        args.extend_from_slice(extra);
+        stance(&args)
+    };
+    let out = apply(&[]);
     assert_eq!(out.status.code(), Some(1), "problems give exit code 1");
     let err = stderr(&out);
     assert!(
@@ -153,34 +158,13 @@ fn corrections_flow_back_into_labels_and_the_next_model() {
         );
     }
     // Applying again adds nothing new.
-    let again = stance(&[
-        "review",
-        "apply",
-        p(&preds),
-        "--labels",
-        p(&labels),
-        "--classes",
-        p(&classes),
-        "--labels-out",
-        p(&reviewed),
-    ]);
+    let again = apply(&[]);
     assert!(stdout(&again).contains("0 added"), "{}", stdout(&again));
 
     // --overwrite replaces the contradicted label in the fixture file.
     rows[typo][review].clear();
     write_csv(&preds, &rows);
-    let out = stance(&[
-        "review",
-        "apply",
-        p(&preds),
-        "--labels",
-        p(&labels),
-        "--classes",
-        p(&classes),
-        "--labels-out",
-        p(&reviewed),
-        "--overwrite",
-    ]);
+    let out = apply(&["--overwrite"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let fixture = parse_csv(&std::fs::read_to_string(labels.join("small.csv")).unwrap());
     assert!(fixture
