@@ -13,12 +13,19 @@ fn matches_scikit_learn_to_1e_9() {
     )
     .unwrap();
     let strings = |v: &serde_json::Value| -> Vec<String> {
-        v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
     };
     let train = strings(&golden["train"]);
     let test = strings(&golden["test"]);
     let fitted = TfIdfVectorizer::default().fit(&train).unwrap();
-    assert_eq!(fitted.vocabulary(), strings(&golden["vocabulary"]).as_slice());
+    assert_eq!(
+        fitted.vocabulary(),
+        strings(&golden["vocabulary"]).as_slice()
+    );
     for (got, want) in fitted.idf().iter().zip(golden["idf"].as_array().unwrap()) {
         assert!((got - want.as_f64().unwrap()).abs() < 1e-9);
     }
@@ -41,7 +48,13 @@ fn matches_scikit_learn_to_1e_9() {
             "{sentence}"
         );
         for (g, w) in got.iter().zip(&want) {
-            assert!((g.1 - w.1).abs() < 1e-9, "{sentence}: {} {} vs {}", g.0, g.1, w.1);
+            assert!(
+                (g.1 - w.1).abs() < 1e-9,
+                "{sentence}: {} {} vs {}",
+                g.0,
+                g.1,
+                w.1
+            );
         }
     }
 }
