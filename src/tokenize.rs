@@ -229,14 +229,8 @@ impl Analyzer<'_> {
         &self.lower
     }
 
-    /// The stem of `word`, or `None` when it is a stop word. The lowercased
-    /// word stays available through [`Analyzer::last_lower`].
-    pub fn stem(&mut self, word: &str) -> Option<std::borrow::Cow<'_, str>> {
-        lowercase_into(word, &mut self.lower);
-        self.stem_lowered()
-    }
-
-    /// Stems the word already in the lowercase buffer.
+    /// Stems the word last given to [`Analyzer::lower`]; `None` when it is
+    /// a stop word.
     pub fn stem_lowered(&self) -> Option<std::borrow::Cow<'_, str>> {
         if self.tokenizer.is_stop_word(&self.lower) {
             return None;
