@@ -8,9 +8,10 @@
 //! list, then stemmed with the English Snowball stemmer (rust-stemmers).
 //! CJK text has no spaces, so a run such as `李克強` is one word.
 //!
-//! [`Analyzer`] keeps per-thread buffers and a stem cache keyed by the
-//! lowercased word, so a word seen before costs one hash lookup and no
-//! allocation.
+//! [`Analyzer`] holds a thread's stemmer and lowercase buffer; [`WordCache`]
+//! maps a word exactly as written to whatever the caller derived from it
+//! (the featurizer: stem id, phrase-word id, negator flag), so a word seen
+//! before costs one hash and one compare, and no allocation.
 
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashSet;
