@@ -26,11 +26,11 @@
 //!   term (`#actors:china+russia`);
 //! * `cues`: every cue phrase adds one count to its group's term
 //!   (`#cue:pressure`), beside the words themselves;
-//! * `negation`: the [`NEGATION_SCOPE`](crate::lexicon::NEGATION_SCOPE)
+//! * `negation`: the [`NEGATION_SCOPE`]
 //!   content words after a negator carry the prefix `not_`, so
 //!   `no alliance` and `alliance` are different features.
 //!
-//! Fitting and transforming share one analysis ([`Stream`]): words are found
+//! Fitting and transforming share one analysis (a private `Stream`): words are found
 //! and resolved once each through a per-thread cache keyed by their raw
 //! bytes, phrases are matched on integer word ids, and n-grams are packed
 //! `u64` keys of integer unit ids. linfa-preprocessing's `TfIdfVectorizer`
