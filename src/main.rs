@@ -399,18 +399,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     for extra in args.summary.iter().chain(&args.chart) {
         check_writable_target(extra)?;
     }
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            .context("cannot start worker threads")?;
-    }
     let model = Model::load(&args.model)?;
-    let (inputs, missing) = discover(&args.inputs);
-    for s in &missing {
-        eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
-    }
-    let progress = progress_bar(inputs.len());
     let options = ScoreOptions {
         evidence: args.evidence,
         threads: args.threads.unwrap_or(0),
@@ -424,6 +413,11 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     if args.input_format == "jsonl" {
         return score_jsonl(&args, &model, options);
     }
+    let (inputs, missing) = discover(&args.inputs);
+    for s in &missing {
+        eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
+    }
+    let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let summary = to_output(&args.out, |w| {
         score_inputs(&model, &inputs, w, options, on_event)
@@ -490,6 +484,10 @@ fn score_jsonl(args: &ScoreArgs, model: &Model, options: ScoreOptions) -> anyhow
                 problems += 1;
                 eprintln!("stance: {message}");
             };
+            if input.is_dir() {
+                report(format!("skipped {name}: a folder (give .jsonl files or -)"));
+                continue;
+            }
             let s = if input.as_os_str() == "-" {
                 let stdin = std::io::stdin();
                 stance::score::score_jsonl(model, "-", stdin.lock(), w, options, &mut report)?

@@ -254,3 +254,18 @@ fn jsonl_records_stream_in_and_sentences_stream_out() {
         "CSV from JSONL differs from CSV from files"
     );
 }
+
+#[test]
+fn jsonl_problem_inputs_are_reported_once() {
+    // Regression: JSONL inputs went through the text-file discovery first,
+    // so a missing file was reported twice and a folder was opened as a file.
+    let out = stance(&["score", "--input-format", "jsonl", "no/such.jsonl", "seeds"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.matches("no/such.jsonl").count(), 1, "{err}");
+    assert!(
+        err.contains("skipped seeds: a folder (give .jsonl files or -)"),
+        "{err}"
+    );
+    assert!(err.contains("2 record(s) or input(s) skipped"), "{err}");
+}
