@@ -432,22 +432,32 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         summary.sentences,
         summary.documents,
         summary.inputs,
-        if skipped > 0 {
-            format!("; {skipped} input(s) skipped")
-        } else {
-            String::new()
-        },
+        skipped_note(skipped, "input(s)"),
         if to_stdout {
             String::new()
         } else {
             format!("; wrote {}", args.out.display())
         }
     );
-    Ok(if skipped > 0 {
+    Ok(partial_exit(skipped > 0))
+}
+
+/// `"; N what skipped"` for a summary line, or nothing when none were.
+fn skipped_note(n: usize, what: &str) -> String {
+    if n > 0 {
+        format!("; {n} {what} skipped")
+    } else {
+        String::new()
+    }
+}
+
+/// Exit code 1 when something was skipped or needs attention, else 0.
+fn partial_exit(problems: bool) -> ExitCode {
+    if problems {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// Writes `--summary` and `--chart` when they were asked for.
@@ -518,17 +528,9 @@ fn score_jsonl(args: &ScoreArgs, model: &Model, options: ScoreOptions) -> anyhow
         "scored {} sentences in {} records{}",
         summary.sentences,
         summary.inputs,
-        if problems > 0 {
-            format!("; {problems} record(s) or input(s) skipped")
-        } else {
-            String::new()
-        }
+        skipped_note(problems, "record(s) or input(s)")
     );
-    Ok(if problems > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(partial_exit(problems > 0))
 }
 
 /// Runs `produce` on standard output (for `-`) or on a file written
@@ -635,11 +637,7 @@ fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         if args.overwrite { " (overwritten)" } else { "" },
         report.invalid.len()
     );
-    Ok(if report.has_problems() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(partial_exit(report.has_problems()))
 }
 
 fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
@@ -669,17 +667,9 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
         args.n.min(summary.sentences),
         summary.sentences,
         known.len(),
-        if skipped > 0 {
-            format!("; {skipped} input(s) skipped")
-        } else {
-            String::new()
-        }
+        skipped_note(skipped, "input(s)")
     );
-    Ok(if skipped > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(partial_exit(skipped > 0))
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
