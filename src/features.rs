@@ -138,6 +138,8 @@ const STOP: u32 = u32::MAX;
 const UNKNOWN: u32 = u32::MAX - 1;
 /// No feature.
 const NONE: u32 = u32::MAX;
+/// Distinct written words a thread remembers before starting afresh.
+const CACHED_WORDS: usize = 1 << 20;
 /// Span marker for terms that are not words of the sentence.
 const NO_SPAN: (u32, u32) = (u32::MAX, u32::MAX);
 /// Prefix of negated units.
@@ -524,7 +526,7 @@ impl<'c> Stream<'c> {
         Stream {
             compiled,
             analyzer: compiled.tokenizer.analyzer(),
-            cache: WordCache::with_capacity(1 << 20),
+            cache: WordCache::with_capacity(CACHED_WORDS),
             infos: Vec::new(),
             words: Vec::new(),
             units: Vec::new(),
@@ -558,10 +560,12 @@ impl<'c> Stream<'c> {
 
     /// Fills `units`, `actor_mask` and `cue_counts` for `sentence`.
     fn analyze(&mut self, sentence: &str, ids: &mut dyn Ids) {
-        if self.infos.len() >= 1 << 20 {
-            // The cache was emptied when full; drop the infos it pointed to.
+        if self.infos.len() >= CACHED_WORDS {
+            // The cache empties itself when full (possibly mid-sentence, when
+            // `words` still points into `infos`); `infos` is trimmed here,
+            // between sentences, where no index into it is alive.
             self.infos.clear();
-            self.cache = WordCache::with_capacity(1 << 20);
+            self.cache = WordCache::with_capacity(CACHED_WORDS);
         }
         self.words.clear();
         self.units.clear();
