@@ -170,7 +170,8 @@ struct ScoreArgs {
     chart: Option<PathBuf>,
     /// `text`: inputs are article files, folders or CSVs (see INPUT);
     /// `jsonl`: each input (a file or `-`) holds one `{"doc_id", "text"}`
-    /// object per line, streamed record by record.
+    /// object per line, streamed record by record on one thread (run several
+    /// processes, as the Spark job does, for more).
     #[arg(long, default_value = "text", value_parser = ["text", "jsonl"])]
     input_format: String,
     /// `csv` or `jsonl` (one JSON object per sentence, the CSV's fields).

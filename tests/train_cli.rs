@@ -25,16 +25,7 @@ fn training_twice_gives_identical_model_bytes_and_a_card() {
 fn train_prints_cross_validation_report() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.json");
-    let out = stance(&[
-        "train",
-        "--labels",
-        "tests/fixtures/small.csv",
-        "--model",
-        model.to_str().unwrap(),
-        "--folds",
-        "2",
-        "--no-select",
-    ]);
+    let out = train_fixture(&model, &["--folds", "2", "--no-select"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("2-fold grouped by article"), "{text}");
@@ -183,15 +174,7 @@ fn eval_rejects_labels_the_model_does_not_know() {
 fn model_selection_and_ablation_are_reported_and_shipped() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("selected.json");
-    let out = stance(&[
-        "train",
-        "--labels",
-        "tests/fixtures/small.csv",
-        "--model",
-        model.to_str().unwrap(),
-        "--grid",
-        "quick",
-    ]);
+    let out = train_fixture(&model, &["--grid", "quick"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     for row in ["plain TF-IDF", "+ actors", "+ cues", "+ negation"] {

@@ -59,17 +59,25 @@ pub fn seed_files() -> Vec<PathBuf> {
     v
 }
 
-/// Trains a model on the small fixture into `dir`, returning its path.
-pub fn train_fixture_model(dir: &Path) -> PathBuf {
-    let model = dir.join("fixture.json");
-    let out = stance(&[
+/// Runs `stance train` on the small fixture, writing `model`, with `extra`
+/// options.
+pub fn train_fixture(model: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
         "train",
         "--labels",
         "tests/fixtures/small.csv",
         "--model",
         model.to_str().expect("utf-8 path"),
-        "--no-select",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    stance(&args)
+}
+
+/// Trains a model on the small fixture into `dir` (no model selection),
+/// returning its path.
+pub fn train_fixture_model(dir: &Path) -> PathBuf {
+    let model = dir.join("fixture.json");
+    let out = train_fixture(&model, &["--no-select"]);
     assert!(out.status.success(), "train failed: {}", stderr(&out));
     model
 }
