@@ -68,6 +68,10 @@ pub enum Error {
     #[error("{0}")]
     ConflictingLabel(Box<LabelConflict>),
 
+    /// A list of class names is unusable (not yet tied to a file).
+    #[error("{0}")]
+    ClassList(String),
+
     /// The class declaration is unusable.
     #[error("{path}: {message}")]
     Classes {
@@ -93,6 +97,68 @@ pub enum Error {
     /// A setting is out of range.
     #[error("invalid setting: {0}")]
     Config(String),
+
+    /// A model's bytes are not a usable stance model (no file named yet;
+    /// [`crate::model::Model::load`] turns this into [`Error::Model`]).
+    #[error("{0}")]
+    InvalidModel(String),
+
+    /// The labels to evaluate on declare other classes than the model.
+    #[error("the labels declare the classes {labels} but the model has {model}")]
+    ClassMismatch {
+        /// The model's classes, comma-separated.
+        model: String,
+        /// The label set's classes, comma-separated.
+        labels: String,
+    },
+
+    /// An input holds binary data.
+    #[error("{path}: binary file (contains NUL bytes), skipped")]
+    Binary {
+        /// The input.
+        path: PathBuf,
+    },
+
+    /// A path names something other than the file expected.
+    #[error("{path}: not a file (expected {expected})")]
+    NotAFile {
+        /// The path as given.
+        path: PathBuf,
+        /// What was expected there.
+        expected: &'static str,
+    },
+
+    /// One record of a record stream (JSONL) is malformed; it was skipped.
+    #[error("{path}:{line}: malformed record skipped: {message}")]
+    Record {
+        /// The stream (`-` for standard input).
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// What the parser said.
+        message: String,
+    },
+
+    /// Reading standard input failed.
+    #[error("standard input: {0}")]
+    Stdin(#[source] std::io::Error),
+
+    /// Writing the output stream failed; [`crate::io::write_output`] names
+    /// the file when there is one.
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
+
+    /// A CSV row could not be formatted.
+    #[error("cannot format a CSV row: {0}")]
+    CsvRow(#[source] csv::Error),
+
+    /// A model or report could not be serialised as JSON.
+    #[error("cannot serialise JSON: {0}")]
+    Json(#[from] serde_json::Error),
+
+    /// A chart could not be drawn.
+    #[error("cannot draw the chart: {0}")]
+    Chart(String),
 
     /// Feature vectors and model disagree in width.
     #[error("feature width {got} does not match the model's {expected}")]

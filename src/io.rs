@@ -1,10 +1,70 @@
-//! File-system helpers: atomic writes and input discovery.
+//! Files in and out: atomic writes, output targets, input discovery and
+//! spreadsheet-cell protection.
+//!
+//! Has the responsibility to make every file the tool writes appear whole or
+//! not at all, to find the inputs behind the paths a user gives, and to keep
+//! the cells of every CSV the tool writes from running as formulas.
 
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+
+/// Characters that make a spreadsheet treat a cell as a formula.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Protects a text cell against formula injection: a cell starting with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return — or with a `'` that would
+/// otherwise be ambiguous — gets a leading `'`, which spreadsheets show as
+/// plain text. [`unprotect_cell`] undoes it exactly.
+pub fn protect_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some(c) if FORMULA_START.contains(&c) || c == '\'' => format!("'{text}").into(),
+        _ => text.into(),
+    }
+}
+
+/// Undoes [`protect_cell`]: drops a leading `'` that precedes a formula
+/// character or another `'`.
+pub fn unprotect_cell(cell: &str) -> &str {
+    let mut chars = cell.chars();
+    match (chars.next(), chars.next()) {
+        (Some('\''), Some(c)) if FORMULA_START.contains(&c) || c == '\'' => &cell[1..],
+        _ => cell,
+    }
+}
+
+/// Runs `produce` on standard output (for `-`) or on a file written
+/// atomically (see [`atomic_write`]), and returns what it returned. A
+/// failure to write the output ([`Error::Output`]) is reported with the
+/// file's path.
+pub fn write_output<T>(out: &Path, produce: impl FnOnce(&mut dyn Write) -> Result<T>) -> Result<T> {
+    if out.as_os_str() == "-" {
+        let mut lock = std::io::BufWriter::new(std::io::stdout().lock());
+        let value = produce(&mut lock)?;
+        lock.flush().map_err(Error::Output)?;
+        return Ok(value);
+    }
+    let mut result = None;
+    let mut failure = None;
+    let written = atomic_write(out, |w| match produce(w) {
+        Ok(value) => {
+            result = Some(value);
+            Ok(())
+        }
+        Err(Error::Output(e)) => Err(e),
+        Err(e) => {
+            failure = Some(e);
+            Err(std::io::Error::other("output abandoned"))
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    written?;
+    result.ok_or_else(|| Error::Output(std::io::Error::other("no output was produced")))
+}
 
 /// Writes a file atomically: the content goes to a temporary file in the same
 /// folder, is flushed to disk, and only then renamed over `path`. A crash or
@@ -210,6 +270,28 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_cells_are_protected_and_restored() {
+        let cases = [
+            ("=SUM(A1)", "'=SUM(A1)"),
+            ("+7 percent", "'+7 percent"),
+            ("-1", "'-1"),
+            ("@user", "'@user"),
+            ("\tx", "'\tx"),
+            ("'quoted'", "''quoted'"),
+            ("'", "''"),
+            ("Plain text.", "Plain text."),
+            ("“Quoted” text", "“Quoted” text"),
+            ("", ""),
+        ];
+        for (text, cell) in cases {
+            assert_eq!(protect_cell(text), cell);
+            assert_eq!(unprotect_cell(cell), text);
+        }
+        // a cell a person typed starting with an apostrophe stays as typed
+        assert_eq!(unprotect_cell("'tis the season"), "'tis the season");
+    }
 
     #[test]
     fn atomic_write_replaces_whole_file_or_nothing() {

@@ -27,12 +27,12 @@ pub struct Classes {
 
 impl Classes {
     /// Builds a class list, rejecting empty, duplicate or malformed names.
-    pub fn new(names: Vec<String>) -> std::result::Result<Self, String> {
+    pub fn new(names: Vec<String>) -> Result<Self> {
         if names.len() < 2 {
-            return Err(format!(
+            return Err(Error::ClassList(format!(
                 "at least two classes are needed, found {}",
                 names.len()
-            ));
+            )));
         }
         for (i, name) in names.iter().enumerate() {
             if name.is_empty()
@@ -40,12 +40,14 @@ impl Classes {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             {
-                return Err(format!(
+                return Err(Error::ClassList(format!(
                     "class name {name:?} must be non-empty ASCII letters, digits, `_` or `-`"
-                ));
+                )));
             }
             if names[..i].contains(name) {
-                return Err(format!("class `{name}` is declared twice"));
+                return Err(Error::ClassList(format!(
+                    "class `{name}` is declared twice"
+                )));
             }
         }
         Ok(Classes { names })
@@ -61,9 +63,12 @@ impl Classes {
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .map(String::from)
             .collect();
-        Classes::new(names).map_err(|message| Error::Classes {
-            path: path.to_path_buf(),
-            message,
+        Classes::new(names).map_err(|e| match e {
+            Error::ClassList(message) => Error::Classes {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
         })
     }
 

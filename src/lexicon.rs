@@ -102,12 +102,21 @@ pub fn parse_groups(text: &str, path: &Path) -> Result<Vec<Group>> {
 }
 
 impl Lexicon {
-    /// Reads the actor and cue list files.
-    pub fn load(actors: &Path, cues: &Path) -> Result<Lexicon> {
-        let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| Error::io(p, e));
+    /// Reads the actor and cue list files; a list given as `None` stays
+    /// empty.
+    pub fn load(actors: Option<&Path>, cues: Option<&Path>) -> Result<Lexicon> {
+        let read = |p: Option<&Path>| -> Result<Vec<Group>> {
+            match p {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+                    parse_groups(&text, p)
+                }
+                None => Ok(Vec::new()),
+            }
+        };
         Ok(Lexicon {
-            actors: parse_groups(&read(actors)?, actors)?,
-            cues: parse_groups(&read(cues)?, cues)?,
+            actors: read(actors)?,
+            cues: read(cues)?,
         })
     }
 }

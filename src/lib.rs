@@ -6,22 +6,40 @@
 //! `western_pressure` and `other` — with class probabilities and the terms
 //! that decided it.
 //!
-//! The pipeline has one module per stage; no stage knows the next one:
+//! The pipeline has one module per stage, and imports flow one way: each
+//! module uses only the modules above it in this table, so the import graph
+//! of `src/` is a chain with no cycle.
 //!
 //! | stage | module | from → to |
 //! |---|---|---|
+//! | errors | [`error`] | one error type, variants that carry the file, line and value |
+//! | files | [`io`] | atomic writes, output targets, input discovery, spreadsheet-cell protection |
 //! | segment | [`segment`] | article text → sentence byte spans |
 //! | tokenize | [`tokenize`] | sentence → lowercased words → stems |
 //! | lexicon | [`lexicon`] | actor and cue phrases → canonical tokens, cue counts |
 //! | features | [`features`] | stems → n-grams → sparse TF-IDF vector |
-//! | model | [`model`] | TF-IDF vector → class probabilities, evidence; the model file |
-//! | labels | [`labels`] | labelled CSV → validated rows |
-//! | select | [`select`] | grid search and ablation by grouped cross-validation |
-//! | score | [`score`] | inputs → CSV rows, in parallel, in input order |
-//! | report | [`report`] | metrics, confusion matrix, model card |
-//! | chart | [`chart`] | SVG pictures: labels per article, confusion matrix |
-//! | review | [`review`] | reviewed predictions → label rows |
-//! | io | [`io`] | atomic writes, input discovery |
+//! | labels | [`labels`] | labelled CSV → validated rows of declared classes |
+//! | metrics | [`metrics`] | true and predicted classes → precision, recall, F1, confusion |
+//! | model | [`model`] | TF-IDF rows → classifier; vector → probabilities and evidence; the model file and its provenance |
+//! | select | [`select`] | folds, cross-validation, evaluation, grid search, ablation |
+//! | score | [`score`] | inputs → documents → scored sentences → CSV/JSONL rows and summaries, in parallel, in input order |
+//! | review | [`review`] | the least certain sentences to review; reviewed rows → label rows |
+//! | report | [`report`] | model card, SVG charts |
+//!
+//! The data that flows between them:
+//!
+//! ```text
+//! text ─segment─► Span{start,end} ─tokenize/lexicon/features─► SparseVec ─model─► Prediction
+//!   labels/*.csv ─labels─► LabelSet ─select─► TrainConfig, CvReport ─model─► Model (+ model file)
+//!   paths ─io─► Input ─score::input─► Document ─score::runner─► Scored ─score::output─► rows, DocSummary
+//!   rows + review column ─review─► label rows          Model, Metrics, DocSummary ─report─► Markdown, SVG
+//! ```
+//!
+//! Where new things go: a new input format is a reader in `score/input.rs`
+//! (and, if it is found by folder scanning, a rule in [`io::discover`]); a
+//! new output format is a writer in `score/output.rs`; a new picture or page
+//! is a file in `report/`. The command line (`src/main.rs`) only parses
+//! arguments, calls these modules and maps errors to exit codes.
 //!
 //! ```
 //! use stance::labels::{Classes, LabeledRow, LabelSet};
@@ -63,12 +81,12 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod chart;
 pub mod error;
 pub mod features;
 pub mod io;
 pub mod labels;
 pub mod lexicon;
+pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod review;
@@ -76,3 +94,6 @@ pub mod score;
 pub mod segment;
 pub mod select;
 pub mod tokenize;
+
+#[cfg(test)]
+pub(crate) mod testutil;

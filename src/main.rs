@@ -8,11 +8,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use stance::features::DfBound;
-use stance::io::{atomic_write, check_writable_target, discover};
+use stance::io::{atomic_write, check_writable_target, discover, write_output};
 use stance::labels::{expand_paths, read_labels, Classes};
-use stance::model::{cross_validate, Folds, Model, TrainConfig};
-use stance::report::{model_card, Metrics};
+use stance::lexicon::Lexicon;
+use stance::model::{Model, TrainConfig};
+use stance::report::model_card;
 use stance::score::{score_inputs, Event, ScoreOptions};
+use stance::select::{cross_validate, evaluate, Folds};
 
 #[derive(Parser)]
 #[command(
@@ -272,22 +274,11 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     config.featurizer.actors = !args.no_actors;
     config.featurizer.cues = !args.no_cues;
     config.featurizer.negation = args.negation;
-    let mut lexicon = stance::lexicon::Lexicon::default();
-    if config.featurizer.actors {
-        lexicon.actors = stance::lexicon::parse_groups(
-            &std::fs::read_to_string(&args.actors)
-                .with_context(|| format!("{} (or pass --no-actors)", args.actors.display()))?,
-            &args.actors,
-        )?;
-    }
-    if config.featurizer.cues {
-        lexicon.cues = stance::lexicon::parse_groups(
-            &std::fs::read_to_string(&args.cues)
-                .with_context(|| format!("{} (or pass --no-cues)", args.cues.display()))?,
-            &args.cues,
-        )?;
-    }
-    config.featurizer.lexicon = lexicon;
+    config.featurizer.lexicon = Lexicon::load(
+        config.featurizer.actors.then_some(args.actors.as_path()),
+        config.featurizer.cues.then_some(args.cues.as_path()),
+    )
+    .context("reading the lexicon (pass --no-actors or --no-cues to train without it)")?;
     config.validate()?;
     let card_path = args
         .card
@@ -368,7 +359,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let confusion_path = card_path.with_extension("confusion.svg");
     let confusion_name = match &model.training().cross_validation {
         Some(cv) => {
-            let svg = stance::chart::confusion_chart(&cv.metrics)?;
+            let svg = stance::report::chart::confusion_chart(&cv.metrics)?;
             atomic_write(&confusion_path, |w| w.write_all(svg.as_bytes()))?;
             confusion_path
                 .file_name()
@@ -420,7 +411,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     }
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
-    let summary = to_output(&args.out, |w| {
+    let summary = write_output(&args.out, |w| {
         score_inputs(&model, &inputs, w, options, on_event)
     })?;
     if let Some(bar) = &progress {
@@ -474,7 +465,7 @@ fn write_article_reports(
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.chart {
-        let svg = stance::chart::article_chart(model.classes(), articles)?;
+        let svg = stance::report::chart::article_chart(model.classes(), articles)?;
         atomic_write(path, |w| w.write_all(svg.as_bytes()))?;
         eprintln!("wrote {}", path.display());
     }
@@ -483,73 +474,19 @@ fn write_article_reports(
 
 /// `score --input-format jsonl`: streams every input, record by record.
 fn score_jsonl(args: &ScoreArgs, model: &Model, options: ScoreOptions) -> anyhow::Result<ExitCode> {
-    let mut problems = 0usize;
-    let mut summary = stance::score::Summary::default();
-    to_output(&args.out, |w| {
-        if options.format == stance::score::Format::Csv {
-            stance::score::write_header(model.classes(), w)?;
-        }
-        for input in &args.inputs {
-            let name = input.display().to_string();
-            let mut report = |message: String| {
-                problems += 1;
-                eprintln!("stance: {message}");
-            };
-            if input.is_dir() {
-                report(format!("skipped {name}: a folder (give .jsonl files or -)"));
-                continue;
-            }
-            let s = if input.as_os_str() == "-" {
-                let stdin = std::io::stdin();
-                stance::score::score_jsonl(model, "-", stdin.lock(), w, options, &mut report)?
-            } else {
-                match std::fs::File::open(input) {
-                    Ok(f) => stance::score::score_jsonl(
-                        model,
-                        &name,
-                        std::io::BufReader::new(f),
-                        w,
-                        options,
-                        &mut report,
-                    )?,
-                    Err(e) => {
-                        report(format!("skipped {name}: {e}"));
-                        continue;
-                    }
-                }
-            };
-            summary.inputs += s.inputs;
-            summary.sentences += s.sentences;
-            summary.articles.extend(s.articles);
-        }
-        Ok(())
+    let summary = write_output(&args.out, |w| {
+        stance::score::score_jsonl_inputs(model, &args.inputs, w, options, |problem| {
+            eprintln!("stance: {problem}")
+        })
     })?;
     write_article_reports(args, model, &summary.articles)?;
     eprintln!(
         "scored {} sentences in {} records{}",
         summary.sentences,
         summary.inputs,
-        skipped_note(problems, "record(s) or input(s)")
+        skipped_note(summary.skipped, "record(s) or input(s)")
     );
-    Ok(partial_exit(problems > 0))
-}
-
-/// Runs `produce` on standard output (for `-`) or on a file written
-/// atomically, and returns what it returned.
-fn to_output<T>(
-    out: &Path,
-    produce: impl FnOnce(&mut dyn std::io::Write) -> stance::error::Result<T>,
-) -> anyhow::Result<T> {
-    if out.as_os_str() == "-" {
-        let mut lock = std::io::BufWriter::new(std::io::stdout().lock());
-        return Ok(produce(&mut lock)?);
-    }
-    let mut result = None;
-    atomic_write(out, |w| {
-        result = Some(produce(w).map_err(|e| std::io::Error::other(e.to_string()))?);
-        Ok(())
-    })?;
-    result.context("no output was produced")
+    Ok(partial_exit(summary.skipped > 0))
 }
 
 /// A progress bar on stderr when it is a terminal.
@@ -574,9 +511,7 @@ fn report_event(progress: Option<&indicatif::ProgressBar>, event: Event<'_>) {
         Event::Warning { input, message } => {
             Some(format!("stance: warning: {}: {message}", input.display()))
         }
-        Event::Skipped { input, reason } => {
-            Some(format!("stance: skipped {}: {reason}", input.display()))
-        }
+        Event::Skipped { reason, .. } => Some(format!("stance: skipped {reason}")),
     };
     if let Some(bar) = progress {
         if !matches!(event, Event::Warning { .. }) {
@@ -656,8 +591,8 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let options = ScoreOptions::default();
-    let summary = to_output(&args.out, |w| {
-        stance::score::suggest(&model, &inputs, args.n, &known, w, options, on_event)
+    let (summary, listed) = write_output(&args.out, |w| {
+        stance::review::suggest(&model, &inputs, args.n, &known, w, options, on_event)
     })?;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
@@ -665,7 +600,7 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     let skipped = summary.skipped + missing.len();
     eprintln!(
         "listed the {} least certain of {} sentences ({} already labelled are left out){}",
-        args.n.min(summary.sentences),
+        listed,
         summary.sentences,
         known.len(),
         skipped_note(skipped, "input(s)")
@@ -675,22 +610,12 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
 
 fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let model = Model::load(&args.model)?;
-    let classes = Classes::new(model.classes().to_vec())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
     let files = expand_paths(&args.files)?;
-    let labels = read_labels(&files, &classes)?;
+    let labels = read_labels(&files, model.class_list())?;
     if labels.rows.is_empty() {
         bail!("no labelled rows in {}", display_paths(&files));
     }
-    let mut t = model.featurizer().transformer();
-    let mut x = stance::features::SparseVec::default();
-    let mut predicted = Vec::with_capacity(labels.rows.len());
-    for row in &labels.rows {
-        t.transform(&row.text, &mut x);
-        predicted.push(model.predict(&x, 0).label);
-    }
-    let truth: Vec<usize> = labels.rows.iter().map(|r| r.label).collect();
-    let metrics = Metrics::compute(model.classes(), &truth, &predicted);
+    let metrics = evaluate(&model, &labels)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&metrics)?);
     } else {

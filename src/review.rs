@@ -1,19 +1,24 @@
-//! The review loop: corrections typed into a predictions CSV become label
-//! rows.
+//! The review loop: the model suggests what to review, corrections typed
+//! into a predictions CSV become label rows.
 //!
-//! Has the responsibility to take every predictions row whose `review` cell
-//! is filled, check the label, and add `doc_id,text,label` to a label file —
+//! Has the responsibility to list the sentences the model is least sure
+//! about ([`suggest`]), and to take every predictions row whose `review`
+//! cell is filled ([`apply`]), check the label, and add `doc_id,text,label` to a label file —
 //! without duplicating what is already labelled and without silently
 //! contradicting an existing label: a conflict is reported with both places
 //! and written only when the caller asks to overwrite.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::io::atomic_write;
+use crate::io::{atomic_write, unprotect_cell, Input};
 use crate::labels::{column_indices, for_each_record, read_labels, Classes};
-use crate::score::unprotect_cell;
+use crate::model::Model;
+use crate::score::{
+    finish_rows, for_each_input, header_bytes, row_buffer, Event, ScoreOptions, Summary,
+};
 
 /// A reviewed text that disagrees with a label already given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,15 +186,14 @@ fn rewrite_labels(path: &Path, changes: &HashMap<u64, String>) -> Result<()> {
     let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
     let label_col = column_indices(path, &header, &["label"])?[0];
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| Error::csv(path, &e))?;
-        let line = record.position().map_or(0, |p| p.line());
+    for_each_record(path, &mut reader, |record, line| {
         let mut fields: Vec<String> = record.iter().map(String::from).collect();
         if let Some(new) = changes.get(&line) {
             fields[label_col] = new.clone();
         }
         rows.push(fields);
-    }
+        Ok(())
+    })?;
     atomic_write(path, |w| {
         let mut out = csv::WriterBuilder::new()
             .terminator(csv::Terminator::Any(b'\n'))
@@ -229,14 +233,71 @@ fn append_rows(path: &Path, classes: &Classes, rows: &[(String, String, usize)])
         fields[cols[0]] = doc_id.clone();
         fields[cols[1]] = text.clone();
         fields[cols[2]] = classes.names()[*label].clone();
-        w.write_record(&fields)
-            .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
+        w.write_record(&fields).map_err(Error::CsvRow)?;
     }
     let tail = w
         .into_inner()
-        .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
+        .map_err(|e| Error::io(path, e.into_error()))?;
     bytes.extend_from_slice(&tail);
     atomic_write(path, |out| out.write_all(&bytes))
+}
+
+/// The `n` sentences the model is least sure about — smallest margin
+/// between its two most probable classes, ties in input order — skipping
+/// texts in `known` (already labelled). Writes them as a predictions CSV
+/// ready for review. Returns the run's totals and how many rows it wrote.
+pub fn suggest<W: Write>(
+    model: &Model,
+    inputs: &[Input],
+    n: usize,
+    known: &HashSet<String>,
+    out: W,
+    options: ScoreOptions,
+    on_event: impl FnMut(Event<'_>),
+) -> Result<(Summary, usize)> {
+    // Candidates: (margin, order, CSV row bytes); keep the n smallest.
+    let mut best: Vec<(f64, usize, Vec<u8>)> = Vec::new();
+    let mut order = 0usize;
+    let summary = for_each_input(
+        model,
+        inputs,
+        options,
+        |scorer, doc, scored| {
+            let mut rows = Vec::new();
+            for s in scored {
+                let text = doc.spans[s.index].text(&doc.text);
+                if known.contains(text) {
+                    continue;
+                }
+                let mut buf = row_buffer();
+                scorer.write_row(doc, s, &mut buf)?;
+                rows.push((s.margin(), finish_rows(buf)?));
+            }
+            Ok(rows)
+        },
+        |rows| {
+            for (margin, bytes) in rows {
+                best.push((margin, order, bytes));
+                order += 1;
+            }
+            if best.len() > 2 * n.max(1) {
+                best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                best.truncate(n);
+            }
+            Ok(())
+        },
+        on_event,
+    )?;
+    best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    best.truncate(n);
+    let mut out = out;
+    out.write_all(&header_bytes(model.classes()))
+        .map_err(Error::Output)?;
+    for (_, _, bytes) in &best {
+        out.write_all(bytes).map_err(Error::Output)?;
+    }
+    out.flush().map_err(Error::Output)?;
+    Ok((summary, best.len()))
 }
 
 #[cfg(test)]

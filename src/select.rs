@@ -1,44 +1,160 @@
-//! Honest model selection: every choice is judged by grouped
-//! cross-validation (whole articles held out), deterministically.
+//! Honest model selection: folds, cross-validation, evaluation, grid search
+//! and ablation; every choice is judged on whole articles held out.
 //!
-//! Has the responsibility to pick the L2 strength and featurizer settings
+//! Has the responsibility to split labelled articles into folds, to
+//! cross-validate a configuration, to evaluate a trained model on held-out
+//! labels, to pick the L2 strength and featurizer settings
 //! from a small grid, and to measure what each lexicon stage adds (the
 //! ablation), both by the same yardstick: macro-F1 over held-out articles.
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
-use crate::features::DfBound;
+use crate::error::{Error, Result};
+use crate::features::{FittedTfIdfVectorizer, SparseVec};
 use crate::labels::LabelSet;
-use crate::model::{cross_validate, Folds, TrainConfig};
+use crate::metrics::Metrics;
+use crate::model::{
+    argmax, fit_parts, AblationRow, Classifier, CvReport, GridPoint, GridRow, Model, Selection,
+    TrainConfig,
+};
 
-/// One point of the grid.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct GridPoint {
-    /// L2 strength.
-    pub alpha: f64,
-    /// Minimum number of sentences a term must occur in.
-    pub min_df: usize,
-    /// Largest n-gram length (n-grams from 1 up).
-    pub ngram_max: usize,
-    /// Sublinear tf.
-    pub sublinear_tf: bool,
-    /// Class balancing by row replication.
-    pub balance: bool,
+/// How cross-validation folds are formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folds {
+    /// One fold per article (`doc_id`).
+    LeaveOneArticleOut,
+    /// `k` folds of whole articles, balanced by sentence count.
+    Grouped(usize),
 }
 
-impl GridPoint {
-    /// `base` with this point's settings.
-    pub fn apply(&self, base: &TrainConfig) -> TrainConfig {
-        let mut c = base.clone();
-        c.alpha = self.alpha;
-        c.featurizer.min_df = DfBound::Count(self.min_df);
-        c.featurizer.ngram_range = (1, self.ngram_max);
-        c.featurizer.sublinear_tf = self.sublinear_tf;
-        c.balance = self.balance;
-        c
+/// Assigns each row to a fold; no article is split between folds.
+pub fn assign_folds(labels: &LabelSet, folds: Folds) -> Result<(Vec<usize>, usize, String)> {
+    let docs = labels.doc_ids();
+    let n_docs = docs.len();
+    if n_docs < 2 {
+        return Err(Error::Training(format!(
+            "cross-validation needs at least two articles (doc_ids), found {n_docs}"
+        )));
     }
+    let mut doc_fold = std::collections::HashMap::new();
+    let (k, scheme) = match folds {
+        Folds::LeaveOneArticleOut => {
+            for (i, d) in docs.iter().enumerate() {
+                doc_fold.insert(*d, i);
+            }
+            (n_docs, "leave-one-article-out".to_string())
+        }
+        Folds::Grouped(k) => {
+            if k < 2 {
+                return Err(Error::Config(format!("folds must be at least 2, got {k}")));
+            }
+            let k = k.min(n_docs);
+            let mut sizes: Vec<(usize, &str)> = docs
+                .iter()
+                .map(|d| (labels.rows.iter().filter(|r| r.doc_id == *d).count(), *d))
+                .collect();
+            sizes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+            let mut load = vec![0usize; k];
+            for (size, d) in sizes {
+                let f = (0..k).min_by_key(|&f| (load[f], f)).unwrap_or(0);
+                load[f] += size;
+                doc_fold.insert(d, f);
+            }
+            (k, format!("{k}-fold grouped by article"))
+        }
+    };
+    let assignment = labels
+        .rows
+        .iter()
+        .map(|r| doc_fold[r.doc_id.as_str()])
+        .collect();
+    Ok((assignment, k, scheme))
+}
+
+/// Grouped cross-validation: for each fold, fits featurizer and classifier
+/// on the other folds only and predicts the held-out articles. Returns the
+/// pooled metrics and each row's held-out prediction.
+pub fn cross_validate(
+    labels: &LabelSet,
+    config: &TrainConfig,
+    folds: Folds,
+) -> Result<(CvReport, Vec<usize>)> {
+    config.validate()?;
+    let (assignment, k, scheme) = assign_folds(labels, folds)?;
+    let n_classes = labels.classes.len();
+    let per_fold: Vec<Result<Vec<(usize, usize)>>> = (0..k)
+        .into_par_iter()
+        .map(|fold| {
+            let (train, test): (Vec<usize>, Vec<usize>) =
+                (0..labels.rows.len()).partition(|&i| assignment[i] != fold);
+            let texts: Vec<&str> = train
+                .iter()
+                .map(|&i| labels.rows[i].text.as_str())
+                .collect();
+            let ys: Vec<usize> = train.iter().map(|&i| labels.rows[i].label).collect();
+            let (featurizer, classifier, _) = fit_parts(&texts, &ys, n_classes, config)?;
+            let predicted = predict_labels(
+                &featurizer,
+                &classifier,
+                test.iter().map(|&i| labels.rows[i].text.as_str()),
+            );
+            Ok(test.into_iter().zip(predicted).collect())
+        })
+        .collect();
+    let mut predicted = vec![0; labels.rows.len()];
+    for fold in per_fold {
+        for (i, p) in fold? {
+            predicted[i] = p;
+        }
+    }
+    let truth: Vec<usize> = labels.rows.iter().map(|r| r.label).collect();
+    let metrics = Metrics::compute(labels.classes.names(), &truth, &predicted);
+    Ok((
+        CvReport {
+            scheme,
+            folds: k,
+            metrics,
+        },
+        predicted,
+    ))
+}
+
+/// The most probable class of each text.
+fn predict_labels<'a>(
+    featurizer: &FittedTfIdfVectorizer,
+    classifier: &Classifier,
+    texts: impl Iterator<Item = &'a str>,
+) -> Vec<usize> {
+    let mut t = featurizer.transformer();
+    let mut x = SparseVec::default();
+    let mut p = vec![0.0; classifier.intercepts().len()];
+    texts
+        .map(|text| {
+            t.transform(text, &mut x);
+            classifier.probabilities(&x, &mut p);
+            argmax(&p)
+        })
+        .collect()
+}
+
+/// Scores a trained model on labelled rows it was not trained on (e.g.
+/// articles from another publication): the same predict loop as
+/// cross-validation, pooled into one set of metrics. The label set must use
+/// the model's classes in the model's order.
+pub fn evaluate(model: &Model, labels: &LabelSet) -> Result<Metrics> {
+    if labels.classes.names() != model.classes() {
+        return Err(Error::ClassMismatch {
+            model: model.classes().join(", "),
+            labels: labels.classes.joined(),
+        });
+    }
+    let predicted = predict_labels(
+        model.featurizer(),
+        model.classifier(),
+        labels.rows.iter().map(|r| r.text.as_str()),
+    );
+    let truth: Vec<usize> = labels.rows.iter().map(|r| r.label).collect();
+    Ok(Metrics::compute(model.classes(), &truth, &predicted))
 }
 
 /// The grid, in evaluation order (ties go to the earlier point): alpha
@@ -73,28 +189,6 @@ pub fn quick_grid() -> Vec<GridPoint> {
         .into_iter()
         .filter(|p| p.alpha == 1.0 && p.min_df == 1 && p.sublinear_tf)
         .collect()
-}
-
-/// A grid point and its cross-validated scores.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GridRow {
-    /// The settings.
-    pub point: GridPoint,
-    /// Pooled macro-F1 over held-out articles.
-    pub macro_f1: f64,
-    /// Pooled accuracy.
-    pub accuracy: f64,
-}
-
-/// The result of a grid search.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Selection {
-    /// How folds were formed.
-    pub scheme: String,
-    /// Every grid point, in evaluation order.
-    pub rows: Vec<GridRow>,
-    /// Index of the chosen row: highest macro-F1, earliest on ties.
-    pub chosen: usize,
 }
 
 /// Cross-validates every grid point on top of `base` and picks the best.
@@ -139,19 +233,6 @@ pub fn grid_search(
         rows,
         chosen,
     })
-}
-
-/// One line of the ablation table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AblationRow {
-    /// What the featurizer had.
-    pub name: String,
-    /// The grid point it was measured at.
-    pub point: GridPoint,
-    /// Pooled macro-F1 over held-out articles.
-    pub macro_f1: f64,
-    /// F1 per class, in class order.
-    pub per_class_f1: Vec<f64>,
 }
 
 /// Model selection with the lexicon stages, and the ablation that justifies
@@ -213,6 +294,38 @@ pub fn select_with_ablation(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::DfBound;
+    use crate::testutil::toy;
+
+    #[test]
+    fn folds_never_split_an_article() {
+        let labels = toy();
+        let (assign, k, _) = assign_folds(&labels, Folds::Grouped(2)).unwrap();
+        assert_eq!(k, 2);
+        for (a, ra) in assign.iter().zip(&labels.rows) {
+            for (b, rb) in assign.iter().zip(&labels.rows) {
+                if ra.doc_id == rb.doc_id {
+                    assert_eq!(a, b);
+                }
+            }
+        }
+        let (assign, k, scheme) = assign_folds(&labels, Folds::LeaveOneArticleOut).unwrap();
+        assert_eq!((k, scheme.as_str()), (3, "leave-one-article-out"));
+        assert_eq!(assign, vec![0, 0, 0, 1, 1, 1, 2, 2, 2]);
+    }
+
+    #[test]
+    fn cross_validation_scores_held_out_articles() {
+        let (report, predicted) =
+            cross_validate(&toy(), &TrainConfig::default(), Folds::LeaveOneArticleOut).unwrap();
+        assert_eq!(report.metrics.n, 9);
+        assert_eq!(predicted.len(), 9);
+        assert!(
+            report.metrics.accuracy > 0.5,
+            "{}",
+            report.metrics.to_text()
+        );
+    }
 
     #[test]
     fn grid_is_the_documented_one() {

@@ -9,8 +9,8 @@ use stance::lexicon::Lexicon;
 
 fn featurizer(actors: bool, cues: bool, negation: bool) -> TfIdfVectorizer {
     let lexicon = Lexicon::load(
-        &root().join("labels/actors.txt"),
-        &root().join("labels/cues.txt"),
+        Some(&root().join("labels/actors.txt")),
+        Some(&root().join("labels/cues.txt")),
     )
     .unwrap();
     TfIdfVectorizer::default().lexicon(lexicon, actors, cues, negation)

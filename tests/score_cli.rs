@@ -30,7 +30,7 @@ fn scores_every_seed_sentence_with_consistent_columns() {
     for row in &rows[1..] {
         let source = &sources[&row[0]];
         let (start, end): (usize, usize) = (row[2].parse().unwrap(), row[3].parse().unwrap());
-        let text = stance::score::unprotect_cell(&row[4]);
+        let text = stance::io::unprotect_cell(&row[4]);
         assert_eq!(&source[start..end], text, "span does not match text");
         assert_eq!(row[12], "", "review column starts empty");
         for term in row[11].split("; ").filter(|t| !t.is_empty()) {
@@ -264,7 +264,7 @@ fn jsonl_problem_inputs_are_reported_once() {
     let err = stderr(&out);
     assert_eq!(err.matches("no/such.jsonl").count(), 1, "{err}");
     assert!(
-        err.contains("skipped seeds: a folder (give .jsonl files or -)"),
+        err.contains("seeds: not a file (expected a .jsonl file or -)"),
         "{err}"
     );
     assert!(err.contains("2 record(s) or input(s) skipped"), "{err}");

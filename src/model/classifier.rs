@@ -1,37 +1,19 @@
-//! The classifier and the model file.
+//! The classifier: multinomial logistic regression on TF-IDF rows.
 //!
-//! Has the responsibility to fit a multinomial logistic regression
-//! (linfa-logistic's `MultiLogisticRegression`) on TF-IDF rows, to turn a
-//! sparse row into class probabilities and evidence, and to store everything
-//! scoring needs in one self-describing JSON file.
-//!
-//! * The L2 strength `alpha` multiplies `½‖W‖²` added to the *summed*
-//!   cross-entropy, so `alpha = 1/C` in scikit-learn's terms.
-//! * linfa-logistic has no sample weights. With `balance` on, every row of
-//!   class `c` is repeated `max(1, round(n_max / n_c))` times, where `n_max`
-//!   is the size of the largest class; the factors are recorded in the model.
-//! * Training is dense (linfa needs a dense matrix); scoring is a sparse dot
-//!   product with the stored weights.
-//! * Training is deterministic: the same rows and settings give the same
-//!   bytes.
-
-use std::path::Path;
+//! Has the responsibility to fit linfa-logistic's `MultiLogisticRegression`
+//! on sparse rows, and to turn a sparse row into class probabilities and
+//! evidence with a sparse dot product.
 
 use linfa::prelude::*;
 use linfa_logistic::MultiLogisticRegression;
 use ndarray::{Array1, Array2};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::file::{AblationRow, ClassCount, CvReport, Selection, TrainingInfo};
 use crate::error::{Error, Result};
-use crate::features::{FittedTfIdfVectorizer, SparseVec, TfIdfVectorizer};
-use crate::labels::LabelSet;
-use crate::report::Metrics;
+use crate::features::{DfBound, FittedTfIdfVectorizer, SparseVec, TfIdfVectorizer};
+use crate::labels::{Classes, LabelSet};
 
-/// Identifies a stance model file.
-pub const FORMAT: &str = "stance-model";
-/// The model-file version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
 /// Logit given to a class the training rows did not contain.
 const ABSENT_LOGIT: f64 = -1.0e3;
 
@@ -55,7 +37,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            featurizer: TfIdfVectorizer::default().min_df(crate::features::DfBound::Count(2)),
+            featurizer: TfIdfVectorizer::default().min_df(DfBound::Count(2)),
             alpha: 1.0,
             max_iterations: 300,
             gradient_tolerance: 1e-5,
@@ -210,12 +192,6 @@ impl Classifier {
         self.n_features
     }
 
-    /// Weight of feature `j` for class `c`.
-    #[inline]
-    pub fn weight(&self, j: usize, c: usize) -> f64 {
-        self.weights[j * self.n_classes + c]
-    }
-
     /// Writes the class probabilities of `x` into `out` (length = classes):
     /// softmax of `intercept + Σ x_j w_j`.
     pub fn probabilities(&self, x: &SparseVec, out: &mut [f64]) {
@@ -269,59 +245,14 @@ pub struct Prediction {
     pub evidence: Vec<Evidence>,
 }
 
-/// Class sizes and the replication used for balancing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClassCount {
-    /// Class name.
-    pub class: String,
-    /// Labelled rows of this class.
-    pub rows: usize,
-    /// How many times each row was used in training.
-    pub replication: usize,
-}
-
-/// Cross-validation results stored with the model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CvReport {
-    /// How folds were formed.
-    pub scheme: String,
-    /// Number of folds.
-    pub folds: usize,
-    /// Pooled metrics over all held-out predictions.
-    pub metrics: Metrics,
-}
-
-/// What the model was trained on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainingInfo {
-    /// SHA-256 of the training rows (see [`LabelSet::sha256`]).
-    pub data_sha256: String,
-    /// Unique labelled rows.
-    pub rows: usize,
-    /// Distinct articles (`doc_id`s).
-    pub documents: usize,
-    /// Repeated rows that were counted once.
-    pub duplicates_dropped: usize,
-    /// Rows per class.
-    pub classes: Vec<ClassCount>,
-    /// Grouped cross-validation, when it was run.
-    pub cross_validation: Option<CvReport>,
-    /// The grid search that chose the settings, when it was run.
-    #[serde(default)]
-    pub selection: Option<crate::select::Selection>,
-    /// What each lexicon stage adds, when it was measured.
-    #[serde(default)]
-    pub ablation: Vec<crate::select::AblationRow>,
-}
-
 /// A trained model: featurizer, classifier and their provenance.
 #[derive(Debug, Clone)]
 pub struct Model {
-    classes: Vec<String>,
-    config: TrainConfig,
-    featurizer: FittedTfIdfVectorizer,
-    classifier: Classifier,
-    training: TrainingInfo,
+    pub(super) classes: Classes,
+    pub(super) config: TrainConfig,
+    pub(super) featurizer: FittedTfIdfVectorizer,
+    pub(super) classifier: Classifier,
+    pub(super) training: TrainingInfo,
 }
 
 /// Replication factor per class for balancing.
@@ -340,7 +271,7 @@ fn replication(counts: &[usize], balance: bool) -> Vec<usize> {
 }
 
 /// Fits featurizer and classifier on `(text, label)` pairs.
-fn fit_parts(
+pub(crate) fn fit_parts(
     texts: &[&str],
     labels: &[usize],
     n_classes: usize,
@@ -355,112 +286,6 @@ fn fit_parts(
     let rep = replication(&counts, config.balance);
     let classifier = Classifier::fit(&x, labels, n_classes, featurizer.n_features(), config, &rep)?;
     Ok((featurizer, classifier, rep))
-}
-
-/// How cross-validation folds are formed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Folds {
-    /// One fold per article (`doc_id`).
-    LeaveOneArticleOut,
-    /// `k` folds of whole articles, balanced by sentence count.
-    Grouped(usize),
-}
-
-/// Assigns each row to a fold; no article is split between folds.
-pub fn assign_folds(labels: &LabelSet, folds: Folds) -> Result<(Vec<usize>, usize, String)> {
-    let docs = labels.doc_ids();
-    let n_docs = docs.len();
-    if n_docs < 2 {
-        return Err(Error::Training(format!(
-            "cross-validation needs at least two articles (doc_ids), found {n_docs}"
-        )));
-    }
-    let mut doc_fold = std::collections::HashMap::new();
-    let (k, scheme) = match folds {
-        Folds::LeaveOneArticleOut => {
-            for (i, d) in docs.iter().enumerate() {
-                doc_fold.insert(*d, i);
-            }
-            (n_docs, "leave-one-article-out".to_string())
-        }
-        Folds::Grouped(k) => {
-            if k < 2 {
-                return Err(Error::Config(format!("folds must be at least 2, got {k}")));
-            }
-            let k = k.min(n_docs);
-            let mut sizes: Vec<(usize, &str)> = docs
-                .iter()
-                .map(|d| (labels.rows.iter().filter(|r| r.doc_id == *d).count(), *d))
-                .collect();
-            sizes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-            let mut load = vec![0usize; k];
-            for (size, d) in sizes {
-                let f = (0..k).min_by_key(|&f| (load[f], f)).unwrap_or(0);
-                load[f] += size;
-                doc_fold.insert(d, f);
-            }
-            (k, format!("{k}-fold grouped by article"))
-        }
-    };
-    let assignment = labels
-        .rows
-        .iter()
-        .map(|r| doc_fold[r.doc_id.as_str()])
-        .collect();
-    Ok((assignment, k, scheme))
-}
-
-/// Grouped cross-validation: for each fold, fits featurizer and classifier
-/// on the other folds only and predicts the held-out articles. Returns the
-/// pooled metrics and each row's held-out prediction.
-pub fn cross_validate(
-    labels: &LabelSet,
-    config: &TrainConfig,
-    folds: Folds,
-) -> Result<(CvReport, Vec<usize>)> {
-    config.validate()?;
-    let (assignment, k, scheme) = assign_folds(labels, folds)?;
-    let n_classes = labels.classes.len();
-    let per_fold: Vec<Result<Vec<(usize, usize)>>> = (0..k)
-        .into_par_iter()
-        .map(|fold| {
-            let (train, test): (Vec<usize>, Vec<usize>) =
-                (0..labels.rows.len()).partition(|&i| assignment[i] != fold);
-            let texts: Vec<&str> = train
-                .iter()
-                .map(|&i| labels.rows[i].text.as_str())
-                .collect();
-            let ys: Vec<usize> = train.iter().map(|&i| labels.rows[i].label).collect();
-            let (featurizer, classifier, _) = fit_parts(&texts, &ys, n_classes, config)?;
-            let mut t = featurizer.transformer();
-            let mut x = SparseVec::default();
-            let mut p = vec![0.0; n_classes];
-            Ok(test
-                .iter()
-                .map(|&i| {
-                    t.transform(&labels.rows[i].text, &mut x);
-                    classifier.probabilities(&x, &mut p);
-                    (i, argmax(&p))
-                })
-                .collect())
-        })
-        .collect();
-    let mut predicted = vec![0; labels.rows.len()];
-    for fold in per_fold {
-        for (i, p) in fold? {
-            predicted[i] = p;
-        }
-    }
-    let truth: Vec<usize> = labels.rows.iter().map(|r| r.label).collect();
-    let metrics = Metrics::compute(labels.classes.names(), &truth, &predicted);
-    Ok((
-        CvReport {
-            scheme,
-            folds: k,
-            metrics,
-        },
-        predicted,
-    ))
 }
 
 /// Index of the largest value (the first on ties).
@@ -510,7 +335,7 @@ impl Model {
             ablation: Vec::new(),
         };
         Ok(Model {
-            classes: names.to_vec(),
+            classes: labels.classes.clone(),
             config: config.clone(),
             featurizer,
             classifier,
@@ -520,6 +345,10 @@ impl Model {
 
     /// Class names, in probability order.
     pub fn classes(&self) -> &[String] {
+        self.classes.names()
+    }
+    /// The class list, as declared when the model was trained.
+    pub fn class_list(&self) -> &Classes {
         &self.classes
     }
     /// The settings it was trained with.
@@ -542,8 +371,8 @@ impl Model {
     /// Records the grid search and ablation that chose this model's settings.
     pub fn with_selection(
         mut self,
-        selection: Option<crate::select::Selection>,
-        ablation: Vec<crate::select::AblationRow>,
+        selection: Option<Selection>,
+        ablation: Vec<AblationRow>,
     ) -> Model {
         self.training.selection = selection;
         self.training.ablation = ablation;
@@ -599,174 +428,12 @@ impl Model {
             .map(|(w, j)| (self.featurizer.display()[j].clone(), w))
             .collect()
     }
-
-    /// Serialises the model as JSON bytes.
-    pub fn to_json(&self) -> Result<Vec<u8>> {
-        let file = ModelFile {
-            format: FORMAT.into(),
-            format_version: FORMAT_VERSION,
-            classes: self.classes.clone(),
-            settings: self.config.clone(),
-            featurizer: FeaturizerFile {
-                vocabulary: self.featurizer.vocabulary().to_vec(),
-                display: self.featurizer.display().to_vec(),
-                idf: self.featurizer.idf().to_vec(),
-            },
-            classifier: ClassifierFile {
-                intercepts: self.classifier.intercepts().to_vec(),
-                weights: self.classifier.class_rows(),
-            },
-            training: self.training.clone(),
-        };
-        let mut bytes = serde_json::to_vec(&file)
-            .map_err(|e| Error::Config(format!("cannot serialise model: {e}")))?;
-        bytes.push(b'\n');
-        Ok(bytes)
-    }
-
-    /// Writes the model atomically to `path`.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let bytes = self.to_json()?;
-        crate::io::atomic_write(path, |w| w.write_all(&bytes))
-    }
-
-    /// Reads a model file, checking format, version and consistency.
-    pub fn load(path: &Path) -> Result<Model> {
-        let bytes = std::fs::read(path).map_err(|e| Error::Model {
-            path: path.to_path_buf(),
-            message: format!("cannot read model file: {e}"),
-        })?;
-        Model::from_json(&bytes).map_err(|message| Error::Model {
-            path: path.to_path_buf(),
-            message,
-        })
-    }
-
-    /// Parses model JSON; the error is a sentence for the user.
-    pub fn from_json(bytes: &[u8]) -> std::result::Result<Model, String> {
-        #[derive(Deserialize)]
-        struct Header {
-            format: Option<String>,
-            format_version: Option<u64>,
-        }
-        let header: Header = serde_json::from_slice(bytes).map_err(|e| {
-            if e.is_eof() {
-                format!("model file is truncated ({e}); retrain with `make train`")
-            } else {
-                format!("not a stance model file (invalid JSON: {e})")
-            }
-        })?;
-        if header.format.as_deref() != Some(FORMAT) {
-            return Err(format!(
-                "not a stance model file (its `format` field is {:?}, expected {FORMAT:?})",
-                header.format.unwrap_or_default()
-            ));
-        }
-        if header.format_version != Some(FORMAT_VERSION as u64) {
-            return Err(format!(
-                "model format version {} is not supported by this build (it reads version {FORMAT_VERSION}); retrain with `make train`",
-                header
-                    .format_version
-                    .map_or_else(|| "(missing)".to_string(), |v| v.to_string())
-            ));
-        }
-        let file: ModelFile =
-            serde_json::from_slice(bytes).map_err(|e| format!("model file is damaged: {e}"))?;
-        crate::labels::Classes::new(file.classes.clone())
-            .map_err(|e| format!("bad class list: {e}"))?;
-        if file.classifier.intercepts.len() != file.classes.len() {
-            return Err(format!(
-                "model has {} classes but {} intercepts",
-                file.classes.len(),
-                file.classifier.intercepts.len()
-            ));
-        }
-        let featurizer = FittedTfIdfVectorizer::from_parts(
-            file.settings.featurizer.clone(),
-            file.featurizer.vocabulary,
-            file.featurizer.display,
-            file.featurizer.idf,
-        )
-        .map_err(|e| format!("bad featurizer: {e}"))?;
-        let classifier =
-            Classifier::from_class_rows(file.classifier.intercepts, &file.classifier.weights)
-                .map_err(|e| format!("bad classifier: {e}"))?;
-        if classifier.n_features() != featurizer.n_features() {
-            return Err(format!(
-                "classifier has {} features but the vocabulary has {}",
-                classifier.n_features(),
-                featurizer.n_features()
-            ));
-        }
-        Ok(Model {
-            classes: file.classes,
-            config: file.settings,
-            featurizer,
-            classifier,
-            training: file.training,
-        })
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct ModelFile {
-    format: String,
-    format_version: u32,
-    classes: Vec<String>,
-    settings: TrainConfig,
-    featurizer: FeaturizerFile,
-    classifier: ClassifierFile,
-    training: TrainingInfo,
-}
-
-#[derive(Serialize, Deserialize)]
-struct FeaturizerFile {
-    vocabulary: Vec<String>,
-    display: Vec<String>,
-    idf: Vec<f64>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct ClassifierFile {
-    intercepts: Vec<f64>,
-    /// One row per class, one weight per vocabulary term.
-    weights: Vec<Vec<f64>>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::labels::{Classes, LabelSet, LabeledRow};
-
-    fn toy() -> LabelSet {
-        let classes = Classes::new(vec!["pos".into(), "neg".into(), "neutral".into()]).unwrap();
-        let data = [
-            ("d1", "ties warm and cooperation deepens", 0),
-            ("d1", "trust falls and rivalry grows", 1),
-            ("d1", "the weather is mild", 2),
-            ("d2", "cooperation and warm ties again", 0),
-            ("d2", "rivalry and distrust persist", 1),
-            ("d2", "a byline and a caption", 2),
-            ("d3", "warm cooperation on energy", 0),
-            ("d3", "distrust and rivalry on borders", 1),
-            ("d3", "caption of a photo", 2),
-        ];
-        LabelSet {
-            classes,
-            rows: data
-                .iter()
-                .enumerate()
-                .map(|(i, (d, t, l))| LabeledRow {
-                    doc_id: d.to_string(),
-                    text: t.to_string(),
-                    label: *l,
-                    path: "toy.csv".into(),
-                    line: i as u64 + 2,
-                })
-                .collect(),
-            duplicates: 0,
-        }
-    }
+    use crate::testutil::toy;
 
     #[test]
     fn trains_predicts_and_round_trips() {
@@ -796,36 +463,6 @@ mod tests {
     }
 
     #[test]
-    fn folds_never_split_an_article() {
-        let labels = toy();
-        let (assign, k, _) = assign_folds(&labels, Folds::Grouped(2)).unwrap();
-        assert_eq!(k, 2);
-        for (a, ra) in assign.iter().zip(&labels.rows) {
-            for (b, rb) in assign.iter().zip(&labels.rows) {
-                if ra.doc_id == rb.doc_id {
-                    assert_eq!(a, b);
-                }
-            }
-        }
-        let (assign, k, scheme) = assign_folds(&labels, Folds::LeaveOneArticleOut).unwrap();
-        assert_eq!((k, scheme.as_str()), (3, "leave-one-article-out"));
-        assert_eq!(assign, vec![0, 0, 0, 1, 1, 1, 2, 2, 2]);
-    }
-
-    #[test]
-    fn cross_validation_scores_held_out_articles() {
-        let (report, predicted) =
-            cross_validate(&toy(), &TrainConfig::default(), Folds::LeaveOneArticleOut).unwrap();
-        assert_eq!(report.metrics.n, 9);
-        assert_eq!(predicted.len(), 9);
-        assert!(
-            report.metrics.accuracy > 0.5,
-            "{}",
-            report.metrics.to_text()
-        );
-    }
-
-    #[test]
     fn class_without_rows_is_an_error() {
         let mut labels = toy();
         labels.rows.retain(|r| r.label != 2);
@@ -843,22 +480,5 @@ mod tests {
         assert_eq!(replication(&[100, 20, 40], true), vec![1, 5, 3]);
         assert_eq!(replication(&[100, 20, 40], false), vec![1, 1, 1]);
         assert_eq!(replication(&[100, 0], true), vec![1, 1]);
-    }
-
-    #[test]
-    fn bad_model_files_are_explained() {
-        let model = Model::train(&toy(), &TrainConfig::default(), None).unwrap();
-        let bytes = model.to_json().unwrap();
-        let truncated = Model::from_json(&bytes[..bytes.len() / 2]).unwrap_err();
-        assert!(truncated.contains("truncated"), "{truncated}");
-        let not_json = Model::from_json(b"hello").unwrap_err();
-        assert!(not_json.contains("invalid JSON"), "{not_json}");
-        let other = String::from_utf8(bytes.clone())
-            .unwrap()
-            .replace("\"format_version\":1", "\"format_version\":99");
-        let other = Model::from_json(other.as_bytes()).unwrap_err();
-        assert!(other.contains("version 99 is not supported"), "{other}");
-        let wrong = Model::from_json(br#"{"format":"x"}"#).unwrap_err();
-        assert!(wrong.contains("not a stance model"), "{wrong}");
     }
 }

@@ -10,7 +10,7 @@ use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::report::Metrics;
+use crate::metrics::Metrics;
 use crate::score::DocSummary;
 
 const PALETTE: [RGBColor; 6] = [
@@ -33,7 +33,7 @@ pub fn class_color(i: usize, n: usize) -> RGBColor {
 }
 
 fn chart_error<E: std::fmt::Debug>(e: E) -> Error {
-    Error::Config(format!("cannot draw chart: {e:?}"))
+    Error::Chart(format!("{e:?}"))
 }
 
 /// Rough width in pixels of `text` at `size` (SVG text is laid out by the

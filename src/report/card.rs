@@ -1,0 +1,185 @@
+//! The model card: a Markdown page describing a trained model.
+
+use crate::features::DfBound;
+use crate::model::{AblationRow, GridPoint, Model, FORMAT, FORMAT_VERSION};
+/// The model card: a Markdown page describing a trained model — its data,
+/// settings, cross-validated quality and most telling terms per class.
+/// `confusion_svg` names the confusion-matrix picture to show beside the
+/// cross-validation table (a path relative to the card).
+pub fn model_card(model: &Model, model_path: &str, confusion_svg: Option<&str>) -> String {
+    let t = model.training();
+    let c = model.config();
+    let f = &c.featurizer;
+    let mut s = String::from("# stance model card\n\n");
+    s += &format!(
+        "Model file: `{model_path}` (format `{}` version {}). Classes: {}.\n\n",
+        FORMAT,
+        FORMAT_VERSION,
+        model
+            .classes()
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    s += "## Training data\n\n";
+    s += &format!(
+        "{} labelled sentences from {} articles ({} repeated rows counted once). Data SHA-256: `{}`.\n\n",
+        t.rows, t.documents, t.duplicates_dropped, t.data_sha256
+    );
+    s += "| class | rows | share | replication in training |\n|---|---:|---:|---:|\n";
+    for cc in &t.classes {
+        s += &format!(
+            "| {} | {} | {:.1}% | ×{} |\n",
+            cc.class,
+            cc.rows,
+            100.0 * cc.rows as f64 / t.rows.max(1) as f64,
+            cc.replication
+        );
+    }
+    if c.balance {
+        s += "\nClasses are balanced by replication: linfa-logistic takes no sample weights, so each row of a class is repeated round(largest class / class size) times (at least once) before fitting.\n";
+    }
+    s += "\n## Settings\n\n";
+    s += &format!(
+        "| setting | value |\n|---|---|\n| n-gram range | ({}, {}) |\n| min_df | {} |\n| max_df | {} |\n| max_features | {} |\n| sublinear tf | {} |\n| smoothed idf | {} |\n| stemming | {} |\n| stop words | {} |\n| actors / cues / negation | {} / {} / {} ({} actor groups, {} cue groups) |\n| L2 strength (alpha) | {} |\n| class balancing | {} |\n| L-BFGS max iterations / tolerance | {} / {} |\n| vocabulary size | {} |\n",
+        f.ngram_range.0,
+        f.ngram_range.1,
+        df(f.min_df),
+        df(f.max_df),
+        f.max_features.map_or("none".to_string(), |m| m.to_string()),
+        f.sublinear_tf,
+        f.smooth_idf,
+        if f.tokenizer.stem { "English Snowball" } else { "off" },
+        f.tokenizer.stop_words.len(),
+        on(f.actors),
+        on(f.cues),
+        on(f.negation),
+        f.lexicon.actors.len(),
+        f.lexicon.cues.len(),
+        c.alpha,
+        c.balance,
+        c.max_iterations,
+        c.gradient_tolerance,
+        model.featurizer().n_features()
+    );
+    s += "\n## Cross-validated quality\n\n";
+    match &t.cross_validation {
+        Some(cv) => {
+            s += &format!(
+                "Scheme: {} ({} folds). Every fold fits the vocabulary, idf and classifier on the other folds only; no article is on both sides. These numbers estimate quality on articles the model has not seen.\n\n",
+                cv.scheme, cv.folds
+            );
+            s += &cv.metrics.to_markdown();
+            if let Some(svg) = confusion_svg {
+                s += &format!("\n![Cross-validated confusion matrix]({svg})\n");
+            }
+        }
+        None => s += "Cross-validation was not run for this model.\n",
+    }
+    if let Some(sel) = &t.selection {
+        s += &format!(
+            "\n## Model selection\n\nEach grid point was scored by {} cross-validation with the actor and cue stages on; the highest macro-F1 wins (the earlier point on ties). Chosen: **{}** (macro-F1 {:.3}).\n\n| alpha | min_df | n-grams | sublinear tf | balance | macro-F1 | accuracy |\n|---:|---:|---|---|---|---:|---:|\n",
+            sel.scheme,
+            point_text(&sel.rows[sel.chosen].point),
+            sel.rows[sel.chosen].macro_f1
+        );
+        for (i, r) in sel.rows.iter().enumerate() {
+            let mark = if i == sel.chosen { " ← chosen" } else { "" };
+            s += &format!(
+                "| {} | {} | 1–{} | {} | {} | {:.3}{mark} | {:.3} |\n",
+                r.point.alpha,
+                r.point.min_df,
+                r.point.ngram_max,
+                if r.point.sublinear_tf { "on" } else { "off" },
+                if r.point.balance { "on" } else { "off" },
+                r.macro_f1,
+                r.accuracy
+            );
+        }
+    }
+    if !t.ablation.is_empty() {
+        s += "\n## Ablation\n\nLeave-one-article-out scores as each stage is added (plain TF-IDF at its own best grid point, the others at the chosen one). Negation is kept only if it raises macro-F1.\n\n";
+        s += &ablation_markdown(&t.ablation, model.classes());
+    }
+    s += "\n## Most heavily weighted terms per class\n\nWeight of the term for the class minus its mean weight over all classes (terms shown in their most frequent surface form).\n\n";
+    for (i, class) in model.classes().iter().enumerate() {
+        let terms = model.top_terms(i, 15);
+        s += &format!(
+            "- **{class}**: {}\n",
+            terms
+                .iter()
+                .map(|(t, w)| format!("{t} ({w:+.2})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    s
+}
+
+/// The ablation as a plain-text table.
+pub fn ablation_text(rows: &[AblationRow], classes: &[String]) -> String {
+    let mut s = format!("{:<14} {:>8}", "featurizer", "macro-F1");
+    for c in classes {
+        s += &format!(" {:>16}", format!("F1 {c}"));
+    }
+    s.push('\n');
+    for r in rows {
+        s += &format!("{:<14} {:>8.3}", r.name, r.macro_f1);
+        for f in &r.per_class_f1 {
+            s += &format!(" {:>16.3}", f);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// The ablation as a Markdown table.
+pub fn ablation_markdown(rows: &[AblationRow], classes: &[String]) -> String {
+    let mut s = String::from("| featurizer | grid point | macro-F1 |");
+    for c in classes {
+        s += &format!(" F1 {c} |");
+    }
+    s += "\n|---|---|---:|";
+    s += &"---:|".repeat(classes.len());
+    s.push('\n');
+    for r in rows {
+        s += &format!(
+            "| {} | {} | {:.3} |",
+            r.name,
+            point_text(&r.point),
+            r.macro_f1
+        );
+        for f in &r.per_class_f1 {
+            s += &format!(" {f:.3} |");
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn on(b: bool) -> &'static str {
+    if b {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+fn point_text(p: &GridPoint) -> String {
+    format!(
+        "alpha {}, min_df {}, n-grams 1–{}, sublinear {}, balance {}",
+        p.alpha,
+        p.min_df,
+        p.ngram_max,
+        if p.sublinear_tf { "on" } else { "off" },
+        if p.balance { "on" } else { "off" }
+    )
+}
+
+fn df(b: DfBound) -> String {
+    match b {
+        DfBound::Count(c) => format!("{c} sentences"),
+        DfBound::Proportion(p) => format!("{}% of sentences", p * 100.0),
+    }
+}

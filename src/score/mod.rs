@@ -1,0 +1,27 @@
+//! Batch scoring: inputs → documents → scored sentences → rows.
+//!
+//! Has the responsibility to score every sentence of every input and write
+//! one row per sentence in input order. It has three parts, one file each:
+//!
+//! | part | file | from → to |
+//! |---|---|---|
+//! | input | `input.rs` | files, sentence CSVs, JSONL records → [`Document`]s |
+//! | runner | `runner.rs` | documents → [`Scored`] sentences, in parallel, in input order, memory bounded |
+//! | output | `output.rs` | scored sentences → CSV or JSON rows, per-article [`DocSummary`] |
+//!
+//! A new input format is a reader in `input.rs`, a new output format a
+//! writer in `output.rs`; the runner does not change.
+
+mod input;
+mod output;
+mod runner;
+
+pub use input::{
+    decode, decode_document, doc_id_of, load, load_csv, parse_jsonl_record, Document, Loaded,
+};
+pub(crate) use output::{finish_rows, header_bytes, row_buffer};
+pub use output::{header, write_header, write_summary, DocSummary, Format};
+pub use runner::{
+    for_each_input, score_inputs, score_jsonl, score_jsonl_inputs, Event, ScoreOptions, Scored,
+    Scorer, Summary,
+};

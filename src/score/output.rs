@@ -1,0 +1,341 @@
+//! Scored documents → rows: the predictions CSV, JSON lines and the
+//! per-article summary.
+//!
+//! Has the responsibility to format what the runner scored. Output columns:
+//! `doc_id,sentence_id,start,end,text,label,confidence`, one `p_<class>` per
+//! class in model order, `evidence`, then an empty `review` column for
+//! corrections. `sentence_id` counts from 1 within a document; `start`/`end`
+//! are byte offsets into the source file (empty for CSV inputs, whose rows
+//! are already sentences); probabilities have six decimals; `evidence` lists
+//! up to N terms as `term (+0.123)`, joined by `; `. Text cells are guarded
+//! against spreadsheet formulas ([`protect_cell`]). A new output format is a
+//! writer in this file.
+
+use std::io::Write;
+
+use super::input::Document;
+use super::runner::{Scored, Scorer};
+use crate::error::{Error, Result};
+use crate::io::protect_cell;
+
+/// The CSV header for a model's classes: the fixed columns, one `p_<class>`
+/// per class, `evidence`, and an empty `review` column for corrections.
+pub fn header(classes: &[String]) -> Vec<String> {
+    let mut h: Vec<String> = [
+        "doc_id",
+        "sentence_id",
+        "start",
+        "end",
+        "text",
+        "label",
+        "confidence",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    h.extend(classes.iter().map(|c| format!("p_{c}")));
+    h.push("evidence".into());
+    h.push("review".into());
+    h
+}
+
+/// How predictions are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// A CSV with a header row (see the module docs).
+    #[default]
+    Csv,
+    /// One JSON object per sentence and line, with the CSV's fields (but
+    /// `review`); `start` and `end` are `null` for pre-split sentences.
+    Jsonl,
+}
+
+/// The CSV header line for `classes`, newline included.
+pub(crate) fn header_bytes(classes: &[String]) -> Vec<u8> {
+    // Class names are validated ASCII identifiers: no field needs quoting.
+    let mut line = header(classes).join(",");
+    line.push('\n');
+    line.into_bytes()
+}
+
+/// Writes the CSV header for `classes`.
+pub fn write_header(classes: &[String], out: &mut dyn Write) -> Result<()> {
+    out.write_all(&header_bytes(classes)).map_err(Error::Output)
+}
+
+impl Scorer<'_> {
+    /// Appends the CSV row of one scored sentence of `doc` to `out`. Fields
+    /// are formatted into one reused buffer: no allocation per row.
+    pub fn write_row(
+        &mut self,
+        doc: &Document,
+        scored: &Scored,
+        out: &mut csv::Writer<Vec<u8>>,
+    ) -> Result<()> {
+        let span = doc.spans[scored.index];
+        let buf = &mut self.buf;
+        let field = |out: &mut csv::Writer<Vec<u8>>, bytes: &[u8]| {
+            out.write_field(bytes).map_err(Error::CsvRow)
+        };
+        field(out, protect_cell(&doc.doc_id).as_bytes())?;
+        buf.clear();
+        push_uint(buf, scored.index as u64 + 1);
+        field(out, buf)?;
+        if doc.has_offsets {
+            buf.clear();
+            push_uint(buf, (doc.base_offset + span.start) as u64);
+            field(out, buf)?;
+            buf.clear();
+            push_uint(buf, (doc.base_offset + span.end) as u64);
+            field(out, buf)?;
+        } else {
+            field(out, b"")?;
+            field(out, b"")?;
+        }
+        field(out, protect_cell(span.text(&doc.text)).as_bytes())?;
+        field(out, self.model.classes()[scored.label].as_bytes())?;
+        buf.clear();
+        push_fixed6(buf, scored.probabilities[scored.label]);
+        field(out, buf)?;
+        for &prob in &scored.probabilities {
+            buf.clear();
+            push_fixed6(buf, prob);
+            field(out, buf)?;
+        }
+        field(out, scored.evidence.as_bytes())?;
+        field(out, b"")?;
+        out.write_record(None::<&[u8]>).map_err(Error::CsvRow)
+    }
+
+    /// Appends the JSON line of one scored sentence of `doc` to `out`.
+    pub fn write_json_row(&mut self, doc: &Document, scored: &Scored, out: &mut Vec<u8>) {
+        let span = doc.spans[scored.index];
+        let string = |out: &mut Vec<u8>, s: &str| {
+            // Serialising a &str cannot fail.
+            let _ = serde_json::to_writer(&mut *out, s);
+        };
+        out.extend_from_slice(b"{\"doc_id\":");
+        string(out, &doc.doc_id);
+        out.extend_from_slice(b",\"sentence_id\":");
+        push_uint(out, scored.index as u64 + 1);
+        if doc.has_offsets {
+            out.extend_from_slice(b",\"start\":");
+            push_uint(out, (doc.base_offset + span.start) as u64);
+            out.extend_from_slice(b",\"end\":");
+            push_uint(out, (doc.base_offset + span.end) as u64);
+        } else {
+            out.extend_from_slice(b",\"start\":null,\"end\":null");
+        }
+        out.extend_from_slice(b",\"text\":");
+        string(out, span.text(&doc.text));
+        out.extend_from_slice(b",\"label\":");
+        string(out, &self.model.classes()[scored.label]);
+        out.extend_from_slice(b",\"confidence\":");
+        push_fixed6(out, scored.probabilities[scored.label]);
+        for (class, &p) in self.model.classes().iter().zip(&scored.probabilities) {
+            out.extend_from_slice(b",");
+            string(out, &format!("p_{class}"));
+            out.push(b':');
+            push_fixed6(out, p);
+        }
+        out.extend_from_slice(b",\"evidence\":");
+        string(out, &scored.evidence);
+        out.extend_from_slice(b"}\n");
+    }
+
+    /// Appends every sentence of `doc` in `format`.
+    pub fn write_document(
+        &mut self,
+        doc: &Document,
+        scored: &[Scored],
+        format: Format,
+    ) -> Result<Vec<u8>> {
+        match format {
+            Format::Csv => {
+                let mut buf = row_buffer();
+                for s in scored {
+                    self.write_row(doc, s, &mut buf)?;
+                }
+                finish_rows(buf)
+            }
+            Format::Jsonl => {
+                let mut buf = Vec::new();
+                for s in scored {
+                    self.write_json_row(doc, s, &mut buf);
+                }
+                Ok(buf)
+            }
+        }
+    }
+}
+
+/// A CSV writer into memory for rows without a header.
+pub(crate) fn row_buffer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new())
+}
+
+/// The bytes of the rows written to a [`row_buffer`].
+pub(crate) fn finish_rows(buf: csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
+    buf.into_inner().map_err(|e| Error::Output(e.into_error()))
+}
+
+/// Appends the decimal digits of `n`.
+fn push_uint(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[i..]);
+}
+
+/// Appends a probability in `0..=1` with six decimals (`0.123457`), as
+/// `format!("{:.6}")` would for all but exact ties at the seventh decimal.
+fn push_fixed6(buf: &mut Vec<u8>, p: f64) {
+    let scaled = (p.clamp(0.0, 1.0) * 1e6).round() as u64;
+    push_uint(buf, scaled / 1_000_000);
+    buf.push(b'.');
+    let frac = scaled % 1_000_000;
+    let start = buf.len();
+    push_uint(buf, frac);
+    let width = buf.len() - start;
+    if width < 6 {
+        buf.splice(start..start, std::iter::repeat_n(b'0', 6 - width));
+    }
+}
+
+/// Per-article totals for `--summary` and `--chart`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocSummary {
+    /// The article.
+    pub doc_id: String,
+    /// Sentences scored.
+    pub sentences: usize,
+    /// Sentences per predicted class.
+    pub counts: Vec<usize>,
+    /// Sum of each class's probability over the sentences.
+    pub probability_sums: Vec<f64>,
+}
+
+impl DocSummary {
+    /// Totals of one scored document.
+    pub fn of(doc: &Document, scored: &[Scored], n_classes: usize) -> DocSummary {
+        let mut counts = vec![0; n_classes];
+        let mut probability_sums = vec![0.0; n_classes];
+        for s in scored {
+            counts[s.label] += 1;
+            for (sum, p) in probability_sums.iter_mut().zip(&s.probabilities) {
+                *sum += p;
+            }
+        }
+        DocSummary {
+            doc_id: doc.doc_id.clone(),
+            sentences: scored.len(),
+            counts,
+            probability_sums,
+        }
+    }
+
+    /// Share of sentences predicted as each class (zeros for no sentences).
+    pub fn shares(&self) -> Vec<f64> {
+        self.counts
+            .iter()
+            .map(|&c| {
+                if self.sentences > 0 {
+                    c as f64 / self.sentences as f64
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+
+    /// Mean probability of each class over the sentences.
+    pub fn mean_probabilities(&self) -> Vec<f64> {
+        self.probability_sums
+            .iter()
+            .map(|&s| {
+                if self.sentences > 0 {
+                    s / self.sentences as f64
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+}
+
+/// Writes the per-article summary CSV: `doc_id,sentences`, then for each
+/// class `n_<class>`, `share_<class>` and `mean_p_<class>`.
+pub fn write_summary(
+    classes: &[String],
+    summaries: &[DocSummary],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut header = vec!["doc_id".to_string(), "sentences".to_string()];
+    for c in classes {
+        header.push(format!("n_{c}"));
+        header.push(format!("share_{c}"));
+        header.push(format!("mean_p_{c}"));
+    }
+    w.write_record(&header)?;
+    for s in summaries {
+        let mut row = vec![
+            protect_cell(&s.doc_id).into_owned(),
+            s.sentences.to_string(),
+        ];
+        let shares = s.shares();
+        let means = s.mean_probabilities();
+        for c in 0..classes.len() {
+            row.push(s.counts[c].to_string());
+            row.push(format!("{:.4}", shares[c]));
+            row.push(format!("{:.4}", means[c]));
+        }
+        w.write_record(&row)?;
+    }
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_has_one_probability_per_class_and_a_review_column() {
+        let h = header(&["a".into(), "b".into()]);
+        assert_eq!(
+            h.join(","),
+            "doc_id,sentence_id,start,end,text,label,confidence,p_a,p_b,evidence,review"
+        );
+    }
+
+    #[test]
+    fn fixed_point_formatting() {
+        for (p, want) in [
+            (0.0, "0.000000"),
+            (1.0, "1.000000"),
+            (0.5, "0.500000"),
+            (0.1234567, "0.123457"),
+            (0.0000004, "0.000000"),
+            (0.0000006, "0.000001"),
+            (0.9999996, "1.000000"),
+            (0.012, "0.012000"),
+        ] {
+            let mut buf = Vec::new();
+            push_fixed6(&mut buf, p);
+            assert_eq!(String::from_utf8(buf).unwrap(), want, "{p}");
+        }
+        let mut buf = Vec::new();
+        push_uint(&mut buf, 0);
+        push_uint(&mut buf, 18446744073709551615);
+        assert_eq!(buf, b"018446744073709551615");
+    }
+}
