@@ -7,7 +7,7 @@ OUT     ?= predictions.csv
 INPUT   ?= seeds
 EVAL    ?= labels
 
-.PHONY: help build train score suggest review eval test test-spark lint fmt bench bench-peer bench-scale doc clean
+.PHONY: help build train score suggest review eval test test-spark lint fmt golden bench bench-peer bench-scale doc clean
 
 help:
 	@echo "make score   score $(INPUT) with the shipped model -> $(OUT)"
@@ -18,6 +18,7 @@ help:
 	@echo "make test    lint + all tests"
 	@echo "make test-spark  score the seeds on Spark (local[2]) and compare with stance score"
 	@echo "make lint    cargo fmt --check + clippy -D warnings"
+	@echo "make golden  regenerate the golden files after an intended output change"
 	@echo "make bench   Criterion benches of the featurizer and scorer"
 	@echo "make bench-peer  featurizer against scikit-learn on the same sentences"
 	@echo "make bench-scale scoring with 1 and 2 threads, memory for 1 and 20 copies"
@@ -61,6 +62,16 @@ $(VENV_SPARK)/.installed:
 
 test-spark: $(VENV_SPARK)/.installed build
 	$(VENV_SPARK)/bin/python spark/test_spark.py
+
+# Regenerates the golden files after an intended change: the predictions CSV
+# of a model trained on the small fixture, and the scikit-learn TF-IDF cases.
+# Tests only compare; they never write their own expectations.
+golden: build $(VENV)/.installed
+	tmp=$$(mktemp -d) && \
+	$(STANCE) train --labels tests/fixtures/small.csv --model $$tmp/fixture.json --no-select >/dev/null && \
+	$(STANCE) score --model $$tmp/fixture.json --out tests/golden/score_003_fixture_model.csv seeds/003_8c61eab635a33c70.txt && \
+	rm -rf $$tmp
+	$(VENV)/bin/python tests/golden/gen_sklearn_tfidf.py
 
 bench:
 	$(CARGO) bench --bench featurize

@@ -58,10 +58,14 @@ pub enum DfBound {
 }
 
 impl DfBound {
-    fn resolve(self, n_docs: usize) -> usize {
+    /// The bound as a number of sentences out of `n_docs`. As in
+    /// scikit-learn, a proportion is not rounded: `max_df = 0.7` over 10
+    /// sentences keeps terms in at most 7, over 9 sentences in at most 6
+    /// (6.3 sentences).
+    fn resolve(self, n_docs: usize) -> f64 {
         match self {
-            DfBound::Count(c) => c,
-            DfBound::Proportion(p) => (p * n_docs as f64).round() as usize,
+            DfBound::Count(c) => c as f64,
+            DfBound::Proportion(p) => p * n_docs as f64,
         }
     }
 
@@ -128,10 +132,15 @@ impl Default for TfIdfVectorizer {
 
 /// Largest supported n-gram length.
 pub const MAX_NGRAM: usize = 3;
-/// Bits per unit id in a packed n-gram key.
+/// Bits per unit id in a packed n-gram key: [`MAX_NGRAM`] ids of 21 bits
+/// fill 63 of a `u64`'s bits.
 const ID_BITS: u32 = 21;
-/// Largest number of distinct stems (and canonical terms) a vocabulary may use.
-pub const MAX_STEMS: usize = (1 << (ID_BITS - 1)) - 2;
+/// Largest unit id [`pack`] accepts: `id + 1` must fit in [`ID_BITS`] bits.
+const MAX_UNIT: u32 = (1 << ID_BITS) - 2;
+/// Largest number of distinct stems (and canonical terms) a vocabulary may
+/// use. A unit id is `base * 2 + negated` (see `Ids`), so bases up to this
+/// bound give unit ids up to [`MAX_UNIT`].
+pub const MAX_STEMS: usize = (MAX_UNIT as usize).div_ceil(2) - 1;
 /// Word code: a stop word or a one-letter word; not part of the stream.
 const STOP: u32 = u32::MAX;
 /// Word code / unit id: a stem that appears in no vocabulary term.
@@ -149,8 +158,15 @@ pub const ACTORS_PREFIX: &str = "#actors:";
 /// Prefix of cue terms.
 pub const CUE_PREFIX: &str = "#cue:";
 
+/// Packs up to [`MAX_NGRAM`] unit ids (each at most [`MAX_UNIT`]) into one
+/// key, [`ID_BITS`] bits per id. Ids are stored as `id + 1` so that no
+/// field is zero: without it, the bigram `(0, a)` would pack to the same key
+/// as the unigram `a`. Callers keep ids within the bound: `fit` checks
+/// every id it packs, and a fitted vocabulary is refused beyond
+/// [`MAX_STEMS`].
 #[inline]
 fn pack(ids: &[u32]) -> u64 {
+    debug_assert!(ids.len() <= MAX_NGRAM && ids.iter().all(|&id| id <= MAX_UNIT));
     ids.iter()
         .fold(0u64, |k, &id| (k << ID_BITS) | (id as u64 + 1))
 }
@@ -285,7 +301,12 @@ impl TfIdfVectorizer {
             surfaces: BTreeMap<String, usize>,
         }
         let mut stats: FxHashMap<u64, Stats> = FxHashMap::default();
+        let mut too_many_units = false;
         let mut count = |units: &[u32], surface: String, doc: usize, times: usize| {
+            if units.iter().any(|&u| u > MAX_UNIT) {
+                too_many_units = true;
+                return;
+            }
             let s = stats.entry(pack(units)).or_insert_with(|| Stats {
                 units: units.to_vec(),
                 last_doc: usize::MAX,
@@ -330,11 +351,16 @@ impl TfIdfVectorizer {
                 count(&[unit], extra_display(&ids.unit_string(unit)), doc, times);
             }
         }
+        if too_many_units {
+            return Err(Error::Training(format!(
+                "the sentences use more than {MAX_STEMS} distinct stems and terms; raise min_df or split the training set"
+            )));
+        }
         let min = self.min_df.resolve(n_docs);
         let max = self.max_df.resolve(n_docs);
         let mut kept: Vec<(String, Stats)> = stats
             .into_values()
-            .filter(|s| s.df >= min && s.df <= max)
+            .filter(|s| s.df as f64 >= min && s.df as f64 <= max)
             .map(|s| {
                 let term = s
                     .units

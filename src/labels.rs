@@ -162,8 +162,13 @@ impl LabelSet {
     }
 }
 
-/// Expands folders into the `*.csv` files they hold (sorted, not recursive)
-/// and keeps files as given.
+/// The provenance table of a label folder (`doc_id,url,publication,kind,
+/// date`: where each labelled article comes from). It is not a label file,
+/// so folder expansion leaves it out.
+pub const SOURCES_FILE: &str = "sources.csv";
+
+/// Expands folders into the `*.csv` label files they hold (sorted, not
+/// recursive, without [`SOURCES_FILE`]) and keeps files as given.
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for path in paths {
@@ -172,6 +177,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 .map_err(|e| Error::io(path, e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "csv"))
+                .filter(|p| p.file_name().is_none_or(|n| n != SOURCES_FILE))
                 .collect();
             found.sort();
             out.extend(found);

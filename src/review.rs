@@ -98,7 +98,7 @@ pub fn apply(
     let cols = column_indices(predictions, &header, &["doc_id", "text", "review"])?;
 
     let mut report = ApplyReport::default();
-    // text -> (line, label, doc_id) of its first review in this file
+    // text -> (line, label) of its first review in this file
     let mut reviewed: HashMap<String, (u64, usize)> = HashMap::new();
     let mut to_add: Vec<(String, String, usize)> = Vec::new();
     // label file -> (line -> new label)

@@ -186,9 +186,10 @@ fn segment_line(text: &str, from: usize, to: usize, out: &mut Vec<Span>) {
     }
 }
 
-/// The character starting at byte `i` (a char boundary) of `text`.
+/// The character starting at byte `i` of `text` (a char boundary: callers
+/// only advance by whole characters); U+FFFD at the end.
 #[inline]
-fn decode_at(text: &str, i: usize) -> char {
+pub(crate) fn decode_at(text: &str, i: usize) -> char {
     text[i..].chars().next().unwrap_or('\u{FFFD}')
 }
 
@@ -360,6 +361,28 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(&sentences(text), want, "input: {text:?}");
+        }
+    }
+
+    #[test]
+    fn span_table() {
+        // (text, [(start, end)]): exact byte spans, empty and non-ASCII
+        // input included; leading and trailing whitespace is never inside.
+        let cases: &[(&str, &[(usize, usize)])] = &[
+            ("", &[]),
+            ("   \n\t ", &[]),
+            ("One.", &[(0, 4)]),
+            ("  One.  Two.  ", &[(2, 6), (8, 12)]),
+            ("Headline\nBody text here.", &[(0, 8), (9, 24)]),
+            ("U.S. troops left. Then?", &[(0, 17), (18, 23)]),
+            ("He paid $3.5 billion. Done.", &[(0, 21), (22, 27)]),
+            ("“Yes.” She left.", &[(0, 10), (11, 20)]),
+            ("北京和莫斯科。合作加深。", &[(0, 21), (21, 36)]),
+            ("Ürümqi hosts talks… Moscow waits.", &[(0, 23), (24, 37)]),
+        ];
+        for (text, want) in cases {
+            let got: Vec<(usize, usize)> = segment(text).iter().map(|s| (s.start, s.end)).collect();
+            assert_eq!(&got, want, "input: {text:?}");
         }
     }
 

@@ -17,6 +17,8 @@ use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
+use crate::segment::decode_at;
+
 /// Function words that carry no stance. Negations (`not`, `no`, `neither`),
 /// `against`, `together` and `between` are deliberately *not* here: they are
 /// part of how sentences about alignment and friction are phrased.
@@ -117,12 +119,6 @@ fn is_word_char(c: char) -> bool {
         return false;
     }
     c.is_alphanumeric()
-}
-
-#[inline]
-fn decode_at(text: &str, i: usize) -> char {
-    // `i` is always on a char boundary: we only advance by whole chars.
-    text[i..].chars().next().unwrap_or('\u{FFFD}')
 }
 
 /// Writes the lowercase form of `word` into `buf` (cleared first).
@@ -246,11 +242,6 @@ impl Analyzer<'_> {
     /// The word most recently lowercased.
     pub fn last_lower(&self) -> &str {
         &self.lower
-    }
-
-    /// The tokenizer behind this analyzer.
-    pub fn tokenizer(&self) -> &Tokenizer {
-        self.tokenizer
     }
 }
 
@@ -446,6 +437,43 @@ impl WordCache {
 mod tests {
     use super::*;
 
+    #[test]
+    fn token_span_table() {
+        // (sentence, [(start, end, stem)]): exact byte spans of the words
+        // that survive the stop list and the one-letter rule.
+        type Case<'a> = (&'a str, &'a [(usize, usize, &'a str)]);
+        let cases: &[Case] = &[
+            ("", &[]),
+            ("a I of", &[]),
+            ("Russia's allies", &[(0, 6, "russia"), (9, 15, "alli")]),
+            (
+                "NATO-led drills",
+                &[(0, 4, "nato"), (5, 8, "led"), (9, 15, "drill")],
+            ),
+            (
+                "Xi (習近平) warned",
+                &[(0, 2, "xi"), (4, 13, "習近平"), (15, 21, "warn")],
+            ),
+            (
+                "Ürümqi's 2,300 ships",
+                &[(0, 8, "ürümqi"), (13, 16, "300"), (17, 22, "ship")],
+            ),
+        ];
+        let tok = Tokenizer::new(TokenizerConfig::default());
+        for (text, want) in cases {
+            let got: Vec<(usize, usize, String)> = tok
+                .tokens(text)
+                .into_iter()
+                .map(|t| (t.start, t.end, t.stem))
+                .collect();
+            let want: Vec<(usize, usize, String)> = want
+                .iter()
+                .map(|&(s, e, w)| (s, e, w.to_string()))
+                .collect();
+            assert_eq!(got, want, "input: {text:?}");
+        }
+    }
+
     fn words(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
         for_each_word(text, |s, e| out.push(&text[s..e]));
@@ -554,8 +582,8 @@ mod tests {
 
     #[test]
     fn word_cache_matches_a_hash_map() {
-        // Words of every length around the 16-byte inline limit, with shared
-        // prefixes, many enough to force several resizes.
+        // Words of many lengths on both sides of the 8-byte compare chunks,
+        // with shared prefixes, many enough to force several resizes.
         let mut cache = WordCache::with_capacity(1 << 20);
         let mut reference = std::collections::HashMap::new();
         for i in 0..20_000u32 {

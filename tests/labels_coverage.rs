@@ -94,7 +94,10 @@ fn every_article_sentence_has_exactly_one_label_and_no_label_is_stray() {
     let mut stray = Vec::new();
     for (text, rows) in &by_text {
         for (doc_id, _) in rows {
-            if !yielded.get(*text).is_some_and(|docs| docs.contains(*doc_id)) {
+            if !yielded
+                .get(*text)
+                .is_some_and(|docs| docs.contains(*doc_id))
+            {
                 stray.push(format!("{doc_id}: {text}"));
             }
         }
