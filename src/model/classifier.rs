@@ -4,12 +4,10 @@
 //! on sparse rows, and to turn a sparse row into class probabilities and
 //! evidence with a sparse dot product.
 
-use linfa::prelude::*;
-use linfa_logistic::MultiLogisticRegression;
-use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use super::file::{AblationRow, ClassCount, CvReport, Selection, TrainingInfo};
+use super::solver::Problem;
 use crate::error::{Error, Result};
 use crate::features::{DfBound, FittedTfIdfVectorizer, SparseVec, TfIdfVectorizer};
 use crate::labels::{Classes, LabelSet};
@@ -101,32 +99,27 @@ impl Classifier {
                 intercepts,
             });
         }
-        let n_rows: usize = y.iter().map(|&c| replication[c]).sum();
-        let mut dense = Array2::<f64>::zeros((n_rows, n_features));
-        let mut targets = Array1::<usize>::zeros(n_rows);
-        let mut r = 0;
-        for (row, &label) in x.iter().zip(y) {
-            for _ in 0..replication[label] {
-                for (j, v) in row.iter() {
-                    dense[[r, j]] = v;
-                }
-                targets[r] = label;
-                r += 1;
-            }
+        // Fit on the classes present, numbered 0..m in class order.
+        let m = present.len();
+        let mut local = vec![usize::MAX; n_classes];
+        for (i, &c) in present.iter().enumerate() {
+            local[c] = i;
         }
-        let dataset = Dataset::new(dense, targets);
-        let fitted = MultiLogisticRegression::default()
-            .alpha(config.alpha)
-            .max_iterations(config.max_iterations)
-            .gradient_tolerance(config.gradient_tolerance)
-            .fit(&dataset)
-            .map_err(|e| Error::Training(format!("logistic regression failed: {e}")))?;
-        let params = fitted.params();
-        let fitted_intercepts = fitted.intercept();
-        for (col, &class) in fitted.classes().iter().enumerate() {
-            intercepts[class] = fitted_intercepts[col];
+        let ys: Vec<usize> = y.iter().map(|&c| local[c]).collect();
+        let weight: Vec<f64> = y.iter().map(|&c| replication[c] as f64).collect();
+        let theta = Problem {
+            x,
+            y: &ys,
+            weight: &weight,
+            n_classes: m,
+            n_features,
+            alpha: config.alpha,
+        }
+        .minimise(config.max_iterations, config.gradient_tolerance)?;
+        for (i, &class) in present.iter().enumerate() {
+            intercepts[class] = theta[n_features * m + i];
             for j in 0..n_features {
-                weights[j * n_classes + class] = params[[j, col]];
+                weights[j * n_classes + class] = theta[j * m + i];
             }
         }
         Ok(Classifier {
