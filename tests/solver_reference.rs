@@ -51,9 +51,9 @@ fn sparse_fit_matches_linfa_logistic_dense_fit() {
     assert_eq!(reference.classes(), &[0, 1, 2, 3]);
     let ours_rows = ours.class_rows();
     let mut largest = 0.0f64;
-    for c in 0..k {
-        for j in 0..d {
-            largest = largest.max((ours_rows[c][j] - reference.params()[[j, c]]).abs());
+    for (c, row) in ours_rows.iter().enumerate() {
+        for (j, w) in row.iter().enumerate() {
+            largest = largest.max((w - reference.params()[[j, c]]).abs());
         }
         largest = largest.max((ours.intercepts()[c] - reference.intercept()[c]).abs());
     }
@@ -62,8 +62,8 @@ fn sparse_fit_matches_linfa_logistic_dense_fit() {
     let mut p = vec![0.0; k];
     for (i, row) in x.iter().enumerate() {
         ours.probabilities(row, &mut p);
-        for c in 0..k {
-            assert!((p[c] - probabilities[[i, c]]).abs() < 1e-5, "row {i}");
+        for (c, pc) in p.iter().enumerate() {
+            assert!((pc - probabilities[[i, c]]).abs() < 1e-5, "row {i}");
         }
     }
 }
