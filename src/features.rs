@@ -850,6 +850,16 @@ impl FittedTfIdfVectorizer {
         })
     }
 
+    /// The bit of actor group `name` in [`Transformer::actor_mask`], or
+    /// `None` when the actor stage is off or has no such group.
+    pub fn actor_bit(&self, name: &str) -> Option<u32> {
+        self.compiled
+            .actor_names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| 1 << i)
+    }
+
     /// The settings it was fitted with.
     pub fn config(&self) -> &TfIdfVectorizer {
         &self.config
@@ -1000,6 +1010,14 @@ impl Transformer<'_> {
                 *v /= norm;
             }
         }
+    }
+
+    /// The actor groups the sentence of the last
+    /// [`transform`](Self::transform) named, one bit per group in the order
+    /// of the lexicon (see [`FittedTfIdfVectorizer::actor_bit`]); 0 when the
+    /// actor stage is off.
+    pub fn actor_mask(&self) -> u32 {
+        self.stream.actor_mask
     }
 
     /// Where `feature` first occurred in the sentence of the last

@@ -7,15 +7,17 @@
 //! from a small grid, and to measure what each lexicon stage adds (the
 //! ablation), both by the same yardstick: macro-F1 over held-out articles.
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::features::{FittedTfIdfVectorizer, SparseVec};
-use crate::labels::LabelSet;
+use crate::labels::{LabelSet, LabeledRow};
 use crate::metrics::Metrics;
 use crate::model::{
-    argmax, fit_parts, AblationRow, Classifier, CvReport, GridPoint, GridRow, Model, Selection,
-    TrainConfig,
+    argmax, fit_parts, resolve_gate, AblationRow, Classifier, CvReport, Gate, GridPoint, GridRow,
+    Model, Selection, TrainConfig,
 };
 
 /// How cross-validation folds are formed.
@@ -93,10 +95,12 @@ pub fn cross_validate(
                 .collect();
             let ys: Vec<usize> = train.iter().map(|&i| labels.rows[i].label).collect();
             let (featurizer, classifier, _) = fit_parts(&texts, &ys, n_classes, config)?;
+            let gate = resolve_gate(config, &featurizer, &labels.classes)?;
             let predicted = predict_labels(
                 &featurizer,
                 &classifier,
-                test.iter().map(|&i| labels.rows[i].text.as_str()),
+                gate.as_ref(),
+                test.iter().map(|&i| &labels.rows[i]),
             );
             Ok(test.into_iter().zip(predicted).collect())
         })
@@ -119,20 +123,31 @@ pub fn cross_validate(
     ))
 }
 
-/// The most probable class of each text.
+/// The most probable class of each row, as scoring would give it: with a
+/// gate, the rows of an article (`doc_id`) none of whose rows names the
+/// gate's actors get the gate's class.
 fn predict_labels<'a>(
     featurizer: &FittedTfIdfVectorizer,
     classifier: &Classifier,
-    texts: impl Iterator<Item = &'a str>,
+    gate: Option<&Gate>,
+    rows: impl Iterator<Item = &'a LabeledRow>,
 ) -> Vec<usize> {
     let mut t = featurizer.transformer();
     let mut x = SparseVec::default();
     let mut p = vec![0.0; classifier.intercepts().len()];
-    texts
-        .map(|text| {
-            t.transform(text, &mut x);
+    let mut article_masks: HashMap<&str, u32> = HashMap::new();
+    let rows: Vec<(&str, usize)> = rows
+        .map(|row| {
+            t.transform(&row.text, &mut x);
+            *article_masks.entry(row.doc_id.as_str()).or_default() |= t.actor_mask();
             classifier.probabilities(&x, &mut p);
-            argmax(&p)
+            (row.doc_id.as_str(), argmax(&p))
+        })
+        .collect();
+    rows.into_iter()
+        .map(|(doc, label)| match gate {
+            Some(g) if g.is_off_topic(article_masks[doc]) => g.class,
+            _ => label,
         })
         .collect()
 }
@@ -151,7 +166,8 @@ pub fn evaluate(model: &Model, labels: &LabelSet) -> Result<Metrics> {
     let predicted = predict_labels(
         model.featurizer(),
         model.classifier(),
-        labels.rows.iter().map(|r| r.text.as_str()),
+        model.gate(),
+        labels.rows.iter(),
     );
     let truth: Vec<usize> = labels.rows.iter().map(|r| r.label).collect();
     Ok(Metrics::compute(model.classes(), &truth, &predicted))

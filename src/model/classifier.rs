@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::file::{AblationRow, ClassCount, CvReport, Selection, TrainingInfo};
+use super::gate::{Gate, OffTopicGate};
 use super::solver::Problem;
 use crate::error::{Error, Result};
 use crate::features::{DfBound, FittedTfIdfVectorizer, SparseVec, TfIdfVectorizer};
@@ -30,6 +31,11 @@ pub struct TrainConfig {
     pub gradient_tolerance: f64,
     /// Replicate minority-class rows (see the module docs); defaults to `true`.
     pub balance: bool,
+    /// Articles that name none of these actors are off-topic (see
+    /// [`super::gate`]); defaults to `None` (no gate). `stance train` turns
+    /// it on with [`OffTopicGate::default`].
+    #[serde(default)]
+    pub offtopic_gate: Option<OffTopicGate>,
 }
 
 impl Default for TrainConfig {
@@ -40,6 +46,7 @@ impl Default for TrainConfig {
             max_iterations: 300,
             gradient_tolerance: 1e-5,
             balance: true,
+            offtopic_gate: None,
         }
     }
 }
@@ -246,6 +253,7 @@ pub struct Model {
     pub(super) featurizer: FittedTfIdfVectorizer,
     pub(super) classifier: Classifier,
     pub(super) training: TrainingInfo,
+    pub(super) gate: Option<Gate>,
 }
 
 /// Replication factor per class for balancing.
@@ -281,6 +289,19 @@ pub(crate) fn fit_parts(
     Ok((featurizer, classifier, rep))
 }
 
+/// The gate of `config`, resolved against a fitted featurizer.
+pub(crate) fn resolve_gate(
+    config: &TrainConfig,
+    featurizer: &FittedTfIdfVectorizer,
+    classes: &Classes,
+) -> Result<Option<Gate>> {
+    config
+        .offtopic_gate
+        .as_ref()
+        .map(|g| Gate::new(g, featurizer, classes))
+        .transpose()
+}
+
 /// Index of the largest value (the first on ties).
 pub fn argmax(values: &[f64]) -> usize {
     let mut best = 0;
@@ -308,6 +329,7 @@ impl Model {
         let texts: Vec<&str> = labels.rows.iter().map(|r| r.text.as_str()).collect();
         let ys: Vec<usize> = labels.rows.iter().map(|r| r.label).collect();
         let (featurizer, classifier, rep) = fit_parts(&texts, &ys, names.len(), config)?;
+        let gate = resolve_gate(config, &featurizer, &labels.classes)?;
         let training = TrainingInfo {
             data_sha256: labels.sha256(),
             rows: labels.rows.len(),
@@ -333,7 +355,13 @@ impl Model {
             featurizer,
             classifier,
             training,
+            gate,
         })
+    }
+
+    /// The off-topic gate, when the model has one.
+    pub fn gate(&self) -> Option<&Gate> {
+        self.gate.as_ref()
     }
 
     /// Class names, in probability order.

@@ -236,12 +236,15 @@ impl Model {
                 featurizer.n_features()
             ));
         }
+        let gate = super::classifier::resolve_gate(&file.settings, &featurizer, &classes)
+            .map_err(|e| format!("bad off-topic gate: {e}"))?;
         Ok(Model {
             classes,
             config: file.settings,
             featurizer,
             classifier,
             training: file.training,
+            gate,
         })
     }
 }

@@ -19,11 +19,13 @@
 
 mod classifier;
 mod file;
+mod gate;
 mod solver;
 
-pub(crate) use classifier::fit_parts;
 pub use classifier::{argmax, Classifier, Evidence, Model, Prediction, TrainConfig};
+pub(crate) use classifier::{fit_parts, resolve_gate};
 pub use file::{
     AblationRow, ClassCount, CvReport, GridPoint, GridRow, Selection, TrainingInfo, FORMAT,
     FORMAT_VERSION,
 };
+pub use gate::{Gate, OffTopicGate};

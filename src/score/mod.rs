@@ -23,5 +23,5 @@ pub(crate) use output::{finish_rows, header_bytes, row_buffer};
 pub use output::{header, write_header, write_summary, DocSummary, Format};
 pub use runner::{
     for_each_input, score_inputs, score_jsonl, score_jsonl_inputs, Event, ScoreOptions, Scored,
-    Scorer, Summary,
+    Scorer, Summary, OFF_TOPIC_EVIDENCE,
 };

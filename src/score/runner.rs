@@ -77,6 +77,9 @@ impl Scored {
     }
 }
 
+/// The evidence of a sentence of an off-topic article.
+pub const OFF_TOPIC_EVIDENCE: &str = "off-topic: the article names neither China nor Russia";
+
 /// Per-thread scoring state.
 pub struct Scorer<'m> {
     pub(super) model: &'m Model,
@@ -131,13 +134,33 @@ impl<'m> Scorer<'m> {
         }
     }
 
-    /// Scores every sentence of `doc`.
+    /// Scores every sentence of `doc`. With an off-topic gate in the model,
+    /// an article none of whose sentences names the gate's actors gets the
+    /// gate's class for every sentence, with probability 1 and the evidence
+    /// [`OFF_TOPIC_EVIDENCE`].
     pub fn score_document(&mut self, doc: &Document) -> Vec<Scored> {
-        doc.spans
+        let mut mask = 0;
+        let mut scored: Vec<Scored> = doc
+            .spans
             .iter()
             .enumerate()
-            .map(|(i, span)| self.score_sentence(i, span.text(&doc.text)))
-            .collect()
+            .map(|(i, span)| {
+                let s = self.score_sentence(i, span.text(&doc.text));
+                mask |= self.transformer.actor_mask();
+                s
+            })
+            .collect();
+        if let Some(gate) = self.model.gate() {
+            if gate.is_off_topic(mask) {
+                let n = self.model.classes().len();
+                for s in &mut scored {
+                    s.label = gate.class;
+                    s.probabilities = gate.probabilities(n);
+                    s.evidence = OFF_TOPIC_EVIDENCE.to_string();
+                }
+            }
+        }
+        scored
     }
 }
 
