@@ -65,14 +65,22 @@ impl Problem<'_> {
                 }
             }
             let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let sum: f64 = z.iter().map(|zc| (zc - max).exp()).sum();
-            let lse = max + sum.ln();
-            loss += s * (lse - z[y]);
+            let zy = z[y];
+            // z becomes exp(z - max); one exp per class serves the loss and
+            // the gradient.
+            let mut sum = 0.0;
+            for zc in z.iter_mut() {
+                *zc = (*zc - max).exp();
+                sum += *zc;
+            }
+            loss += s * (max + sum.ln() - zy);
             if let Some(g) = grad.as_deref_mut() {
                 // z becomes the weighted residual softmax(z) - onehot(y).
-                for (c, zc) in z.iter_mut().enumerate() {
-                    *zc = s * ((*zc - lse).exp() - if c == y { 1.0 } else { 0.0 });
+                let scale = s / sum;
+                for zc in z.iter_mut() {
+                    *zc *= scale;
                 }
+                z[y] -= s;
                 for (j, v) in x.iter() {
                     for (gc, dc) in g[j * k..(j + 1) * k].iter_mut().zip(&z) {
                         *gc += v * dc;
@@ -99,7 +107,11 @@ impl Problem<'_> {
         let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
             .with_tolerance_grad(gradient_tolerance)
             .map_err(|e| Error::Training(format!("L-BFGS settings: {e}")))?;
-        let result = Executor::new(Objective(self), solver)
+        let objective = Objective {
+            problem: self,
+            last: std::cell::RefCell::new(None),
+        };
+        let result = Executor::new(objective, solver)
             .configure(|state| state.param(init).max_iters(max_iterations))
             .run()
             .map_err(|e| Error::Training(format!("logistic regression failed: {e}")))?;
@@ -112,17 +124,46 @@ impl Problem<'_> {
     }
 }
 
-/// argmin's view of a [`Problem`].
-struct Objective<'p, 'a>(&'p Problem<'a>);
+/// argmin's view of a [`Problem`]. The line search asks for the cost and
+/// then, at the same point, for the gradient; one pass over the data gives
+/// both, so the last point's cost and gradient are kept.
+struct Objective<'p, 'a> {
+    problem: &'p Problem<'a>,
+    last: std::cell::RefCell<Option<Evaluated>>,
+}
+
+/// A point with its cost and gradient.
+type Evaluated = (Array1<f64>, f64, Array1<f64>);
+
+impl Objective<'_, '_> {
+    fn at(&self, theta: &Array1<f64>) -> (f64, Array1<f64>) {
+        if let Some((t, cost, grad)) = &*self.last.borrow() {
+            if t == theta {
+                return (*cost, grad.clone());
+            }
+        }
+        let mut g = vec![0.0; self.problem.n_params()];
+        let owned;
+        let slice = match theta.as_slice() {
+            Some(s) => s,
+            None => {
+                owned = theta.to_vec();
+                &owned
+            }
+        };
+        let cost = self.problem.evaluate(slice, Some(&mut g));
+        let grad = Array1::from(g);
+        *self.last.borrow_mut() = Some((theta.clone(), cost, grad.clone()));
+        (cost, grad)
+    }
+}
 
 impl CostFunction for Objective<'_, '_> {
     type Param = Array1<f64>;
     type Output = f64;
 
     fn cost(&self, theta: &Self::Param) -> std::result::Result<f64, argmin::core::Error> {
-        Ok(self
-            .0
-            .evaluate(theta.as_slice().unwrap_or(&theta.to_vec()), None))
+        Ok(self.at(theta).0)
     }
 }
 
@@ -134,10 +175,7 @@ impl Gradient for Objective<'_, '_> {
         &self,
         theta: &Self::Param,
     ) -> std::result::Result<Self::Param, argmin::core::Error> {
-        let mut g = vec![0.0; self.0.n_params()];
-        self.0
-            .evaluate(theta.as_slice().unwrap_or(&theta.to_vec()), Some(&mut g));
-        Ok(Array1::from(g))
+        Ok(self.at(theta).1)
     }
 }
 
