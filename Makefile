@@ -26,8 +26,12 @@ help:
 build:
 	$(CARGO) build --release
 
+# Off-topic news for the model card's off-topic measurement (never training
+# data); taken when the shared benchmark corpora sit beside the checkout.
+OFFTOPIC ?= $(wildcard ../shared/bench/news-articles.csv ../shared/bench/bbc-text.csv)
+
 train: build
-	$(STANCE) train --labels labels --model $(MODEL)
+	$(STANCE) train --labels labels --model $(MODEL) $(addprefix --offtopic ,$(OFFTOPIC))
 	$(STANCE) score --model $(MODEL) --out /dev/null --chart models/stance.seeds.svg seeds
 
 score: build
@@ -63,16 +67,6 @@ $(VENV_SPARK)/.installed:
 test-spark: $(VENV_SPARK)/.installed build
 	$(VENV_SPARK)/bin/python spark/test_spark.py
 
-# Regenerates the golden files after an intended change: the predictions CSV
-# of a model trained on the small fixture, and the scikit-learn TF-IDF cases.
-# Tests only compare; they never write their own expectations.
-golden: build $(VENV)/.installed
-	tmp=$$(mktemp -d) && \
-	$(STANCE) train --labels tests/fixtures/small.csv --model $$tmp/fixture.json --no-select >/dev/null && \
-	$(STANCE) score --model $$tmp/fixture.json --out tests/golden/score_003_fixture_model.csv seeds/003_8c61eab635a33c70.txt && \
-	rm -rf $$tmp
-	$(VENV)/bin/python tests/golden/gen_sklearn_tfidf.py
-
 bench:
 	$(CARGO) bench --bench featurize
 
@@ -85,6 +79,16 @@ $(VENV)/.installed:
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet "scikit-learn>=1.3" "PyStemmer==2.2.0.3"
 	touch $@
+
+# Regenerates the golden files after an intended change: the predictions CSV
+# of a model trained on the small fixture, and the scikit-learn TF-IDF cases.
+# Tests only compare; they never write their own expectations.
+golden: build $(VENV)/.installed
+	tmp=$$(mktemp -d) && \
+	$(STANCE) train --labels tests/fixtures/small.csv --model $$tmp/fixture.json --no-select >/dev/null && \
+	$(STANCE) score --model $$tmp/fixture.json --out tests/golden/score_003_fixture_model.csv seeds/003_8c61eab635a33c70.txt && \
+	rm -rf $$tmp
+	$(VENV)/bin/python tests/golden/gen_sklearn_tfidf.py
 
 bench-peer: $(VENV)/.installed
 	$(CARGO) build --release --benches

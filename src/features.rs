@@ -107,6 +107,12 @@ pub struct TfIdfVectorizer {
     /// Mark words in a negation scope; defaults to `false`.
     #[serde(default)]
     pub negation: bool,
+    /// Add who-does-what terms: the sentence's lead actor (the first actor
+    /// group it names, in English news most often the subject) alone and
+    /// with each cue group of the sentence; needs `actors`. Defaults to
+    /// `false`.
+    #[serde(default)]
+    pub roles: bool,
     /// The actor and cue lists; defaults to empty.
     #[serde(default)]
     pub lexicon: Lexicon,
@@ -125,6 +131,7 @@ impl Default for TfIdfVectorizer {
             actors: false,
             cues: false,
             negation: false,
+            roles: false,
             lexicon: Lexicon::default(),
         }
     }
@@ -157,6 +164,10 @@ pub const NEGATED_PREFIX: &str = "not_";
 pub const ACTORS_PREFIX: &str = "#actors:";
 /// Prefix of cue terms.
 pub const CUE_PREFIX: &str = "#cue:";
+/// Prefix of lead-actor terms.
+pub const LEAD_PREFIX: &str = "#lead:";
+/// No lead actor in the sentence.
+const NO_ACTOR: u32 = u32::MAX;
 
 /// Packs up to [`MAX_NGRAM`] unit ids (each at most [`MAX_UNIT`]) into one
 /// key, [`ID_BITS`] bits per id. Ids are stored as `id + 1` so that no
@@ -179,6 +190,15 @@ pub fn actor_term(name: &str) -> String {
 /// The term of cue group `name`: `#cue:pressure`.
 pub fn cue_term(name: &str) -> String {
     format!("{CUE_PREFIX}{}", name.to_lowercase())
+}
+
+/// The lead-actor term of actor group `actor`, alone (`#lead:russia`) or
+/// with cue group `cue` (`#lead:russia+friction`).
+pub fn lead_term(actor: &str, cue: Option<&str>) -> String {
+    match cue {
+        Some(c) => format!("{LEAD_PREFIX}{}+{}", actor.to_lowercase(), c.to_lowercase()),
+        None => format!("{LEAD_PREFIX}{}", actor.to_lowercase()),
+    }
 }
 
 /// The actor-set term of the actors whose bits are set in `mask`.
@@ -243,6 +263,11 @@ impl TfIdfVectorizer {
         self.max_df.validate("max_df")?;
         if self.max_features == Some(0) {
             return Err(Error::Config("max_features must be at least 1".into()));
+        }
+        if self.roles && !self.actors {
+            return Err(Error::Config(
+                "roles need the actor stage (actors = true)".into(),
+            ));
         }
         if self.lexicon.actors.len() > 32 {
             return Err(Error::Config(
@@ -410,6 +435,8 @@ fn extra_display(term: &str) -> String {
         format!("actors: {set}")
     } else if let Some(cue) = term.strip_prefix(CUE_PREFIX) {
         format!("cue: {cue}")
+    } else if let Some(lead) = term.strip_prefix(LEAD_PREFIX) {
+        format!("lead: {}", lead.replace('+', " + "))
     } else {
         term.to_string()
     }
@@ -430,6 +457,7 @@ struct Compiled {
     tokenizer: Tokenizer,
     matcher: Matcher,
     negation: bool,
+    roles: bool,
     actor_names: Vec<String>,
     cue_names: Vec<String>,
 }
@@ -440,6 +468,7 @@ impl Compiled {
             tokenizer: Tokenizer::new(config.tokenizer.clone()),
             matcher: Matcher::new(&config.lexicon, config.actors, config.cues),
             negation: config.negation,
+            roles: config.roles && config.actors,
             actor_names: if config.actors {
                 config
                     .lexicon
@@ -536,6 +565,8 @@ struct Stream<'c> {
     actor_units: Vec<u32>,
     cue_counts: Vec<usize>,
     actor_mask: u32,
+    /// The first actor group the sentence names, or `NO_ACTOR`.
+    lead: u32,
     lower: String,
 }
 
@@ -559,6 +590,7 @@ impl<'c> Stream<'c> {
             actor_units,
             cue_counts: vec![0; compiled.cue_names.len()],
             actor_mask: 0,
+            lead: NO_ACTOR,
             lower: String::new(),
         }
     }
@@ -596,6 +628,7 @@ impl<'c> Stream<'c> {
         self.words.clear();
         self.units.clear();
         self.actor_mask = 0;
+        self.lead = NO_ACTOR;
         self.cue_counts.iter_mut().for_each(|c| *c = 0);
         let mut words = std::mem::take(&mut self.words);
         for_each_run(sentence, |start, end, ascii_only| {
@@ -620,6 +653,9 @@ impl<'c> Stream<'c> {
                 match hit {
                     Some((n, Hit::Actor(a))) => {
                         self.actor_mask |= 1 << a;
+                        if self.lead == NO_ACTOR {
+                            self.lead = a as u32;
+                        }
                         self.units.push(Unit {
                             id: self.actor_units[a],
                             start,
@@ -671,6 +707,21 @@ impl<'c> Stream<'c> {
                 let b = ids.base(&cue_term(&compiled.cue_names[c]));
                 if b != UNKNOWN {
                     out.push((b * 2, n));
+                }
+            }
+        }
+        if compiled.roles && self.lead != NO_ACTOR {
+            let actor = &compiled.actor_names[self.lead as usize];
+            let cues = self
+                .cue_counts
+                .iter()
+                .enumerate()
+                .filter(|(_, &n)| n > 0)
+                .map(|(c, _)| Some(compiled.cue_names[c].as_str()));
+            for cue in std::iter::once(None).chain(cues) {
+                let b = ids.base(&lead_term(actor, cue));
+                if b != UNKNOWN {
+                    out.push((b * 2, 1));
                 }
             }
         }
@@ -733,6 +784,10 @@ pub struct FittedTfIdfVectorizer {
     actor_sets: FxHashMap<u32, u32>,
     /// Cue group → feature index of its term, or `NONE`.
     cue_features: Vec<u32>,
+    /// Feature of each actor's lead term, then of each (actor, cue) pair
+    /// at `n_actors + actor * n_cues + cue`; `NONE` when not in the
+    /// vocabulary.
+    lead_features: Vec<u32>,
 }
 
 impl FittedTfIdfVectorizer {
@@ -762,7 +817,9 @@ impl FittedTfIdfVectorizer {
         let mut ids = Vec::with_capacity(MAX_NGRAM);
         for (index, term) in vocabulary.iter().enumerate() {
             ids.clear();
-            let extra = term.starts_with(ACTORS_PREFIX) || term.starts_with(CUE_PREFIX);
+            let extra = term.starts_with(ACTORS_PREFIX)
+                || term.starts_with(CUE_PREFIX)
+                || term.starts_with(LEAD_PREFIX);
             for element in term.split(' ') {
                 let (base, negated) = match element.strip_prefix(NEGATED_PREFIX) {
                     Some(b) => (b, 1),
@@ -835,10 +892,21 @@ impl FittedTfIdfVectorizer {
             .iter()
             .map(|c| feature_of(&cue_term(c)))
             .collect();
+        let mut lead_features: Vec<u32> = compiled
+            .actor_names
+            .iter()
+            .map(|a| feature_of(&lead_term(a, None)))
+            .collect();
+        for a in &compiled.actor_names {
+            for c in &compiled.cue_names {
+                lead_features.push(feature_of(&lead_term(a, Some(c))));
+            }
+        }
         Ok(FittedTfIdfVectorizer {
             compiled,
             actor_sets,
             cue_features,
+            lead_features,
             config,
             vocabulary,
             display,
@@ -981,6 +1049,20 @@ impl Transformer<'_> {
         for (&n, &index) in self.stream.cue_counts.iter().zip(&fitted.cue_features) {
             for _ in 0..n {
                 push(index, NO_SPAN);
+            }
+        }
+        let lead = self.stream.lead;
+        if fitted.compiled.roles && lead != NO_ACTOR {
+            let n_actors = fitted.compiled.actor_names.len();
+            let n_cues = fitted.compiled.cue_names.len();
+            push(fitted.lead_features[lead as usize], NO_SPAN);
+            for (c, &n) in self.stream.cue_counts.iter().enumerate() {
+                if n > 0 {
+                    push(
+                        fitted.lead_features[n_actors + lead as usize * n_cues + c],
+                        NO_SPAN,
+                    );
+                }
             }
         }
         if hits.is_empty() {

@@ -102,9 +102,19 @@ struct TrainArgs {
     /// Where to write the model card [default: the model path with `.md`].
     #[arg(long)]
     card: Option<PathBuf>,
-    /// Cross-validation folds, grouped by article; 0 = leave one article out.
-    #[arg(long, default_value_t = 0)]
+    /// Cross-validation folds, grouped by article (no article on both
+    /// sides); 0 = leave one article out.
+    #[arg(long, default_value_t = 10)]
     folds: usize,
+    /// Train without the off-topic gate (by default, an article that names
+    /// no CHINA or RUSSIA actor gets `other` for every sentence).
+    #[arg(long)]
+    no_gate: bool,
+    /// CSV files of off-topic news, one whole article per row in a `text`
+    /// column (never training data): the model card reports the share of
+    /// their sentences that get a stance label. Repeat for several.
+    #[arg(long)]
+    offtopic: Vec<PathBuf>,
     /// Skip cross-validation.
     #[arg(long)]
     no_cv: bool,
@@ -135,6 +145,10 @@ struct TrainArgs {
     /// Switch off cue features.
     #[arg(long)]
     no_cues: bool,
+    /// Add lead-actor terms (without model selection; with it, they are
+    /// kept only if cross-validation says they help).
+    #[arg(long)]
+    roles: bool,
     /// Mark negation scopes (without model selection; with it, negation is
     /// kept only if cross-validation says it helps).
     #[arg(long)]
@@ -144,8 +158,9 @@ struct TrainArgs {
     /// --no-cv implies it.
     #[arg(long)]
     no_select: bool,
-    /// Grid for model selection: `full` (48 points) or `quick` (4 points).
-    #[arg(long, default_value = "full", value_parser = ["full", "quick"])]
+    /// Grid for model selection: `standard` (24 points), `full` (48: also
+    /// sublinear tf off) or `quick` (4 points).
+    #[arg(long, default_value = "standard", value_parser = ["standard", "full", "quick"])]
     grid: String,
 }
 
@@ -274,6 +289,10 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     config.featurizer.actors = !args.no_actors;
     config.featurizer.cues = !args.no_cues;
     config.featurizer.negation = args.negation;
+    config.featurizer.roles = args.roles && config.featurizer.actors;
+    if !args.no_gate && config.featurizer.actors {
+        config.offtopic_gate = Some(stance::model::OffTopicGate::default());
+    }
     config.featurizer.lexicon = Lexicon::load(
         config.featurizer.actors.then_some(args.actors.as_path()),
         config.featurizer.cues.then_some(args.cues.as_path()),
@@ -311,16 +330,29 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     } else {
         Folds::Grouped(args.folds)
     };
-    let select = !(args.no_select || args.no_cv || explicit);
+    let offtopic_corpora = args
+        .offtopic
+        .iter()
+        .map(|p| Ok((p, stance::score::load_article_csv(p)?)))
+        .collect::<stance::error::Result<Vec<_>>>()?;
+    let articles = labels.doc_ids().len();
+    let no_cv = args.no_cv || articles < 2;
+    if articles < 2 {
+        eprintln!("note: one article only: cross-validation and model selection need two or more, so the defaults are trained without them");
+    }
+    let select = !(args.no_select || no_cv || explicit);
+    // What the terminal shows, printed after the model is saved.
+    let mut report = String::new();
     let (mut selection, mut ablation) = (None, Vec::new());
     if select {
         let grid = match args.grid.as_str() {
             "quick" => stance::select::quick_grid(),
+            "full" => stance::select::full_grid(),
             _ => stance::select::default_grid(),
         };
-        let evaluations = 2 * grid.len() + 4;
+        let evaluations = stance::select::ablation_evaluations(grid.len(), &config);
         eprintln!(
-            "selecting settings: {} grid points with and without the lexicons, then the ablation ({evaluations} cross-validations)",
+            "selecting settings: {} grid points with and without the lexicon stages, then the ablation ({evaluations} cross-validations)",
             grid.len()
         );
         let bar = progress_bar(evaluations);
@@ -334,27 +366,53 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         if let Some(b) = &bar {
             b.finish_and_clear();
         }
-        println!(
-            "{}",
-            stance::report::ablation_text(&table, labels.classes.names())
-        );
+        report += &stance::report::ablation_text(&table, labels.classes.names());
+        for s in &sel.skipped {
+            eprintln!(
+                "note: grid point skipped ({}): {}",
+                s.point.describe(),
+                s.why
+            );
+        }
         config = chosen;
         selection = Some(sel);
         ablation = table;
     }
-    let cv = if args.no_cv {
+    let cv = if no_cv {
         None
     } else {
-        let (report, _) = cross_validate(&labels, &config, folds)?;
-        println!(
-            "cross-validation: {} ({} folds)\n\n{}",
-            report.scheme,
-            report.folds,
-            report.metrics.to_text()
+        let (cv, _) = cross_validate(&labels, &config, folds)?;
+        report += &format!(
+            "\ncross-validation: {} ({} folds)\n\n{}",
+            cv.scheme,
+            cv.folds,
+            cv.metrics.to_text()
         );
-        Some(report)
+        Some(cv)
     };
-    let model = Model::train(&labels, &config, cv)?.with_selection(selection, ablation);
+    let mut model = Model::train(&labels, &config, cv)?.with_selection(selection, ablation);
+    let shares = offtopic_corpora
+        .iter()
+        .map(|(path, articles)| {
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            stance::score::measure_off_topic(&model, &name, articles)
+        })
+        .collect::<Vec<_>>();
+    for s in &shares {
+        report += &format!(
+            "\noff-topic {}: {:.1}% of {} sentences get a stance label; {:.1}% in the {} articles naming neither China nor Russia ({:.1}% without the gate)\n",
+            s.corpus,
+            100.0 * s.share(),
+            s.sentences,
+            100.0 * s.unnamed_share(),
+            s.articles - s.naming_articles,
+            100.0 * s.unnamed_share_ungated()
+        );
+    }
+    model = model.with_offtopic(shares);
     model.save(&args.model)?;
     let confusion_path = card_path.with_extension("confusion.svg");
     let confusion_name = match &model.training().cross_validation {
@@ -379,6 +437,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         model.featurizer().n_features(),
         card_path.display()
     );
+    print!("{report}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -17,7 +17,7 @@ use crate::labels::{LabelSet, LabeledRow};
 use crate::metrics::Metrics;
 use crate::model::{
     argmax, fit_parts, resolve_gate, AblationRow, Classifier, CvReport, Gate, GridPoint, GridRow,
-    Model, Selection, TrainConfig,
+    Model, Selection, SkippedPoint, TrainConfig,
 };
 
 /// How cross-validation folds are formed.
@@ -173,10 +173,10 @@ pub fn evaluate(model: &Model, labels: &LabelSet) -> Result<Metrics> {
     Ok(Metrics::compute(model.classes(), &truth, &predicted))
 }
 
-/// The grid, in evaluation order (ties go to the earlier point): alpha
+/// The full grid, in evaluation order (ties go to the earlier point): alpha
 /// {0.3, 1, 3} × min_df {1, 2} × n-grams up to {1, 2} × sublinear tf
-/// {on, off} × balancing {on, off}.
-pub fn default_grid() -> Vec<GridPoint> {
+/// {on, off} × balancing {on, off}: 48 points.
+pub fn full_grid() -> Vec<GridPoint> {
     let mut grid = Vec::new();
     for &alpha in &[0.3, 1.0, 3.0] {
         for &min_df in &[1, 2] {
@@ -198,10 +198,17 @@ pub fn default_grid() -> Vec<GridPoint> {
     grid
 }
 
+/// The default grid: the [`full_grid`] with sublinear tf on, 24 points. A
+/// sentence seldom repeats a term, so sublinear tf changes little; halving
+/// the grid keeps `make train` within a minute and a half on two cores.
+pub fn default_grid() -> Vec<GridPoint> {
+    full_grid().into_iter().filter(|p| p.sublinear_tf).collect()
+}
+
 /// A four-point grid for quick runs and tests: alpha 1, min_df 1, sublinear
 /// tf, n-grams up to {1, 2} × balancing {on, off}.
 pub fn quick_grid() -> Vec<GridPoint> {
-    default_grid()
+    full_grid()
         .into_iter()
         .filter(|p| p.alpha == 1.0 && p.min_df == 1 && p.sublinear_tf)
         .collect()
@@ -216,27 +223,46 @@ pub fn grid_search(
     folds: Folds,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Selection> {
-    let results: Vec<Result<(GridRow, String)>> = grid
+    let results: Vec<Result<std::result::Result<(GridRow, String), String>>> = grid
         .par_iter()
         .map(|point| {
-            let (report, _) = cross_validate(labels, &point.apply(base), folds)?;
+            let outcome = match cross_validate(labels, &point.apply(base), folds) {
+                Ok((report, _)) => Ok((
+                    GridRow {
+                        point: *point,
+                        macro_f1: report.metrics.macro_f1,
+                        accuracy: report.metrics.accuracy,
+                    },
+                    report.scheme,
+                )),
+                // A setting the data cannot support (a min_df that leaves
+                // no term in some fold) is skipped, not fatal.
+                Err(Error::Training(why)) => Err(why),
+                Err(e) => return Err(e),
+            };
             progress();
-            Ok((
-                GridRow {
-                    point: *point,
-                    macro_f1: report.metrics.macro_f1,
-                    accuracy: report.metrics.accuracy,
-                },
-                report.scheme,
-            ))
+            Ok(outcome)
         })
         .collect();
     let mut rows = Vec::with_capacity(grid.len());
+    let mut skipped = Vec::new();
     let mut scheme = String::new();
-    for r in results {
-        let (row, s) = r?;
-        rows.push(row);
-        scheme = s;
+    for (r, point) in results.into_iter().zip(grid) {
+        match r? {
+            Ok((row, s)) => {
+                rows.push(row);
+                scheme = s;
+            }
+            Err(why) => skipped.push(SkippedPoint { point: *point, why }),
+        }
+    }
+    if rows.is_empty() {
+        return Err(Error::Training(format!(
+            "no grid point can be trained on these labels ({})",
+            skipped
+                .first()
+                .map_or("empty grid".into(), |s| s.why.clone())
+        )));
     }
     let mut chosen = 0;
     for (i, row) in rows.iter().enumerate() {
@@ -248,17 +274,29 @@ pub fn grid_search(
         scheme,
         rows,
         chosen,
+        skipped,
     })
 }
 
-/// Model selection with the lexicon stages, and the ablation that justifies
-/// them. Returns the configuration to train, the selection and the table:
+/// The number of cross-validations [`select_with_ablation`] runs for a grid
+/// of `points` (for progress bars).
+pub fn ablation_evaluations(points: usize, base: &TrainConfig) -> usize {
+    2 * points + 5 + base.offtopic_gate.is_some() as usize
+}
+
+/// Model selection with the featurizer stages, and the ablation that
+/// justifies them. Returns the configuration to train, the selection and
+/// the table, each row adding one stage to the row before:
 ///
-/// 1. `plain TF-IDF`: no lexicon stage, at its own best grid point;
-/// 2. `+ actors`, 3. `+ cues` (cumulative), at the grid point chosen with
-///    actors and cues on;
-/// 4. `+ negation`, at that point; negation is kept only if it raises
-///    macro-F1.
+/// 1. `plain TF-IDF`: no stage, at its own best grid point;
+/// 2. `+ actors`, 3. `+ cues`, at the grid point chosen with actors and cues
+///    on (and the gate, when `base` has one);
+/// 4. `+ off-topic gate`, when `base` has one;
+/// 5. `+ roles` (lead actor and lead actor × cue terms) and 6. `+ negation`,
+///    each kept only if it raises macro-F1.
+///
+/// Actors, cues and the gate are kept whatever they score: they are what
+/// the lexicon files are for, and the table shows what they add.
 pub fn select_with_ablation(
     labels: &LabelSet,
     base: &TrainConfig,
@@ -266,11 +304,14 @@ pub fn select_with_ablation(
     folds: Folds,
     progress: &(dyn Fn() + Sync),
 ) -> Result<(TrainConfig, Selection, Vec<AblationRow>)> {
-    let stages = |actors: bool, cues: bool, negation: bool| {
+    let gate = base.offtopic_gate.clone();
+    let stage = |actors: bool, cues: bool, gate_on: bool, roles: bool, negation: bool| {
         let mut c = base.clone();
         c.featurizer.actors = actors;
         c.featurizer.cues = cues;
+        c.featurizer.roles = roles;
         c.featurizer.negation = negation;
+        c.offtopic_gate = if gate_on { gate.clone() } else { None };
         c
     };
     let row = |name: &str, point: GridPoint, config: &TrainConfig| -> Result<AblationRow> {
@@ -283,28 +324,68 @@ pub fn select_with_ablation(
             per_class_f1: report.metrics.per_class.iter().map(|m| m.f1).collect(),
         })
     };
-    let plain = grid_search(labels, &stages(false, false, false), grid, folds, progress)?;
-    let full = grid_search(labels, &stages(true, true, false), grid, folds, progress)?;
+    let has_gate = gate.is_some();
+    let plain = grid_search(
+        labels,
+        &stage(false, false, false, false, false),
+        grid,
+        folds,
+        progress,
+    )?;
+    let full = grid_search(
+        labels,
+        &stage(true, true, has_gate, false, false),
+        grid,
+        folds,
+        progress,
+    )?;
     let plain_point = plain.rows[plain.chosen].point;
     let point = full.rows[full.chosen].point;
     let mut table = vec![
         row(
             "plain TF-IDF",
             plain_point,
-            &plain_point.apply(&stages(false, false, false)),
+            &plain_point.apply(&stage(false, false, false, false, false)),
         )?,
-        row("+ actors", point, &point.apply(&stages(true, false, false)))?,
-        row("+ cues", point, &point.apply(&stages(true, true, false)))?,
+        row(
+            "+ actors",
+            point,
+            &point.apply(&stage(true, false, false, false, false)),
+        )?,
+        row(
+            "+ cues",
+            point,
+            &point.apply(&stage(true, true, false, false, false)),
+        )?,
     ];
-    let with_negation = point.apply(&stages(true, true, true));
-    table.push(row("+ negation", point, &with_negation)?);
-    let keep_negation = table[3].macro_f1 > table[2].macro_f1;
-    let chosen = if keep_negation {
-        with_negation
+    if has_gate {
+        table.push(row(
+            "+ off-topic gate",
+            point,
+            &point.apply(&stage(true, true, true, false, false)),
+        )?);
+    }
+    let mut roles = false;
+    let with_roles = point.apply(&stage(true, true, has_gate, true, false));
+    let r = row("+ roles", point, &with_roles)?;
+    if r.macro_f1 > table[table.len() - 1].macro_f1 {
+        roles = true;
+    }
+    table.push(r);
+    let best_so_far = if roles {
+        table[table.len() - 1].macro_f1
     } else {
-        point.apply(&stages(true, true, false))
+        table[table.len() - 2].macro_f1
     };
-    Ok((chosen, full, table))
+    let with_negation = point.apply(&stage(true, true, has_gate, roles, true));
+    let r = row("+ negation", point, &with_negation)?;
+    let negation = r.macro_f1 > best_so_far;
+    table.push(r);
+    Ok((
+        point.apply(&stage(true, true, has_gate, roles, negation)),
+        full,
+        table,
+    ))
 }
 
 #[cfg(test)]
@@ -344,8 +425,86 @@ mod tests {
     }
 
     #[test]
-    fn grid_is_the_documented_one() {
-        let grid = default_grid();
+    fn grid_points_the_labels_cannot_support_are_skipped() {
+        let labels = toy();
+        let mut base = TrainConfig::default();
+        base.featurizer.min_df = DfBound::Count(1);
+        let ok = GridPoint {
+            alpha: 1.0,
+            min_df: 1,
+            ngram_max: 1,
+            sublinear_tf: true,
+            balance: true,
+        };
+        // No term occurs in 50 sentences: this point leaves no vocabulary.
+        let empty = GridPoint { min_df: 50, ..ok };
+        let sel = grid_search(&labels, &base, &[empty, ok], Folds::Grouped(3), &|| {}).unwrap();
+        assert_eq!(sel.rows.len(), 1);
+        assert_eq!(sel.rows[sel.chosen].point, ok);
+        assert_eq!(sel.skipped.len(), 1);
+        assert!(
+            sel.skipped[0].why.contains("no term is left"),
+            "{:?}",
+            sel.skipped
+        );
+        let err = grid_search(&labels, &base, &[empty], Folds::Grouped(3), &|| {}).unwrap_err();
+        assert!(err.to_string().contains("no grid point"), "{err}");
+    }
+
+    #[test]
+    fn gated_cross_validation_predicts_other_for_unnamed_articles() {
+        use crate::labels::{Classes, LabeledRow};
+        use crate::lexicon::Lexicon;
+        let classes = Classes::new(vec!["convergence".into(), "other".into()]).unwrap();
+        let rows = [
+            ("a", "Moscow and Beijing held joint drills.", 0),
+            ("a", "The drills ended on Friday.", 1),
+            ("b", "Russia and China signed a gas deal.", 0),
+            ("b", "Photo: AP", 1),
+            ("c", "The two sides held joint drills again.", 0),
+            ("c", "Photo: Reuters", 1),
+        ];
+        let labels = LabelSet {
+            classes,
+            rows: rows
+                .iter()
+                .enumerate()
+                .map(|(i, (d, t, l))| LabeledRow {
+                    doc_id: d.to_string(),
+                    text: t.to_string(),
+                    label: *l,
+                    path: "g.csv".into(),
+                    line: i as u64 + 2,
+                })
+                .collect(),
+            duplicates: 0,
+        };
+        let lexicon = Lexicon::load(
+            Some(std::path::Path::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/labels/actors.txt"
+            ))),
+            None,
+        )
+        .unwrap();
+        let mut config = TrainConfig::default();
+        config.featurizer = config
+            .featurizer
+            .min_df(DfBound::Count(1))
+            .lexicon(lexicon, true, false, false);
+        config.offtopic_gate = Some(crate::model::OffTopicGate::default());
+        let (_, predicted) = cross_validate(&labels, &config, Folds::LeaveOneArticleOut).unwrap();
+        // Article c names neither China nor Russia: both rows are `other`,
+        // the joint-drills sentence included.
+        assert_eq!(&predicted[4..], &[1, 1]);
+    }
+
+    #[test]
+    fn grids_are_the_documented_ones() {
+        assert_eq!(default_grid().len(), 24);
+        assert!(default_grid().iter().all(|p| p.sublinear_tf));
+        assert_eq!(quick_grid().len(), 4);
+        let grid = full_grid();
         assert_eq!(grid.len(), 48);
         assert_eq!(grid[0].alpha, 0.3);
         assert!(grid[0].sublinear_tf && grid[0].balance);

@@ -149,3 +149,51 @@ fn fitted_vectors_use_the_lexicon_units() {
     let i = vocab.iter().position(|t| t == "#russia warn").unwrap();
     assert_eq!(t.surface(i).map(|(a, b)| &s[a..b]), Some("Lavrov warned"));
 }
+
+#[test]
+fn roles_name_the_lead_actor_alone_and_with_each_cue() {
+    let mut f = featurizer(true, true, false);
+    f.roles = true;
+    // Real corpus sentences: who comes first decides the lead.
+    let u = f.analyze("Russia has refused to sell Su-33 fighters to China.");
+    assert_eq!(count(&u, "#lead:russia"), 1, "{u:?}");
+    assert_eq!(count(&u, "#lead:russia+friction"), 1, "{u:?}");
+    assert!(!u.iter().any(|x| x.starts_with("#lead:china")), "{u:?}");
+    let u = f.analyze("The G7 warned China to stop supplying Russia with parts for its war.");
+    assert_eq!(count(&u, "#lead:west"), 1, "{u:?}");
+    assert_eq!(count(&u, "#lead:west+pressure"), 1, "{u:?}");
+    // No actor, no lead.
+    let u = f.analyze("To continue, upgrade to a supported browser.");
+    assert!(!u.iter().any(|x| x.starts_with("#lead:")), "{u:?}");
+    // Off unless asked for.
+    let u = units("Russia has refused to sell Su-33 fighters to China.");
+    assert!(!u.iter().any(|x| x.starts_with("#lead:")), "{u:?}");
+}
+
+#[test]
+fn roles_survive_fit_and_transform_with_their_evidence_name() {
+    let mut f = featurizer(true, true, false);
+    f.roles = true;
+    let f = f.min_df(stance::features::DfBound::Count(1));
+    let train = [
+        "Russia has refused to sell Su-33 fighters to China.",
+        "The G7 warned China to stop supplying Russia.",
+    ];
+    let fitted = f.fit(&train).unwrap();
+    let i = fitted
+        .vocabulary()
+        .iter()
+        .position(|t| t == "#lead:russia+friction")
+        .expect("lead term in the vocabulary");
+    assert_eq!(fitted.display()[i], "lead: russia + friction");
+    let x = fitted.transform("Moscow refused the deal.");
+    assert!(
+        x.iter().any(|(j, _)| j == i),
+        "transform finds the lead term"
+    );
+    let x = fitted.transform("Beijing refused the deal.");
+    assert!(
+        !x.iter().any(|(j, _)| j == i),
+        "another lead is another term"
+    );
+}

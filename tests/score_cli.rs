@@ -36,7 +36,10 @@ fn scores_every_seed_sentence_with_consistent_columns() {
         for term in row[11].split("; ").filter(|t| !t.is_empty()) {
             let (words, value) = term.rsplit_once(" (+").expect("term (+value)");
             assert!(value.ends_with(')'));
-            if words.starts_with("actors: ") || words.starts_with("cue: ") {
+            if ["actors: ", "cue: ", "lead: "]
+                .iter()
+                .any(|p| words.starts_with(p))
+            {
                 continue; // sentence-level lexicon terms, not words
             }
             let first = words.split(' ').next().unwrap();
@@ -291,4 +294,42 @@ fn jsonl_problem_inputs_are_reported_once() {
         "{err}"
     );
     assert!(err.contains("2 record(s) or input(s) skipped"), "{err}");
+}
+
+#[test]
+fn off_topic_articles_come_out_other_and_on_topic_ones_do_not() {
+    // A sports report that names neither China nor Russia: every sentence
+    // is `other`, with probability 1 and the gate's evidence.
+    let dir = tempfile::tempdir().unwrap();
+    let sport = dir.path().join("match.txt");
+    std::fs::write(
+        &sport,
+        "Late drama at the Etihad\n\nThe hosts refused to give up and snatched a winner in stoppage time. \
+         The defeat leaves the visitors under pressure, and their manager warned that the title race is not over.\n",
+    )
+    .unwrap();
+    let out = stance(&["score", sport.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = parse_csv(&stdout(&out));
+    assert_eq!(rows.len() - 1, 3);
+    for row in &rows[1..] {
+        assert_eq!(row[5], "other", "{row:?}");
+        assert_eq!(row[6], "1.000000", "{row:?}");
+        assert_eq!(row[11], stance::score::OFF_TOPIC_EVIDENCE, "{row:?}");
+    }
+    // The same words in an article that names Beijing are scored by the
+    // classifier, sentence by sentence.
+    let tagged = dir.path().join("tagged.txt");
+    std::fs::write(
+        &tagged,
+        "Moscow refused to give up and pressed Beijing for a pipeline deal. \
+         Washington warned of new sanctions.\n",
+    )
+    .unwrap();
+    let out = stance(&["score", tagged.to_str().unwrap()]);
+    let rows = parse_csv(&stdout(&out));
+    assert!(rows[1..]
+        .iter()
+        .all(|r| r[11] != stance::score::OFF_TOPIC_EVIDENCE));
+    assert!(rows[1..].iter().any(|r| r[5] != "other"), "{rows:?}");
 }

@@ -15,7 +15,11 @@ fn training_twice_gives_identical_model_bytes_and_a_card() {
         std::fs::read(&b).unwrap() == first,
         "training is not deterministic"
     );
-    assert!(card.contains("leave-one-article-out (4 folds)"), "{card}");
+    // Ten grouped folds by default, at most one per article.
+    assert!(
+        card.contains("4-fold grouped by article (4 folds)"),
+        "{card}"
+    );
     assert!(card.contains("| divergence | 6 |"), "{card}");
     assert!(card.contains("macro-F1"));
     assert!(card.contains("## Most heavily weighted terms per class"));
@@ -177,7 +181,14 @@ fn model_selection_and_ablation_are_reported_and_shipped() {
     let out = train_fixture(&model, &["--grid", "quick"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    for row in ["plain TF-IDF", "+ actors", "+ cues", "+ negation"] {
+    for row in [
+        "plain TF-IDF",
+        "+ actors",
+        "+ cues",
+        "+ off-topic gate",
+        "+ roles",
+        "+ negation",
+    ] {
         assert!(text.contains(row), "{row} missing: {text}");
     }
     let card = std::fs::read_to_string(model.with_extension("md")).unwrap();
@@ -197,7 +208,8 @@ fn model_selection_and_ablation_are_reported_and_shipped() {
             .len(),
         4
     );
-    assert_eq!(json["training"]["ablation"].as_array().unwrap().len(), 4);
+    assert_eq!(json["training"]["ablation"].as_array().unwrap().len(), 6);
+    assert_eq!(json["settings"]["offtopic_gate"]["class"], "other");
 }
 
 #[test]
@@ -222,12 +234,93 @@ fn the_shipped_model_uses_the_selected_settings() {
     assert_eq!(settings["balance"], chosen["balance"]);
     assert_eq!(settings["featurizer"]["actors"], true);
     assert_eq!(settings["featurizer"]["cues"], true);
-    // The lexicon stages beat plain TF-IDF by at least 0.08 macro-F1,
-    // leave-one-article-out.
+    assert_eq!(settings["offtopic_gate"]["actors"][0], "CHINA");
+    // Quality on articles the model never saw, by grouped cross-validation:
+    // the targets the shipped model is held to, and what the stages add.
+    let metrics = &t["cross_validation"]["metrics"];
+    let shipped = metrics["macro_f1"].as_f64().unwrap();
+    let divergence = metrics["per_class"][1]["f1"].as_f64().unwrap();
+    assert_eq!(metrics["per_class"][1]["class"], "divergence");
+    assert!(shipped >= 0.65, "macro-F1 {shipped}");
+    assert!(divergence >= 0.5, "divergence F1 {divergence}");
     let ablation = t["ablation"].as_array().unwrap();
     let plain = ablation[0]["macro_f1"].as_f64().unwrap();
-    let shipped = t["cross_validation"]["metrics"]["macro_f1"]
-        .as_f64()
-        .unwrap();
-    assert!(shipped - plain >= 0.08, "plain {plain}, shipped {shipped}");
+    assert!(shipped - plain >= 0.03, "plain {plain}, shipped {shipped}");
+    // Off-topic articles that name neither China nor Russia come out other.
+    for corpus in t["offtopic"].as_array().unwrap() {
+        assert_eq!(corpus["unnamed_stance"], 0, "{corpus}");
+    }
+}
+
+#[test]
+fn the_shipped_model_is_trained_on_the_shipped_labels() {
+    // A label changed without `make train` leaves a stale model behind.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("models/stance.json")).unwrap())
+            .unwrap();
+    let classes = stance::labels::Classes::load(&root().join("labels/classes.txt")).unwrap();
+    let labels = stance::labels::read_labels(
+        &stance::labels::expand_paths(&[root().join("labels")]).unwrap(),
+        &classes,
+    )
+    .unwrap();
+    assert_eq!(
+        json["training"]["data_sha256"].as_str().unwrap(),
+        labels.sha256(),
+        "models/stance.json was trained on other labels: run `make train`"
+    );
+}
+
+#[test]
+fn any_label_set_with_a_row_per_class_trains() {
+    // One article, one row per class: no cross-validation is possible, so
+    // the defaults are trained with a note instead of an error.
+    let dir = tempfile::tempdir().unwrap();
+    let labels = dir.path().join("tiny.csv");
+    std::fs::write(
+        &labels,
+        "doc_id,text,label\n\
+         a,Moscow and Beijing held joint naval drills.,convergence\n\
+         a,Russia remains wary of Chinese influence in Central Asia.,divergence\n\
+         a,Washington imposed new sanctions on Moscow.,western_pressure\n\
+         a,Photo: AP,other\n",
+    )
+    .unwrap();
+    let model = dir.path().join("tiny.json");
+    let out = stance(&[
+        "train",
+        "--labels",
+        labels.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("one article only"),
+        "{}",
+        stderr(&out)
+    );
+    // Two articles: cross-validation and selection run.
+    std::fs::write(
+        &labels,
+        "doc_id,text,label\n\
+         a,Moscow and Beijing held joint naval drills.,convergence\n\
+         a,Russia remains wary of Chinese influence in Central Asia.,divergence\n\
+         b,Washington imposed new sanctions on Moscow.,western_pressure\n\
+         b,Photo: AP,other\n",
+    )
+    .unwrap();
+    let out = stance(&[
+        "train",
+        "--labels",
+        labels.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--grid",
+        "quick",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(json["training"]["cross_validation"]["folds"], 2);
 }

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::file::{AblationRow, ClassCount, CvReport, Selection, TrainingInfo};
+use super::file::{AblationRow, ClassCount, CvReport, OffTopicShare, Selection, TrainingInfo};
 use super::gate::{Gate, OffTopicGate};
 use super::solver::Problem;
 use crate::error::{Error, Result};
@@ -347,6 +347,7 @@ impl Model {
                 .collect(),
             cross_validation: cv,
             selection: None,
+            offtopic: Vec::new(),
             ablation: Vec::new(),
         };
         Ok(Model {
@@ -397,6 +398,12 @@ impl Model {
     ) -> Model {
         self.training.selection = selection;
         self.training.ablation = ablation;
+        self
+    }
+
+    /// Records the off-topic measurement of this model.
+    pub fn with_offtopic(mut self, shares: Vec<OffTopicShare>) -> Model {
+        self.training.offtopic = shares;
         self
     }
 

@@ -62,6 +62,9 @@ pub struct TrainingInfo {
     /// The grid search that chose the settings, when it was run.
     #[serde(default)]
     pub selection: Option<Selection>,
+    /// The off-topic measurement, one entry per corpus.
+    #[serde(default)]
+    pub offtopic: Vec<OffTopicShare>,
     /// What each lexicon stage adds, when it was measured.
     #[serde(default)]
     pub ablation: Vec<AblationRow>,
@@ -83,6 +86,18 @@ pub struct GridPoint {
 }
 
 impl GridPoint {
+    /// The settings in words, for reports.
+    pub fn describe(&self) -> String {
+        format!(
+            "alpha {}, min_df {}, n-grams 1–{}, sublinear {}, balance {}",
+            self.alpha,
+            self.min_df,
+            self.ngram_max,
+            if self.sublinear_tf { "on" } else { "off" },
+            if self.balance { "on" } else { "off" }
+        )
+    }
+
     /// `base` with this point's settings.
     pub fn apply(&self, base: &TrainConfig) -> TrainConfig {
         let mut c = base.clone();
@@ -115,6 +130,64 @@ pub struct Selection {
     pub rows: Vec<GridRow>,
     /// Index of the chosen row: highest macro-F1, earliest on ties.
     pub chosen: usize,
+    /// Grid points the labels could not support, and why.
+    #[serde(default)]
+    pub skipped: Vec<SkippedPoint>,
+}
+
+/// Counts of one off-topic corpus.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OffTopicShare {
+    /// The corpus (its file name).
+    pub corpus: String,
+    /// Articles, and those of them that name a China or Russia actor.
+    pub articles: usize,
+    /// Articles naming a China or Russia actor.
+    pub naming_articles: usize,
+    /// Sentences in all articles.
+    pub sentences: usize,
+    /// Sentences that got a stance label (not the no-claim class).
+    pub stance: usize,
+    /// Sentences of the articles that name neither China nor Russia.
+    pub unnamed_sentences: usize,
+    /// Of those, the sentences that got a stance label.
+    pub unnamed_stance: usize,
+    /// Of those, the sentences the classifier alone, without the gate, would
+    /// have given a stance label.
+    pub unnamed_stance_ungated: usize,
+}
+
+impl OffTopicShare {
+    /// Share of all sentences with a stance label.
+    pub fn share(&self) -> f64 {
+        ratio(self.stance, self.sentences)
+    }
+    /// Share of the sentences of articles naming neither China nor Russia
+    /// with a stance label.
+    pub fn unnamed_share(&self) -> f64 {
+        ratio(self.unnamed_stance, self.unnamed_sentences)
+    }
+    /// The same share without the gate.
+    pub fn unnamed_share_ungated(&self) -> f64 {
+        ratio(self.unnamed_stance_ungated, self.unnamed_sentences)
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// A grid point that could not be cross-validated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkippedPoint {
+    /// The settings.
+    pub point: GridPoint,
+    /// What training said.
+    pub why: String,
 }
 
 /// One line of the ablation table.

@@ -25,7 +25,7 @@ mod solver;
 pub use classifier::{argmax, Classifier, Evidence, Model, Prediction, TrainConfig};
 pub(crate) use classifier::{fit_parts, resolve_gate};
 pub use file::{
-    AblationRow, ClassCount, CvReport, GridPoint, GridRow, Selection, TrainingInfo, FORMAT,
-    FORMAT_VERSION,
+    AblationRow, ClassCount, CvReport, GridPoint, GridRow, OffTopicShare, Selection, SkippedPoint,
+    TrainingInfo, FORMAT, FORMAT_VERSION,
 };
 pub use gate::{Gate, OffTopicGate};

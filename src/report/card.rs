@@ -1,7 +1,7 @@
 //! The model card: a Markdown page describing a trained model.
 
 use crate::features::DfBound;
-use crate::model::{AblationRow, GridPoint, Model, FORMAT, FORMAT_VERSION};
+use crate::model::{AblationRow, Model, FORMAT, FORMAT_VERSION};
 /// The model card: a Markdown page describing a trained model — its data,
 /// settings, cross-validated quality and most telling terms per class.
 /// `confusion_svg` names the confusion-matrix picture to show beside the
@@ -77,11 +77,43 @@ pub fn model_card(model: &Model, model_path: &str, confusion_svg: Option<&str>) 
         }
         None => s += "Cross-validation was not run for this model.\n",
     }
+    s += "\n## Off-topic news\n\n";
+    match &c.offtopic_gate {
+        Some(g) => {
+            s += &format!(
+                "Off-topic gate: an article that names no actor of {} (labels/actors.txt) gets `{}` for every sentence; other articles are scored sentence by sentence.\n\n",
+                g.actors.join(" or "),
+                g.class
+            )
+        }
+        None => s += "No off-topic gate: every article is scored sentence by sentence.\n\n",
+    }
+    if t.offtopic.is_empty() {
+        s += "No off-topic corpus was measured for this model.\n";
+    } else {
+        s += "Share of sentences of news that is not about China–Russia relations (never training data) that get a stance label (`convergence`, `divergence` or `western_pressure`):\n\n| corpus | articles | sentences | with a stance label | articles naming China or Russia | sentences of the other articles | with a stance label | the same without the gate |\n|---|---:|---:|---:|---:|---:|---:|---:|\n";
+        for o in &t.offtopic {
+            s += &format!(
+                "| {} | {} | {} | {} ({:.1}%) | {} | {} | {} ({:.1}%) | {} ({:.1}%) |\n",
+                o.corpus,
+                o.articles,
+                o.sentences,
+                o.stance,
+                100.0 * o.share(),
+                o.naming_articles,
+                o.unnamed_sentences,
+                o.unnamed_stance,
+                100.0 * o.unnamed_share(),
+                o.unnamed_stance_ungated,
+                100.0 * o.unnamed_share_ungated()
+            );
+        }
+    }
     if let Some(sel) = &t.selection {
         s += &format!(
             "\n## Model selection\n\nEach grid point was scored by {} cross-validation with the actor and cue stages on; the highest macro-F1 wins (the earlier point on ties). Chosen: **{}** (macro-F1 {:.3}).\n\n| alpha | min_df | n-grams | sublinear tf | balance | macro-F1 | accuracy |\n|---:|---:|---|---|---|---:|---:|\n",
             sel.scheme,
-            point_text(&sel.rows[sel.chosen].point),
+            sel.rows[sel.chosen].point.describe(),
             sel.rows[sel.chosen].macro_f1
         );
         for (i, r) in sel.rows.iter().enumerate() {
@@ -99,7 +131,7 @@ pub fn model_card(model: &Model, model_path: &str, confusion_svg: Option<&str>) 
         }
     }
     if !t.ablation.is_empty() {
-        s += "\n## Ablation\n\nLeave-one-article-out scores as each stage is added (plain TF-IDF at its own best grid point, the others at the chosen one). Negation is kept only if it raises macro-F1.\n\n";
+        s += "\n## Ablation\n\nCross-validated scores as each stage is added (plain TF-IDF at its own best grid point, the others at the chosen one). Actors, cues and the off-topic gate are kept; roles and negation only if they raise macro-F1.\n\n";
         s += &ablation_markdown(&t.ablation, model.classes());
     }
     s += "\n## Most heavily weighted terms per class\n\nWeight of the term for the class minus its mean weight over all classes (terms shown in their most frequent surface form).\n\n";
@@ -147,7 +179,7 @@ pub fn ablation_markdown(rows: &[AblationRow], classes: &[String]) -> String {
         s += &format!(
             "| {} | {} | {:.3} |",
             r.name,
-            point_text(&r.point),
+            r.point.describe(),
             r.macro_f1
         );
         for f in &r.per_class_f1 {
@@ -164,17 +196,6 @@ fn on(b: bool) -> &'static str {
     } else {
         "off"
     }
-}
-
-fn point_text(p: &GridPoint) -> String {
-    format!(
-        "alpha {}, min_df {}, n-grams 1–{}, sublinear {}, balance {}",
-        p.alpha,
-        p.min_df,
-        p.ngram_max,
-        if p.sublinear_tf { "on" } else { "off" },
-        if p.balance { "on" } else { "off" }
-    )
 }
 
 fn df(b: DfBound) -> String {

@@ -185,6 +185,24 @@ pub fn load_csv(path: &Path) -> Result<Vec<Document>> {
         .collect())
 }
 
+/// Reads a CSV with one whole article per row in its `text` column (as the
+/// benchmark corpora are), in file order; empty texts are left out.
+pub fn load_article_csv(path: &Path) -> Result<Vec<String>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = csv::ReaderBuilder::new().from_reader(file);
+    let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
+    let text_col = column_indices(path, &header, &["text"])?[0];
+    let mut articles = Vec::new();
+    for_each_record(path, &mut reader, |record, _| {
+        let text = record.get(text_col).unwrap_or("").trim();
+        if !text.is_empty() {
+            articles.push(text.to_string());
+        }
+        Ok(())
+    })?;
+    Ok(articles)
+}
+
 /// One record of a JSONL archive: the article's id and its whole text.
 #[derive(Debug, serde::Deserialize)]
 struct JsonRecord {

@@ -8,17 +8,21 @@
 //! | input | `input.rs` | files, sentence CSVs, JSONL records → [`Document`]s |
 //! | runner | `runner.rs` | documents → [`Scored`] sentences, in parallel, in input order, memory bounded |
 //! | output | `output.rs` | scored sentences → CSV or JSON rows, per-article [`DocSummary`] |
+//! | measurement | `offtopic.rs` | off-topic articles → the share that gets a stance label |
 //!
 //! A new input format is a reader in `input.rs`, a new output format a
 //! writer in `output.rs`; the runner does not change.
 
 mod input;
+mod offtopic;
 mod output;
 mod runner;
 
 pub use input::{
-    decode, decode_document, doc_id_of, load, load_csv, parse_jsonl_record, Document, Loaded,
+    decode, decode_document, doc_id_of, load, load_article_csv, load_csv, parse_jsonl_record,
+    Document, Loaded,
 };
+pub use offtopic::measure_off_topic;
 pub(crate) use output::{finish_rows, header_bytes, row_buffer};
 pub use output::{header, write_header, write_summary, DocSummary, Format};
 pub use runner::{

@@ -114,7 +114,14 @@ impl<'m> Scorer<'m> {
             }
             match self.transformer.surface(e.feature) {
                 Some((s, t)) => {
-                    for (k, word) in sentence[s..t].split_whitespace().enumerate() {
+                    // The words as written, without the punctuation between
+                    // them: a term spanning "problem; China" must not put
+                    // the list separator `; ` inside the evidence.
+                    let words = sentence[s..t]
+                        .split_whitespace()
+                        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+                        .filter(|w| !w.is_empty());
+                    for (k, word) in words.enumerate() {
                         if k > 0 {
                             evidence.push(' ');
                         }
@@ -134,13 +141,12 @@ impl<'m> Scorer<'m> {
         }
     }
 
-    /// Scores every sentence of `doc`. With an off-topic gate in the model,
-    /// an article none of whose sentences names the gate's actors gets the
-    /// gate's class for every sentence, with probability 1 and the evidence
-    /// [`OFF_TOPIC_EVIDENCE`].
-    pub fn score_document(&mut self, doc: &Document) -> Vec<Scored> {
+    /// Scores every sentence of `doc` with the classifier alone, and returns
+    /// the actor groups the article names (see
+    /// [`crate::features::Transformer::actor_mask`]).
+    pub fn score_document_ungated(&mut self, doc: &Document) -> (Vec<Scored>, u32) {
         let mut mask = 0;
-        let mut scored: Vec<Scored> = doc
+        let scored = doc
             .spans
             .iter()
             .enumerate()
@@ -150,6 +156,15 @@ impl<'m> Scorer<'m> {
                 s
             })
             .collect();
+        (scored, mask)
+    }
+
+    /// Scores every sentence of `doc`. With an off-topic gate in the model,
+    /// an article none of whose sentences names the gate's actors gets the
+    /// gate's class for every sentence, with probability 1 and the evidence
+    /// [`OFF_TOPIC_EVIDENCE`].
+    pub fn score_document(&mut self, doc: &Document) -> Vec<Scored> {
+        let (mut scored, mask) = self.score_document_ungated(doc);
         if let Some(gate) = self.model.gate() {
             if gate.is_off_topic(mask) {
                 let n = self.model.classes().len();
