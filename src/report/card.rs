@@ -38,11 +38,11 @@ pub fn model_card(model: &Model, model_path: &str, confusion_svg: Option<&str>) 
         );
     }
     if c.balance {
-        s += "\nClasses are balanced by replication: linfa-logistic takes no sample weights, so each row of a class is repeated round(largest class / class size) times (at least once) before fitting.\n";
+        s += "\nClasses are balanced by row weight: each row of a class counts round(largest class / class size) times (at least once) in the training objective, the same objective as repeating the row.\n";
     }
     s += "\n## Settings\n\n";
     s += &format!(
-        "| setting | value |\n|---|---|\n| n-gram range | ({}, {}) |\n| min_df | {} |\n| max_df | {} |\n| max_features | {} |\n| sublinear tf | {} |\n| smoothed idf | {} |\n| stemming | {} |\n| stop words | {} |\n| actors / cues / negation | {} / {} / {} ({} actor groups, {} cue groups) |\n| L2 strength (alpha) | {} |\n| class balancing | {} |\n| L-BFGS max iterations / tolerance | {} / {} |\n| vocabulary size | {} |\n",
+        "| setting | value |\n|---|---|\n| n-gram range | ({}, {}) |\n| min_df | {} |\n| max_df | {} |\n| max_features | {} |\n| sublinear tf | {} |\n| smoothed idf | {} |\n| stemming | {} |\n| stop words | {} |\n| actors / cues / roles / negation | {} / {} / {} / {} ({} actor groups, {} cue groups) |\n| L2 strength (alpha) | {} |\n| class balancing | {} |\n| L-BFGS max iterations / tolerance | {} / {} |\n| vocabulary size | {} |\n",
         f.ngram_range.0,
         f.ngram_range.1,
         df(f.min_df),
@@ -54,6 +54,7 @@ pub fn model_card(model: &Model, model_path: &str, confusion_svg: Option<&str>) 
         f.tokenizer.stop_words.len(),
         on(f.actors),
         on(f.cues),
+        on(f.roles),
         on(f.negation),
         f.lexicon.actors.len(),
         f.lexicon.cues.len(),
