@@ -333,3 +333,17 @@ fn off_topic_articles_come_out_other_and_on_topic_ones_do_not() {
         .all(|r| r[11] != stance::score::OFF_TOPIC_EVIDENCE));
     assert!(rows[1..].iter().any(|r| r[5] != "other"), "{rows:?}");
 }
+
+#[test]
+fn the_readme_sample_row_is_what_the_shipped_model_writes() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let sample = readme
+        .lines()
+        .find(|l| l.starts_with("000_1ff71cbcd28b900c,3,"))
+        .expect("a sample row in the README");
+    let out = stance(&["score", "seeds/000_1ff71cbcd28b900c.txt"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let row = text.lines().nth(3).unwrap();
+    assert_eq!(row, sample, "update the README's sample row");
+}
