@@ -236,12 +236,12 @@ pub fn read_texts(paths: &[PathBuf]) -> Result<std::collections::HashSet<String>
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
         let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
         let col = column_indices(path, &header, &["text"])?[0];
-        for record in reader.records() {
-            let record = record.map_err(|e| Error::csv(path, &e))?;
+        for_each_record(path, &mut reader, |record, _| {
             if let Some(t) = record.get(col) {
                 texts.insert(t.trim().to_string());
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(texts)
 }
