@@ -453,32 +453,19 @@ mod tests {
 
     #[test]
     fn gated_cross_validation_predicts_other_for_unnamed_articles() {
-        use crate::labels::{Classes, LabeledRow};
         use crate::lexicon::Lexicon;
-        let classes = Classes::new(vec!["convergence".into(), "other".into()]).unwrap();
-        let rows = [
-            ("a", "Moscow and Beijing held joint drills.", 0),
-            ("a", "The drills ended on Friday.", 1),
-            ("b", "Russia and China signed a gas deal.", 0),
-            ("b", "Photo: AP", 1),
-            ("c", "The two sides held joint drills again.", 0),
-            ("c", "Photo: Reuters", 1),
-        ];
-        let labels = LabelSet {
-            classes,
-            rows: rows
-                .iter()
-                .enumerate()
-                .map(|(i, (d, t, l))| LabeledRow {
-                    doc_id: d.to_string(),
-                    text: t.to_string(),
-                    label: *l,
-                    path: "g.csv".into(),
-                    line: i as u64 + 2,
-                })
-                .collect(),
-            duplicates: 0,
-        };
+        use crate::testutil::label_set;
+        let labels = label_set(
+            &["convergence", "other"],
+            &[
+                ("a", "Moscow and Beijing held joint drills.", 0),
+                ("a", "The drills ended on Friday.", 1),
+                ("b", "Russia and China signed a gas deal.", 0),
+                ("b", "Photo: AP", 1),
+                ("c", "The two sides held joint drills again.", 0),
+                ("c", "Photo: Reuters", 1),
+            ],
+        );
         let lexicon = Lexicon::load(
             Some(std::path::Path::new(concat!(
                 env!("CARGO_MANIFEST_DIR"),

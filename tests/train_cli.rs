@@ -273,53 +273,44 @@ fn the_shipped_model_is_trained_on_the_shipped_labels() {
 
 #[test]
 fn any_label_set_with_a_row_per_class_trains() {
-    // One article, one row per class: no cross-validation is possible, so
-    // the defaults are trained with a note instead of an error.
     let dir = tempfile::tempdir().unwrap();
     let labels = dir.path().join("tiny.csv");
-    std::fs::write(
-        &labels,
-        "doc_id,text,label\n\
-         a,Moscow and Beijing held joint naval drills.,convergence\n\
-         a,Russia remains wary of Chinese influence in Central Asia.,divergence\n\
-         a,Washington imposed new sanctions on Moscow.,western_pressure\n\
-         a,Photo: AP,other\n",
-    )
-    .unwrap();
     let model = dir.path().join("tiny.json");
-    let out = stance(&[
-        "train",
-        "--labels",
-        labels.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    // One row per class; `docs` names the article of each row.
+    let train = |docs: [&str; 4], extra: &[&str]| {
+        let texts = [
+            "Moscow and Beijing held joint naval drills.,convergence",
+            "Russia remains wary of Chinese influence in Central Asia.,divergence",
+            "Washington imposed new sanctions on Moscow.,western_pressure",
+            "Photo: AP,other",
+        ];
+        let mut body = String::from("doc_id,text,label\n");
+        for (doc, row) in docs.iter().zip(texts) {
+            body += &format!("{doc},{row}\n");
+        }
+        std::fs::write(&labels, body).unwrap();
+        let mut args = vec![
+            "train",
+            "--labels",
+            labels.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = stance(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    };
+    // One article: no cross-validation is possible, so the defaults are
+    // trained with a note instead of an error.
+    let out = train(["a", "a", "a", "a"], &[]);
     assert!(
         stderr(&out).contains("one article only"),
         "{}",
         stderr(&out)
     );
     // Two articles: cross-validation and selection run.
-    std::fs::write(
-        &labels,
-        "doc_id,text,label\n\
-         a,Moscow and Beijing held joint naval drills.,convergence\n\
-         a,Russia remains wary of Chinese influence in Central Asia.,divergence\n\
-         b,Washington imposed new sanctions on Moscow.,western_pressure\n\
-         b,Photo: AP,other\n",
-    )
-    .unwrap();
-    let out = stance(&[
-        "train",
-        "--labels",
-        labels.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--grid",
-        "quick",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    train(["a", "a", "b", "b"], &["--grid", "quick"]);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     assert_eq!(json["training"]["cross_validation"]["folds"], 2);
