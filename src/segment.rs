@@ -17,7 +17,10 @@
 //! sentence after a known abbreviation (`Mr.`, `Dr.`, `Gen.`), after initials
 //! (`U.S.`, `U.N.`) unless a common sentence opener follows, or after `No.` and
 //! month abbreviations (`Jan.`) that precede a number. CJK full stops (`。！？`)
-//! end a sentence without needing a following space.
+//! end a sentence without needing a following space. Scraped text that lost
+//! the space after a full stop (`28 per cent.Last year`) splits when an
+//! uppercase letter follows a number or a lowercase word of two or more
+//! letters (never after initials, abbreviations or in a web address).
 
 /// A sentence as a half-open byte range `start..end` of the source text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -100,6 +103,37 @@ const OPENERS: &[&str] = &[
     "who",
 ];
 
+/// Whether a terminator with no space after it still ends a sentence, as in
+/// scraped text that lost the space: the next character is an uppercase
+/// letter and the word before the terminator is a number or a word of two
+/// or more lowercase letters (`cent.Last`, `2025.The`), not an initial or
+/// abbreviation before a full stop (`U.S.`, `Mr.`), and not part of a web
+/// or mail address.
+fn glued_break(before: &str, after: &str, full_stop: bool) -> bool {
+    if !after.chars().next().is_some_and(char::is_uppercase) {
+        return false;
+    }
+    let token = before.rsplit(char::is_whitespace).next().unwrap_or(before);
+    if token.contains("://") || token.contains('@') || token.starts_with("www") {
+        return false;
+    }
+    let word_start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric())
+        .last()
+        .map_or(before.len(), |(i, _)| i);
+    let word = &before[word_start..];
+    if before[..word_start].ends_with('.') {
+        return false; // initials: U.S.Army
+    }
+    let lower = word.to_lowercase();
+    let number = !word.is_empty() && word.chars().all(|c| c.is_ascii_digit());
+    let lowercase_word = word.chars().count() >= 2 && word.chars().all(char::is_lowercase);
+    let abbreviation = TITLES.contains(&lower.as_str()) || BEFORE_NUMBER.contains(&lower.as_str());
+    (number || lowercase_word) && !(full_stop && abbreviation)
+}
+
 /// Splits `text` into sentences.
 ///
 /// ```
@@ -170,8 +204,18 @@ fn segment_line(text: &str, from: usize, to: usize, out: &mut Vec<Span>) {
             // A Latin terminator needs whitespace after it (or the end of the line).
             let rest = &text[end..to];
             let after_ws = rest.trim_start();
-            if after_ws.is_empty() || after_ws.len() == rest.len() {
-                continue; // line end closes it below; or no space: 3.5, U.S.-led
+            if after_ws.is_empty() {
+                continue; // the line end closes it below
+            }
+            if after_ws.len() == rest.len() {
+                // No space: 3.5, U.S.-led, example.com stay whole; scraped
+                // text that lost its space ("28 per cent.Last year") splits.
+                if end == abs + 1 && glued_break(&text[from..abs], after_ws, c == '.') {
+                    out.push(trimmed(text, sentence_start, end));
+                    pos = end;
+                    continue 'sentences;
+                }
+                continue;
             }
             if !breaks_before(after_ws) {
                 continue;
@@ -358,6 +402,41 @@ mod tests {
             // question followed by lowercase stays one sentence
             ("“Why?” he asked. Nobody knew.", &["“Why?” he asked.", "Nobody knew."]),
             ("What’s next? Continued convergence.", &["What’s next?", "Continued convergence."]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(&sentences(text), want, "input: {text:?}");
+        }
+    }
+
+    #[test]
+    fn scraped_text_without_a_space_after_the_stop() {
+        let cases: &[(&str, &[&str])] = &[
+            // Real shapes of scraped news text.
+            (
+                "Exports to China rose 28 per cent.Last year they fell.",
+                &["Exports to China rose 28 per cent.", "Last year they fell."],
+            ),
+            (
+                "The talks ended in 2025.The deal was not signed.",
+                &["The talks ended in 2025.", "The deal was not signed."],
+            ),
+            (
+                "Moscow said no?Beijing said yes.",
+                &["Moscow said no?", "Beijing said yes."],
+            ),
+            // Stay whole: decimals, initials, abbreviations, addresses.
+            ("It grew 3.5 per cent.", &["It grew 3.5 per cent."]),
+            ("The U.S.Army left.", &["The U.S.Army left."]),
+            ("Ask Mr.Wang today.", &["Ask Mr.Wang today."]),
+            (
+                "See www.Reuters.com for more.",
+                &["See www.Reuters.com for more."],
+            ),
+            (
+                "Mail press@kremlin.Ru now.",
+                &["Mail press@kremlin.Ru now."],
+            ),
+            ("A single X.Y test.", &["A single X.Y test."]),
         ];
         for (text, want) in cases {
             assert_eq!(&sentences(text), want, "input: {text:?}");
