@@ -107,6 +107,7 @@ where
         .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
+    let _registered = Registered::new(tmp.path());
     {
         let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
         write(&mut buffered).map_err(|e| Error::io(path, e))?;
@@ -177,6 +178,45 @@ pub fn remove_stale_temp_files(dir: &Path) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+}
+
+/// The temporary files being written, for [`remove_temp_files`].
+static LIVE_TEMPS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A temporary file listed in [`LIVE_TEMPS`] until dropped.
+struct Registered(PathBuf);
+
+impl Registered {
+    fn new(path: &Path) -> Self {
+        let path = path.to_path_buf();
+        LIVE_TEMPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(path.clone());
+        Registered(path)
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let mut live = LIVE_TEMPS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = live.iter().position(|p| *p == self.0) {
+            live.swap_remove(i);
+        }
+    }
+}
+
+/// Removes the temporary files of the outputs being written right now.
+/// For a signal handler (Ctrl-C, SIGTERM) that then ends the process: the
+/// files the run would have replaced stay as they were, and no
+/// `.stance-*.tmp` is left behind. Holds the list's lock until the process
+/// ends, so no new temporary file is started meanwhile.
+pub fn remove_temp_files() -> impl Drop {
+    let live = LIVE_TEMPS.lock().unwrap_or_else(|e| e.into_inner());
+    for path in live.iter() {
+        let _ = std::fs::remove_file(path);
+    }
+    live
 }
 
 /// Whether process `pid` certainly no longer exists (Linux: no `/proc/<pid>`;

@@ -215,6 +215,13 @@ struct EvalArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C or SIGTERM: remove the temporary files of the outputs being
+    // written, then end as a signal would (128 + SIGINT). Without the
+    // handler (it cannot be installed) the next run removes them instead.
+    let _ = ctrlc::set_handler(|| {
+        let _held = stance::io::remove_temp_files();
+        std::process::exit(130);
+    });
     match run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -671,3 +671,60 @@ fn suggest_says_how_many_it_listed() {
         stderr(&out)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_removes_its_temporary_file() {
+    // Regression: Ctrl-C and SIGTERM left `.stance-*.tmp` behind.
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out_path = d.join("pred.csv");
+    std::fs::write(&out_path, "previous good output\n").unwrap();
+    let input = d.join("inputs");
+    std::fs::create_dir(&input).unwrap();
+    let article = std::fs::read_to_string(root().join("seeds/002_4ee0aad5c8b25f11.txt")).unwrap();
+    for i in 0..2000 {
+        std::fs::write(input.join(format!("{i:04}.txt")), &article).unwrap();
+    }
+    let temps = || {
+        std::fs::read_dir(d)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".stance-")
+            })
+            .count()
+    };
+    for signal in ["-INT", "-TERM"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stance"))
+            .args(["score", "--threads", "1", "--out"])
+            .arg(&out_path)
+            .arg(&input)
+            .current_dir(root())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while temps() == 0 && started.elapsed().as_secs() < 60 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(child.try_wait().unwrap().is_none(), "finished too early");
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (_, in_time) = wait_with_timeout(child, 60);
+        assert!(in_time, "{signal}: the run did not end");
+        assert_eq!(temps(), 0, "{signal}: temporary file left behind");
+        assert_eq!(
+            std::fs::read_to_string(&out_path).unwrap(),
+            "previous good output\n"
+        );
+    }
+}
