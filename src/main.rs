@@ -343,6 +343,15 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 .join(", ")
         );
     }
+    let read: Vec<&Path> = files
+        .iter()
+        .chain(&args.offtopic)
+        .chain([&args.classes, &args.actors, &args.cues])
+        .map(PathBuf::as_path)
+        .collect();
+    for target in [&args.model, &card_path, &confusion_path] {
+        check_not_an_input(target, read.iter().copied())?;
+    }
     let labels = read_labels(&files, &classes)?;
     eprintln!(
         "read {} labelled sentences from {} articles in {} file(s)",

@@ -728,3 +728,29 @@ fn an_interrupted_run_removes_its_temporary_file() {
         );
     }
 }
+
+#[test]
+fn train_refuses_to_write_over_its_inputs() {
+    // An output naming an input would replace the labels it was read from.
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = std::fs::read(root().join("tests/fixtures/small.csv")).unwrap();
+    let labels = write(dir.path(), "l.csv", &fixture);
+    let card = dir.path().join("l.md");
+    let out = stance(&[
+        "train",
+        "--labels",
+        &labels,
+        "--model",
+        &labels,
+        "--card",
+        card.to_str().unwrap(),
+        "--no-select",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is also an input"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&labels).unwrap(), fixture);
+}
