@@ -431,12 +431,15 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
 /// A reader that turns each `\r\n` into `\n` (a lone `\r` stays), so a CSV
 /// parser counts the lines of a file saved by a spreadsheet (CRLF) as a
 /// person does: without it, every record after the header of a CRLF file
-/// is reported one line too early.
+/// is reported one line too early. Reads through its own buffer, so a
+/// `\r\n` split between two reads of any size is still found.
 #[derive(Debug)]
 pub struct CrlfToLf<R> {
     inner: R,
-    /// A `\r` that ended the previous read, not yet passed on.
-    held_cr: bool,
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    eof: bool,
 }
 
 impl<R> CrlfToLf<R> {
@@ -444,54 +447,56 @@ impl<R> CrlfToLf<R> {
     pub fn new(inner: R) -> Self {
         CrlfToLf {
             inner,
-            held_cr: false,
+            buf: vec![0; 8192].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            eof: false,
         }
     }
 }
 
 impl<R: Read> Read for CrlfToLf<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if buf.is_empty() {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() {
             return Ok(0);
         }
         loop {
-            // Read after any held `\r`, then compact in place.
-            let start = usize::from(self.held_cr);
-            if self.held_cr {
-                buf[0] = b'\r';
-                if buf.len() == 1 {
-                    // No room to look ahead: pass the `\r` on as it is.
-                    self.held_cr = false;
-                    return Ok(1);
+            // Keep two bytes in view, so a `\r` can see what follows it.
+            if self.end - self.pos < 2 && !self.eof {
+                self.buf.copy_within(self.pos..self.end, 0);
+                self.end -= self.pos;
+                self.pos = 0;
+                match self.inner.read(&mut self.buf[self.end..]) {
+                    Ok(0) => self.eof = true,
+                    Ok(n) => self.end += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
                 }
+                continue;
             }
-            let n = match self.inner.read(&mut buf[start..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if n == 0 {
-                self.held_cr = false;
-                return Ok(start);
+            if self.pos == self.end {
+                return Ok(0);
             }
-            let end = start + n;
-            let mut out = 0;
-            for i in 0..end {
-                let b = buf[i];
-                if b == b'\r' && i + 1 < end && buf[i + 1] == b'\n' {
-                    continue;
+            let mut written = 0;
+            while written < out.len() && self.pos < self.end {
+                let b = self.buf[self.pos];
+                if b == b'\r' {
+                    if self.pos + 1 < self.end {
+                        if self.buf[self.pos + 1] == b'\n' {
+                            self.pos += 1;
+                            continue;
+                        }
+                    } else if !self.eof {
+                        // What follows is not read yet.
+                        break;
+                    }
                 }
-                buf[out] = b;
-                out += 1;
+                out[written] = b;
+                written += 1;
+                self.pos += 1;
             }
-            // A `\r` at the very end may be the first half of a `\r\n`
-            // that the next read completes: hold it back.
-            self.held_cr = buf[out - 1] == b'\r';
-            if self.held_cr {
-                out -= 1;
-            }
-            if out > 0 {
-                return Ok(out);
+            if written > 0 {
+                return Ok(written);
             }
         }
     }
@@ -793,7 +798,7 @@ mod tests {
             assert_eq!(whole, want, "{input:?}");
             let mut trickled = Vec::new();
             let mut reader = CrlfToLf::new(Trickle(input));
-            let mut buf = [0u8; 2];
+            let mut buf = [0u8; 1];
             loop {
                 let n = reader.read(&mut buf).unwrap();
                 if n == 0 {
