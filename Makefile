@@ -7,7 +7,7 @@ OUT     ?= predictions.csv
 INPUT   ?= seeds
 EVAL    ?= labels
 
-.PHONY: help build train score suggest review eval eval-seeds test test-spark lint fmt golden bench bench-peer bench-scale doc clean
+.PHONY: help build train score suggest review eval eval-seeds test fuzz test-spark lint fmt golden bench bench-peer bench-scale doc clean
 
 help:
 	@echo "make score   score $(INPUT) with the shipped model -> $(OUT)"
@@ -17,6 +17,7 @@ help:
 	@echo "make eval    metrics of $(MODEL) on EVAL=held-out.csv (default: labels/, i.e. training fit)"
 	@echo "make eval-seeds  train on every label file but the seeds, evaluate on the seed articles"
 	@echo "make test    lint + all tests"
+	@echo "make fuzz    the property fuzzers (tests/fuzz.rs) with FUZZ_CASES cases each, bounded by FUZZ_TIME"
 	@echo "make test-spark  score the seeds on Spark (local[2]) and compare with stance score"
 	@echo "make lint    cargo fmt --check + clippy -D warnings"
 	@echo "make golden  regenerate the golden files after an intended output change"
@@ -65,6 +66,16 @@ fmt:
 
 test: lint
 	$(CARGO) test
+
+# Segmenter, tokenizer, CSV/JSONL readers and model loader on arbitrary
+# bytes (tests/fuzz.rs), with many more cases than `make test` runs. Bounded:
+# the run is stopped after FUZZ_TIME (a failure prints its minimal case).
+FUZZ_CASES ?= 20000
+FUZZ_TIME  ?= 300
+fuzz:
+	$(CARGO) test --release --test fuzz --no-run
+	PROPTEST_CASES=$(FUZZ_CASES) timeout $(FUZZ_TIME) $(CARGO) test --release --test fuzz; \
+	status=$$?; if [ $$status -eq 124 ]; then echo "fuzz: stopped after $(FUZZ_TIME)s, no failure found"; else exit $$status; fi
 
 # Apache Spark (PySpark from the package registry; Java 17 is on the machine).
 VENV_SPARK := .venv-spark

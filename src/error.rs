@@ -29,6 +29,39 @@ pub enum Error {
         message: String,
     },
 
+    /// A column the reader needs appears twice in a CSV header, so which
+    /// one holds the data is ambiguous.
+    #[error("{path}:1: column `{column}` appears twice (columns {first} and {second}); keep one of them")]
+    DuplicateColumn {
+        /// The CSV file.
+        path: PathBuf,
+        /// The repeated column name.
+        column: String,
+        /// 1-based position of its first occurrence.
+        first: usize,
+        /// 1-based position of its second occurrence.
+        second: usize,
+    },
+
+    /// An output names a file that is also an input of the same run:
+    /// writing it would replace the input.
+    #[error(
+        "{path}: is also an input; writing it would replace the input (choose another output)"
+    )]
+    OutputIsInput {
+        /// The output as given.
+        path: PathBuf,
+    },
+
+    /// Worker threads could not be started.
+    #[error("cannot start {requested} worker threads: {source} (ask for fewer with --threads)")]
+    Threads {
+        /// Threads asked for.
+        requested: usize,
+        /// What the system said.
+        source: std::io::Error,
+    },
+
     /// A required column is absent from a CSV header.
     #[error("{path}:1: missing column `{column}` (the header must contain {expected})")]
     MissingColumn {
@@ -137,6 +170,18 @@ pub enum Error {
         line: u64,
         /// What the parser said.
         message: String,
+    },
+
+    /// A warning, not a failure: a record held invalid UTF-8, which was
+    /// replaced with U+FFFD, and the record was scored.
+    #[error("{path}:{line}: not valid UTF-8: {replaced} invalid sequence(s) replaced with U+FFFD")]
+    Repaired {
+        /// The stream (`-` for standard input).
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// Invalid sequences replaced.
+        replaced: usize,
     },
 
     /// Reading standard input failed.

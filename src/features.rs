@@ -137,6 +137,11 @@ impl Default for TfIdfVectorizer {
     }
 }
 
+/// The largest idf value a model file may hold: smoothed idf is
+/// `ln((1+n)/(1+df)) + 1`, under 50 for any corpus that fits on a disk, so
+/// anything larger is a damaged file, and would overflow the scores.
+pub const MAX_IDF: f64 = 1.0e6;
+
 /// Largest supported n-gram length.
 pub const MAX_NGRAM: usize = 3;
 /// Bits per unit id in a packed n-gram key: [`MAX_NGRAM`] ids of 21 bits
@@ -806,6 +811,11 @@ impl FittedTfIdfVectorizer {
                 vocabulary.len(),
                 idf.len(),
                 display.len()
+            )));
+        }
+        if let Some(bad) = idf.iter().find(|v| !(v.is_finite() && v.abs() <= MAX_IDF)) {
+            return Err(Error::Config(format!(
+                "idf value {bad:e} is not a finite number within ±{MAX_IDF:e}"
             )));
         }
         let (lo, hi) = config.ngram_range;

@@ -7,6 +7,9 @@
 //!   columns such as `note` or `review` are ignored);
 //! * `text` is trimmed and must not be empty; `doc_id` must not be empty;
 //! * `label` must be one of the declared classes;
+//! * a cell the tool guarded against spreadsheet formulas (a leading `'`,
+//!   see [`crate::io::protect_cell`]) is read without the guard;
+//! * a column the reader needs may appear only once in the header;
 //! * the same text may appear more than once with the same label (it is
 //!   counted once: the first row wins); with two different labels it is an
 //!   error naming both places.
@@ -17,6 +20,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::io::{unprotect_cell, CrlfToLf};
 
 /// The ordered list of class names, declared once (by default in
 /// `labels/classes.txt`) and carried through training, scoring and reports.
@@ -233,12 +237,14 @@ pub fn read_texts(paths: &[PathBuf]) -> Result<std::collections::HashSet<String>
     let mut texts = std::collections::HashSet::new();
     for path in paths {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(CrlfToLf::new(file));
         let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
         let col = column_indices(path, &header, &["text"])?[0];
         for_each_record(path, &mut reader, |record, _| {
             if let Some(t) = record.get(col) {
-                texts.insert(t.trim().to_string());
+                texts.insert(unprotect_cell(t.trim()).to_string());
             }
             Ok(())
         })?;
@@ -257,8 +263,9 @@ pub fn shorten(text: &str, max: usize) -> String {
 }
 
 /// Calls `f(record, line)` for every record of a CSV reader (after its
-/// header), with the record's 1-based line; a parse error names `path` and
-/// the line.
+/// header), with the record's 1-based line (wrap the source in
+/// [`CrlfToLf`] for lines to be right in CRLF files); a parse error names
+/// `path` and the line.
 pub fn for_each_record<R: std::io::Read>(
     path: &Path,
     reader: &mut csv::Reader<R>,
@@ -274,30 +281,46 @@ pub fn for_each_record<R: std::io::Read>(
     }
 }
 
-/// Finds the named columns of a CSV header.
+/// Finds the named columns of a CSV header (names are trimmed, a UTF-8
+/// byte-order mark ignored). A required column that is absent, or that
+/// appears twice, is an error naming it.
 pub fn column_indices(
     path: &Path,
     header: &csv::StringRecord,
     required: &[&str],
 ) -> Result<Vec<usize>> {
+    let name_of = |h: &str| h.trim().trim_start_matches('\u{feff}').trim().to_string();
     required
         .iter()
         .map(|name| {
-            header
+            let mut found = header
                 .iter()
-                .position(|h| h.trim().trim_start_matches('\u{feff}') == *name)
-                .ok_or_else(|| Error::MissingColumn {
+                .enumerate()
+                .filter(|(_, h)| name_of(h) == *name)
+                .map(|(i, _)| i);
+            let first = found.next().ok_or_else(|| Error::MissingColumn {
+                path: path.to_path_buf(),
+                column: name.to_string(),
+                expected: required.join(","),
+            })?;
+            if let Some(second) = found.next() {
+                return Err(Error::DuplicateColumn {
                     path: path.to_path_buf(),
                     column: name.to_string(),
-                    expected: required.join(","),
-                })
+                    first: first + 1,
+                    second: second + 1,
+                });
+            }
+            Ok(first)
         })
         .collect()
 }
 
 fn read_file(path: &Path, classes: &Classes) -> Result<Vec<LabeledRow>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(CrlfToLf::new(file));
     let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
     if header.is_empty() || header.iter().all(|h| h.trim().is_empty()) {
         return Err(Error::MissingColumn {
@@ -309,7 +332,7 @@ fn read_file(path: &Path, classes: &Classes) -> Result<Vec<LabeledRow>> {
     let cols = column_indices(path, &header, &["doc_id", "text", "label"])?;
     let mut out = Vec::new();
     for_each_record(path, &mut reader, |record, line| {
-        let field = |i: usize| record.get(cols[i]).unwrap_or("").trim();
+        let field = |i: usize| unprotect_cell(record.get(cols[i]).unwrap_or("").trim());
         let (doc_id, text, label) = (field(0), field(1), field(2));
         for (value, column) in [(doc_id, "doc_id"), (text, "text"), (label, "label")] {
             if value.is_empty() {

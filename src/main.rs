@@ -1,14 +1,14 @@
 //! The `stance` command line: parses arguments, calls the library, maps
 //! errors to exit codes (0 success, 1 some inputs skipped, 2 error).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use stance::features::DfBound;
-use stance::io::{atomic_write, check_writable_target, discover, write_output};
+use stance::io::{atomic_write, check_not_an_input, check_writable_target, discover, write_output};
 use stance::labels::{expand_paths, read_labels, Classes};
 use stance::lexicon::Lexicon;
 use stance::model::{Model, TrainConfig};
@@ -215,16 +215,39 @@ struct EvalArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C or SIGTERM: remove the temporary files of the outputs being
+    // written, then end as a signal would (128 + SIGINT). Without the
+    // handler (it cannot be installed) the next run removes them instead.
+    let _ = ctrlc::set_handler(|| {
+        let _held = stance::io::remove_temp_files();
+        std::process::exit(130);
+    });
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("stance: error: {err:#}");
+            eprintln!("stance: error: {}", message(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, each cause added only when the text so far
+/// does not already say it (library errors name their cause themselves).
+fn message(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
 }
 
 /// glibc raises its mmap threshold each time a large block is freed, after
@@ -303,8 +326,10 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         .card
         .clone()
         .unwrap_or_else(|| args.model.with_extension("md"));
-    check_writable_target(&args.model)?;
-    check_writable_target(&card_path)?;
+    let confusion_path = card_path.with_extension("confusion.svg");
+    for target in [&args.model, &card_path, &confusion_path] {
+        check_writable_target(target)?;
+    }
 
     let classes = Classes::load(&args.classes)?;
     let files = expand_paths(&args.labels)?;
@@ -317,6 +342,15 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+    }
+    let read: Vec<&Path> = files
+        .iter()
+        .chain(&args.offtopic)
+        .chain([&args.classes, &args.actors, &args.cues])
+        .map(PathBuf::as_path)
+        .collect();
+    for target in [&args.model, &card_path, &confusion_path] {
+        check_not_an_input(target, read.iter().copied())?;
     }
     let labels = read_labels(&files, &classes)?;
     eprintln!(
@@ -414,7 +448,6 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     model = model.with_offtopic(shares);
     model.save(&args.model)?;
-    let confusion_path = card_path.with_extension("confusion.svg");
     let confusion_name = match &model.training().cross_validation {
         Some(cv) => {
             let svg = stance::report::chart::confusion_chart(&cv.metrics)?;
@@ -437,18 +470,31 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         model.featurizer().n_features(),
         card_path.display()
     );
-    print!("{report}");
+    // Saved before printing: a closed pipe (`| head`) loses nothing.
+    std::io::stdout().lock().write_all(report.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     pin_mmap_threshold();
     let to_stdout = args.out.as_os_str() == "-";
-    if !to_stdout {
-        check_writable_target(&args.out)?;
+    let outputs: Vec<&Path> = std::iter::once(args.out.as_path())
+        .filter(|_| !to_stdout)
+        .chain(args.summary.as_deref())
+        .chain(args.chart.as_deref())
+        .collect();
+    for target in &outputs {
+        check_writable_target(target)?;
     }
-    for extra in args.summary.iter().chain(&args.chart) {
-        check_writable_target(extra)?;
+    let jsonl = args.input_format == "jsonl";
+    let (inputs, missing) = if jsonl {
+        (Vec::new(), Vec::new())
+    } else {
+        discover(&args.inputs)
+    };
+    for target in &outputs {
+        check_not_an_input(target, args.inputs.iter().map(PathBuf::as_path))?;
+        check_not_an_input(target, inputs.iter().filter_map(|i| i.path()))?;
     }
     let model = Model::load(&args.model)?;
     let options = ScoreOptions {
@@ -461,10 +507,9 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         },
         ..ScoreOptions::default()
     };
-    if args.input_format == "jsonl" {
+    if jsonl {
         return score_jsonl(&args, &model, options);
     }
-    let (inputs, missing) = discover(&args.inputs);
     for s in &missing {
         eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
     }
@@ -533,11 +578,17 @@ fn write_article_reports(
 
 /// `score --input-format jsonl`: streams every input, record by record.
 fn score_jsonl(args: &ScoreArgs, model: &Model, options: ScoreOptions) -> anyhow::Result<ExitCode> {
-    let summary = write_output(&args.out, |w| {
-        stance::score::score_jsonl_inputs(model, &args.inputs, w, options, |problem| {
-            eprintln!("stance: {problem}")
-        })
-    })?;
+    let summary =
+        write_output(&args.out, |w| {
+            stance::score::score_jsonl_inputs(model, &args.inputs, w, options, |problem| {
+                match problem {
+                    stance::error::Error::Repaired { .. } => {
+                        eprintln!("stance: warning: {problem}")
+                    }
+                    _ => eprintln!("stance: {problem}"),
+                }
+            })
+        })?;
     write_article_reports(args, model, &summary.articles)?;
     eprintln!(
         "scored {} sentences in {} records{}",
@@ -586,10 +637,7 @@ fn report_event(progress: Option<&indicatif::ProgressBar>, event: Event<'_>) {
 
 fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let classes = Classes::load(&args.classes)?;
-    let mut existing = expand_paths(&args.labels)?;
-    if args.labels_out.exists() && !existing.contains(&args.labels_out) {
-        existing.push(args.labels_out.clone());
-    }
+    let existing = expand_paths(&args.labels)?;
     let report = stance::review::apply(
         &args.predictions,
         &classes,
@@ -622,7 +670,8 @@ fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             stance::labels::shorten(&c.text, 80)
         );
     }
-    println!(
+    writeln!(
+        std::io::stdout().lock(),
         "{} reviewed: {} added to {}, {} already labelled, {} conflicting{}, {} invalid",
         report.reviewed,
         report.added,
@@ -631,19 +680,21 @@ fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         report.conflicts.len(),
         if args.overwrite { " (overwritten)" } else { "" },
         report.invalid.len()
-    );
+    )?;
     Ok(partial_exit(report.has_problems()))
 }
 
 fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     pin_mmap_threshold();
     let to_stdout = args.out.as_os_str() == "-";
+    let (inputs, missing) = discover(&args.inputs);
     if !to_stdout {
         check_writable_target(&args.out)?;
+        check_not_an_input(&args.out, args.inputs.iter().map(PathBuf::as_path))?;
+        check_not_an_input(&args.out, inputs.iter().filter_map(|i| i.path()))?;
     }
     let model = Model::load(&args.model)?;
     let known = stance::labels::read_texts(&expand_paths(&args.labels)?)?;
-    let (inputs, missing) = discover(&args.inputs);
     for s in &missing {
         eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
     }
@@ -658,8 +709,7 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     }
     let skipped = summary.skipped + missing.len();
     eprintln!(
-        "listed the {} least certain of {} sentences ({} already labelled are left out){}",
-        listed,
+        "listed {listed} sentence(s), the least certain of {} scored ({} already labelled left out){}",
         summary.sentences,
         known.len(),
         skipped_note(skipped, "input(s)")
@@ -675,16 +725,18 @@ fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         bail!("no labelled rows in {}", display_paths(&files));
     }
     let metrics = evaluate(&model, &labels)?;
+    let mut stdout = std::io::stdout().lock();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&metrics)?);
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&metrics)?)?;
     } else {
-        println!(
+        writeln!(
+            stdout,
             "evaluated {} on {} sentences from {}\n\n{}",
             args.model.display(),
             labels.rows.len(),
             display_paths(&files),
             metrics.to_text()
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

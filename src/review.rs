@@ -7,13 +7,22 @@
 //! without duplicating what is already labelled and without silently
 //! contradicting an existing label: a conflict is reported with both places
 //! and written only when the caller asks to overwrite.
+//!
+//! Label files are changed under an exclusive lock on their folders
+//! ([`crate::io::lock_folders`]) and read only once it is held, so runs at
+//! the same time take turns and none loses another's rows; each file is
+//! replaced atomically. Cells are written guarded against spreadsheet
+//! formulas ([`crate::io::protect_cell`]).
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::io::{atomic_write, unprotect_cell, Input};
+use crate::io::{
+    atomic_write, check_writable_target, guard_raw_cell, lock_folders, protect_cell,
+    unprotect_cell, CrlfToLf, Input,
+};
 use crate::labels::{column_indices, for_each_record, read_labels, Classes};
 use crate::model::Model;
 use crate::score::{
@@ -73,9 +82,15 @@ impl ApplyReport {
 
 /// Applies the reviews in `predictions` (a CSV with `doc_id`, `text` and
 /// `review` columns, as written by `stance score`). `existing` are the label
-/// files to check against (they must be valid); new rows go to `labels_out`
-/// (created with a `doc_id,text,label` header if absent). With `overwrite`,
-/// a conflicting existing label is replaced in the file that holds it.
+/// files to check against (they must be valid); `labels_out`, when it
+/// exists, is checked too. New rows go to `labels_out` (created with a
+/// `doc_id,text,label` header if absent). With `overwrite`, a conflicting
+/// existing label is replaced on every row that holds the text, in every
+/// file.
+///
+/// Before anything is read, `labels_out` is checked to be writable and the
+/// folders of all label files are locked; the lock is held until the files
+/// are written, so concurrent runs serialize.
 pub fn apply(
     predictions: &Path,
     classes: &Classes,
@@ -83,14 +98,26 @@ pub fn apply(
     labels_out: &Path,
     overwrite: bool,
 ) -> Result<ApplyReport> {
-    let known = read_labels(existing, classes)?;
+    check_writable_target(labels_out)?;
+    let mut existing = existing.to_vec();
+    let lock_paths: Vec<&Path> = existing
+        .iter()
+        .map(PathBuf::as_path)
+        .chain([labels_out])
+        .collect();
+    let _locks = lock_folders(&lock_paths)?;
+    // Read under the lock: another run may have just written these files.
+    if labels_out.exists() && !existing.iter().any(|p| same_file(p, labels_out)) {
+        existing.push(labels_out.to_path_buf());
+    }
+    let known = read_labels(&existing, classes)?;
     let mut by_text: HashMap<&str, &crate::labels::LabeledRow> = HashMap::new();
     for row in &known.rows {
         by_text.insert(row.text.as_str(), row);
     }
 
     let file = std::fs::File::open(predictions).map_err(|e| Error::io(predictions, e))?;
-    let mut reader = csv::Reader::from_reader(file);
+    let mut reader = csv::Reader::from_reader(CrlfToLf::new(file));
     let header = reader
         .headers()
         .map_err(|e| Error::csv(predictions, &e))?
@@ -101,8 +128,8 @@ pub fn apply(
     // text -> (line, label) of its first review in this file
     let mut reviewed: HashMap<String, (u64, usize)> = HashMap::new();
     let mut to_add: Vec<(String, String, usize)> = Vec::new();
-    // label file -> (line -> new label)
-    let mut edits: HashMap<PathBuf, HashMap<u64, String>> = HashMap::new();
+    // text -> new label, for every row of every label file holding the text
+    let mut replace: HashMap<String, String> = HashMap::new();
     for_each_record(predictions, &mut reader, |record, line| {
         let review = record.get(cols[2]).unwrap_or("").trim();
         if review.is_empty() {
@@ -146,10 +173,7 @@ pub fn apply(
             Some(row) if row.label == label => report.skipped += 1,
             Some(row) => {
                 if overwrite {
-                    edits
-                        .entry(row.path.clone())
-                        .or_default()
-                        .insert(row.line, review.to_string());
+                    replace.insert(text.clone(), review.to_string());
                 }
                 report.conflicts.push(Conflict {
                     line,
@@ -166,10 +190,13 @@ pub fn apply(
         Ok(())
     })?;
 
-    let mut edited: Vec<(&PathBuf, &HashMap<u64, String>)> = edits.iter().collect();
-    edited.sort_by(|a, b| a.0.cmp(b.0));
-    for (path, changes) in edited {
-        rewrite_labels(path, changes)?;
+    if !replace.is_empty() {
+        let mut files: Vec<&PathBuf> = existing.iter().collect();
+        files.sort();
+        files.dedup();
+        for path in files {
+            rewrite_labels(path, &replace)?;
+        }
     }
     if !to_add.is_empty() {
         append_rows(labels_out, classes, &to_add)?;
@@ -178,22 +205,40 @@ pub fn apply(
     Ok(report)
 }
 
-/// Replaces the `label` of the given lines of a label file, keeping every
-/// other row and column.
-fn rewrite_labels(path: &Path, changes: &HashMap<u64, String>) -> Result<()> {
+/// Whether two paths name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Replaces the `label` of every row whose text is a key of `replace`,
+/// keeping every other row and column; writes nothing when no row matches.
+/// Cells that would run as spreadsheet formulas are written guarded.
+fn rewrite_labels(path: &Path, replace: &HashMap<String, String>) -> Result<()> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv::Reader::from_reader(file);
+    let mut reader = csv::Reader::from_reader(CrlfToLf::new(file));
     let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
-    let label_col = column_indices(path, &header, &["label"])?[0];
+    let cols = column_indices(path, &header, &["text", "label"])?;
     let mut rows = Vec::new();
-    for_each_record(path, &mut reader, |record, line| {
-        let mut fields: Vec<String> = record.iter().map(String::from).collect();
-        if let Some(new) = changes.get(&line) {
-            fields[label_col] = new.clone();
+    let mut changed = false;
+    for_each_record(path, &mut reader, |record, _| {
+        let mut fields: Vec<String> = record
+            .iter()
+            .map(|f| guard_raw_cell(f).into_owned())
+            .collect();
+        let text = unprotect_cell(record.get(cols[0]).unwrap_or("").trim());
+        if let Some(new) = replace.get(text) {
+            fields[cols[1]] = protect_cell(new).into_owned();
+            changed = true;
         }
         rows.push(fields);
         Ok(())
     })?;
+    if !changed {
+        return Ok(());
+    }
     atomic_write(path, |w| {
         let mut out = csv::WriterBuilder::new()
             .terminator(csv::Terminator::Any(b'\n'))
@@ -207,7 +252,8 @@ fn rewrite_labels(path: &Path, changes: &HashMap<u64, String>) -> Result<()> {
 }
 
 /// Appends rows to a label file, matching its header (extra columns left
-/// empty), or creates it with `doc_id,text,label`.
+/// empty), or creates it with `doc_id,text,label`. Cells are guarded
+/// against spreadsheet formulas.
 fn append_rows(path: &Path, classes: &Classes, rows: &[(String, String, usize)]) -> Result<()> {
     let (mut bytes, header) = if path.exists() {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -215,7 +261,6 @@ fn append_rows(path: &Path, classes: &Classes, rows: &[(String, String, usize)])
         let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
         (bytes, header)
     } else {
-        crate::io::check_writable_target(path)?;
         (
             b"doc_id,text,label\n".to_vec(),
             csv::StringRecord::from(vec!["doc_id", "text", "label"]),
@@ -230,9 +275,9 @@ fn append_rows(path: &Path, classes: &Classes, rows: &[(String, String, usize)])
         .from_writer(Vec::new());
     for (doc_id, text, label) in rows {
         let mut fields = vec![String::new(); header.len()];
-        fields[cols[0]] = doc_id.clone();
-        fields[cols[1]] = text.clone();
-        fields[cols[2]] = classes.names()[*label].clone();
+        fields[cols[0]] = protect_cell(doc_id).into_owned();
+        fields[cols[1]] = protect_cell(text).into_owned();
+        fields[cols[2]] = protect_cell(&classes.names()[*label]).into_owned();
         w.write_record(&fields).map_err(Error::CsvRow)?;
     }
     let tail = w
@@ -357,7 +402,7 @@ mod tests {
         assert!(r.has_problems());
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
-            "doc_id,text,label\ne,New.,b\ne,=1+1,a\n"
+            "doc_id,text,label\ne,New.,b\ne,'=1+1,a\n"
         );
         // running it again adds nothing
         let again = apply(
@@ -400,6 +445,87 @@ mod tests {
             "doc_id,text,label,note\nd,\"One, quoted.\",a,kept\nd,Two.,b,\n"
         );
         assert!(!d.join("new.csv").exists());
+    }
+
+    #[test]
+    fn overwrite_replaces_every_copy_of_the_text() {
+        // Regression: only the first of two rows with the same text was
+        // changed, after which the label files contradicted themselves.
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let one = d.join("one.csv");
+        let two = d.join("two.csv");
+        std::fs::write(
+            &one,
+            "doc_id,text,label\nd,Twice.,a\nd,Other.,a\nd,Twice.,a\n",
+        )
+        .unwrap();
+        std::fs::write(&two, "doc_id,text,label\ne,Twice.,a\n").unwrap();
+        let preds = d.join("p.csv");
+        std::fs::write(&preds, "doc_id,text,review\nd,Twice.,b\n").unwrap();
+        let files = [one.clone(), two.clone()];
+        let r = apply(&preds, &classes(), &files, &d.join("new.csv"), true).unwrap();
+        assert_eq!(r.conflicts.len(), 1);
+        assert_eq!(
+            std::fs::read_to_string(&one).unwrap(),
+            "doc_id,text,label\nd,Twice.,b\nd,Other.,a\nd,Twice.,b\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&two).unwrap(),
+            "doc_id,text,label\ne,Twice.,b\n"
+        );
+        let set = read_labels(&files, &classes()).unwrap();
+        assert_eq!(set.counts(), [1, 1]);
+    }
+
+    #[test]
+    fn label_files_are_written_guarded_and_read_back_unguarded() {
+        // Regression: label text was written without the formula guard.
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let labels = d.join("labels.csv");
+        std::fs::write(&labels, "doc_id,text,label\nd,=raw(),a\n").unwrap();
+        let preds = d.join("p.csv");
+        std::fs::write(
+            &preds,
+            "doc_id,text,review\n'@d,'=HYPERLINK(\"x\"),b\nd,=raw(),b\n",
+        )
+        .unwrap();
+        let out = d.join("out.csv");
+        let files = [labels.clone()];
+        apply(&preds, &classes(), &files, &out, true).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "doc_id,text,label\n'@d,\"'=HYPERLINK(\"\"x\"\")\",b\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&labels).unwrap(),
+            "doc_id,text,label\nd,'=raw(),b\n",
+            "a rewritten file is guarded too"
+        );
+        let set = read_labels(&[labels, out], &classes()).unwrap();
+        let texts: Vec<(&str, &str)> = set
+            .rows
+            .iter()
+            .map(|r| (r.doc_id.as_str(), r.text.as_str()))
+            .collect();
+        assert_eq!(texts, [("d", "=raw()"), ("@d", "=HYPERLINK(\"x\")")]);
+    }
+
+    #[test]
+    fn a_second_review_column_is_an_error_naming_both() {
+        // Regression: a review column added in a spreadsheet was ignored.
+        let dir = tempfile::tempdir().unwrap();
+        let preds = dir.path().join("p.csv");
+        std::fs::write(&preds, "doc_id,text,review,review\nd,x,,b\n").unwrap();
+        let err = apply(&preds, &classes(), &[], &dir.path().join("o.csv"), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}:1: column `review` appears twice (columns 3 and 4); keep one of them",
+                preds.display()
+            )
+        );
     }
 
     #[test]

@@ -16,6 +16,11 @@ use crate::labels::{Classes, LabelSet};
 /// Logit given to a class the training rows did not contain.
 const ABSENT_LOGIT: f64 = -1.0e3;
 
+/// The largest weight or intercept (in absolute value) a model may hold.
+/// L2-regularised weights on unit-length rows stay far below it; a file
+/// with larger ones is damaged, and its logits could overflow.
+pub const MAX_WEIGHT: f64 = 1.0e6;
+
 /// Everything that decides how a model is trained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -160,8 +165,14 @@ impl Classifier {
                 weights[j * n_classes + c] = w;
             }
         }
-        if weights.iter().chain(&intercepts).any(|w| !w.is_finite()) {
-            return Err(Error::Config("weights must be finite numbers".into()));
+        if let Some(bad) = weights
+            .iter()
+            .chain(&intercepts)
+            .find(|w| !(w.is_finite() && w.abs() <= MAX_WEIGHT))
+        {
+            return Err(Error::Config(format!(
+                "weight {bad:e} is not a finite number within ±{MAX_WEIGHT:e}"
+            )));
         }
         Ok(Classifier {
             n_features,
@@ -208,6 +219,12 @@ impl Classifier {
         for o in out.iter_mut() {
             *o = (*o - max).exp();
             sum += *o;
+        }
+        if !(sum.is_finite() && sum > 0.0) {
+            // Only reachable with non-finite input values: say "no idea"
+            // rather than give probabilities that do not sum to 1.
+            out.fill(1.0 / k as f64);
+            return;
         }
         for o in out.iter_mut() {
             *o /= sum;

@@ -233,11 +233,18 @@ impl Model {
         crate::io::atomic_write(path, |w| w.write_all(&bytes))
     }
 
-    /// Reads a model file, checking format, version and consistency.
+    /// Reads a model file, checking format, version and consistency. A
+    /// file over [`crate::io::MAX_MODEL_BYTES`] is refused before it is
+    /// read (a stream, after that many bytes).
     pub fn load(path: &Path) -> Result<Model> {
-        let bytes = std::fs::read(path).map_err(|e| Error::Model {
-            path: path.to_path_buf(),
-            message: format!("cannot read model file: {e}"),
+        let bytes = crate::io::read_limited(path, crate::io::MAX_MODEL_BYTES).map_err(|e| {
+            Error::Model {
+                path: path.to_path_buf(),
+                message: match e {
+                    Error::Io { source, .. } => format!("cannot read model file: {source}"),
+                    other => format!("cannot read model file: {other}"),
+                },
+            }
         })?;
         Model::from_json(&bytes).map_err(|e| match e {
             Error::InvalidModel(message) => Error::Model {

@@ -2,15 +2,21 @@
 //!
 //! Has the responsibility to read one input and hand back documents whose
 //! sentence spans point into their text. A file's bytes are decoded once
-//! here: a UTF-8 byte-order mark is dropped (offsets still count it), binary
-//! data (NUL bytes) is refused, and invalid UTF-8 becomes U+FFFD with a
-//! warning. A new input format is a reader in this file.
+//! here, the same way for every format: a UTF-8 byte-order mark is dropped
+//! (offsets still count it), binary data (NUL bytes) in an article is
+//! refused, and invalid UTF-8 becomes U+FFFD with one warning naming the
+//! file (and, for CSV and JSONL, the line). Streams (standard input, pipes,
+//! devices) are read up to [`MAX_ARTICLE_BYTES`] per article or record. A
+//! new input format is a reader in this file.
 
-use std::io::Read;
+use std::borrow::Cow;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::io::{unprotect_cell, Input};
+use crate::io::{
+    open_input, too_large, unprotect_cell, Capped, CrlfToLf, Input, MAX_ARTICLE_BYTES,
+};
 use crate::labels::{column_indices, for_each_record};
 use crate::segment::{segment, Span};
 
@@ -134,51 +140,86 @@ pub fn load(input: &Input) -> Result<Loaded> {
     match input {
         Input::Stdin => {
             let mut bytes = Vec::new();
-            std::io::stdin()
+            Capped::new(std::io::stdin().lock(), MAX_ARTICLE_BYTES)
                 .read_to_end(&mut bytes)
                 .map_err(Error::Stdin)?;
             let doc = decode_document(Path::new("-"), "stdin".into(), bytes, &mut loaded.warnings)?;
             loaded.documents.push(doc);
         }
         Input::Text(path) => {
-            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            let mut bytes = Vec::new();
+            open_input(path, MAX_ARTICLE_BYTES)?
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::io(path, e))?;
             let doc = decode_document(path, doc_id_of(path), bytes, &mut loaded.warnings)?;
             loaded.documents.push(doc);
         }
-        Input::Csv(path) => loaded.documents = load_csv(path)?,
+        Input::Csv(path) => loaded.documents = load_csv(path, &mut loaded.warnings)?,
     }
     Ok(loaded)
 }
 
 /// Reads a CSV of already-split sentences: a `text` column and an optional
 /// `doc_id` column (default: the file stem). Consecutive rows with the same
-/// doc_id form one document.
-pub fn load_csv(path: &Path) -> Result<Vec<Document>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new().from_reader(file);
-    let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
+/// doc_id form one document. Cells that are not valid UTF-8 are repaired
+/// (U+FFFD), with one warning in `warnings` for the file; rows with fewer
+/// or more fields than the header are read as far as they go.
+pub fn load_csv(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<Document>> {
+    let file = open_input(path, MAX_ARTICLE_BYTES)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(CrlfToLf::new(file));
+    let header = reader.byte_headers().map_err(|e| Error::csv(path, &e))?;
+    let header: csv::StringRecord = header
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect();
     let text_col = column_indices(path, &header, &["text"])?[0];
     let doc_col = column_indices(path, &header, &["doc_id"])
         .ok()
         .map(|v| v[0]);
     let default_id = doc_id_of(path);
     let mut docs: Vec<(String, Vec<String>)> = Vec::new();
-    for_each_record(path, &mut reader, |record, _| {
-        let text = unprotect_cell(record.get(text_col).unwrap_or("").trim()).to_string();
-        if text.is_empty() {
-            return Ok(());
+    let mut record = csv::ByteRecord::new();
+    // (first line with invalid UTF-8, rows with it)
+    let mut repaired: Option<(u64, usize)> = None;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(Error::csv(path, &e)),
         }
-        let doc_id = doc_col
-            .and_then(|c| record.get(c))
-            .map(|d| unprotect_cell(d.trim()))
+        let line = record.position().map_or(0, |p| p.line());
+        let mut bad = false;
+        let mut cell = |col: Option<usize>| {
+            let raw = col.and_then(|c| record.get(c)).unwrap_or(b"");
+            let text = String::from_utf8_lossy(raw);
+            bad |= matches!(text, Cow::Owned(_));
+            text
+        };
+        let text_cell = cell(Some(text_col));
+        let doc_cell = cell(doc_col);
+        if bad {
+            let r = repaired.get_or_insert((line, 0));
+            r.1 += 1;
+        }
+        let text = unprotect_cell(text_cell.trim()).to_string();
+        if text.is_empty() {
+            continue;
+        }
+        let doc_id = Some(unprotect_cell(doc_cell.trim()))
             .filter(|d| !d.is_empty())
             .unwrap_or(&default_id);
         match docs.last_mut() {
             Some((id, sentences)) if id == doc_id => sentences.push(text),
             _ => docs.push((doc_id.to_string(), vec![text])),
         }
-        Ok(())
-    })?;
+    }
+    if let Some((line, rows)) = repaired {
+        warnings.push(format!(
+            "not valid UTF-8 in {rows} row(s), from line {line}: invalid sequence(s) replaced with U+FFFD"
+        ));
+    }
     Ok(docs
         .into_iter()
         .map(|(id, sentences)| Document::from_sentences(id, &sentences))
@@ -189,7 +230,7 @@ pub fn load_csv(path: &Path) -> Result<Vec<Document>> {
 /// benchmark corpora are), in file order; empty texts are left out.
 pub fn load_article_csv(path: &Path) -> Result<Vec<String>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new().from_reader(file);
+    let mut reader = csv::ReaderBuilder::new().from_reader(CrlfToLf::new(file));
     let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
     let text_col = column_indices(path, &header, &["text"])?[0];
     let mut articles = Vec::new();
@@ -206,23 +247,83 @@ pub fn load_article_csv(path: &Path) -> Result<Vec<String>> {
 /// One record of a JSONL archive: the article's id and its whole text.
 #[derive(Debug, serde::Deserialize)]
 struct JsonRecord {
-    doc_id: Option<String>,
+    doc_id: Option<DocId>,
     text: String,
 }
 
+/// A `doc_id` as archives write it: a string or a number.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum DocId {
+    Text(String),
+    Number(serde_json::Number),
+}
+
 /// Parses line `line` of the JSONL stream `source` into a document: an
-/// object with the whole article in `text` and an optional `doc_id`
-/// (default `SOURCE:LINE`).
+/// object with the whole article in `text` and an optional `doc_id`, a
+/// string or a number (default `SOURCE:LINE`).
 pub fn parse_jsonl_record(source: &Path, line: u64, json: &str) -> Result<Document> {
     let record: JsonRecord = serde_json::from_str(json).map_err(|e| Error::Record {
         path: source.to_path_buf(),
         line,
         message: e.to_string(),
     })?;
-    let doc_id = record
-        .doc_id
-        .unwrap_or_else(|| format!("{}:{line}", source.display()));
+    let doc_id = match record.doc_id {
+        Some(DocId::Text(id)) => id,
+        Some(DocId::Number(n)) => n.to_string(),
+        None => format!("{}:{line}", source.display()),
+    };
     Ok(Document::from_text(doc_id, record.text))
+}
+
+/// Reads the next line of a record stream into `buf`, without its line
+/// end (`\n` or `\r\n`); `Ok(false)` at the end of the stream. A line of
+/// more than `limit` bytes is an error ([`std::io::ErrorKind::FileTooLarge`])
+/// and nothing more of it is read, so a stream without line ends
+/// (`/dev/zero`) cannot exhaust memory.
+pub fn read_record_line<R: BufRead>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    limit: u64,
+) -> std::io::Result<bool> {
+    buf.clear();
+    let n = reader
+        .by_ref()
+        .take(limit.saturating_add(1))
+        .read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+    } else if buf.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    Ok(true)
+}
+
+/// Decodes one line of a record stream: drops a UTF-8 byte-order mark and
+/// replaces invalid UTF-8 with U+FFFD; the second value counts the
+/// replaced sequences (0 when the line was valid).
+pub fn decode_record_line(bytes: &[u8]) -> (Cow<'_, str>, usize) {
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    let text = String::from_utf8_lossy(bytes);
+    let bad = match &text {
+        Cow::Borrowed(_) => 0,
+        Cow::Owned(t) => t.matches('\u{FFFD}').count() - count_literal_fffd(bytes),
+    };
+    (text, bad)
+}
+
+/// U+FFFD characters already present (validly encoded) in `bytes`.
+fn count_literal_fffd(bytes: &[u8]) -> usize {
+    bytes
+        .windows(3)
+        .filter(|w| *w == "\u{FFFD}".as_bytes())
+        .count()
 }
 
 #[cfg(test)]
@@ -255,14 +356,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("rows.csv");
         std::fs::write(&p, "doc_id,text\nx,One.\nx,Two.\ny,Three.\n,Four.\n").unwrap();
-        let docs = load_csv(&p).unwrap();
+        let docs = load_csv(&p, &mut Vec::new()).unwrap();
         let ids: Vec<(&str, usize)> = docs
             .iter()
             .map(|d| (d.doc_id.as_str(), d.spans.len()))
             .collect();
         assert_eq!(ids, [("x", 2), ("y", 1), ("rows", 1)]);
         std::fs::write(&p, "body\nx\n").unwrap();
-        assert!(load_csv(&p)
+        assert!(load_csv(&p, &mut Vec::new())
             .unwrap_err()
             .to_string()
             .contains("missing column `text`"));

@@ -19,8 +19,8 @@ mod output;
 mod runner;
 
 pub use input::{
-    decode, decode_document, doc_id_of, load, load_article_csv, load_csv, parse_jsonl_record,
-    Document, Loaded,
+    decode, decode_document, decode_record_line, doc_id_of, load, load_article_csv, load_csv,
+    parse_jsonl_record, read_record_line, Document, Loaded,
 };
 pub use offtopic::measure_off_topic;
 pub(crate) use output::{finish_rows, header_bytes, row_buffer};

@@ -12,11 +12,11 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::input::{load, parse_jsonl_record, Document};
+use super::input::{decode_record_line, load, parse_jsonl_record, read_record_line, Document};
 use super::output::{header_bytes, DocSummary, Format};
 use crate::error::{Error, Result};
 use crate::features::SparseVec;
-use crate::io::Input;
+use crate::io::{Input, MAX_ARTICLE_BYTES};
 use crate::model::Model;
 
 /// Scoring settings.
@@ -279,25 +279,38 @@ where
         for _ in 1..threads {
             let tx = tx.clone();
             let (next, stop, written, process) = (&next, &stop, &written, &process);
-            scope.spawn(move || {
-                let mut scorer = Scorer::new(model, options);
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= inputs.len() || stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    {
-                        let (lock, cv) = written;
-                        let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
-                        while i >= *w + window && !stop.load(Ordering::Relaxed) {
-                            w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
+            let spawned = std::thread::Builder::new()
+                .name("stance-score".into())
+                .spawn_scoped(scope, move || {
+                    let mut scorer = Scorer::new(model, options);
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= inputs.len() || stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        {
+                            let (lock, cv) = written;
+                            let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
+                            while i >= *w + window && !stop.load(Ordering::Relaxed) {
+                                w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
+                            }
+                        }
+                        if tx.send((i, process(&mut scorer, i))).is_err() {
+                            break;
                         }
                     }
-                    if tx.send((i, process(&mut scorer, i))).is_err() {
-                        break;
-                    }
-                }
-            });
+                });
+            if let Err(source) = spawned {
+                // Let the workers already started finish their input and
+                // leave, so the scope can end: no hang, no panic.
+                failure = Some(Error::Threads {
+                    requested: threads,
+                    source,
+                });
+                stop.store(true, Ordering::Relaxed);
+                written.1.notify_all();
+                return;
+            }
         }
         drop(tx);
 
@@ -409,10 +422,13 @@ pub fn score_inputs<W: Write>(
 /// Scores a JSONL stream: one `{"doc_id": …, "text": …}` object per line,
 /// the whole article in `text` (see [`super::input::parse_jsonl_record`]).
 /// Each record is scored and its rows written and flushed before the next
-/// line is read, so memory stays bounded however long the stream and
-/// output follows input order. A malformed line is reported through
-/// `on_problem` with its line number, counted as skipped, and the stream
-/// goes on. Writes no CSV header: call [`super::write_header`] first for
+/// line is read, so memory stays bounded however long the stream (a line
+/// may hold up to [`MAX_ARTICLE_BYTES`]) and output follows input order. A
+/// malformed line is reported through `on_problem` with its line number,
+/// counted as skipped, and the stream goes on; a line over the limit is
+/// reported and ends that input. Invalid UTF-8 in a line is replaced with
+/// U+FFFD and reported as [`Error::Repaired`] (a warning: the record is
+/// scored); a byte-order mark is dropped. Writes no CSV header: call [`super::write_header`] first for
 /// CSV output. `source` names the stream in messages and default ids.
 pub fn score_jsonl<R: std::io::BufRead>(
     model: &Model,
@@ -425,12 +441,39 @@ pub fn score_jsonl<R: std::io::BufRead>(
     let mut scorer = Scorer::new(model, options);
     let mut summary = Summary::default();
     let n_classes = model.classes().len();
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| Error::io(source, e))?;
+    let mut reader = reader;
+    let mut bytes = Vec::new();
+    let mut n = 0u64;
+    loop {
+        n += 1;
+        match read_record_line(&mut reader, &mut bytes, MAX_ARTICLE_BYTES) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                // Nothing after an overlong line can be found without
+                // reading it all: stop this input here.
+                summary.skipped += 1;
+                on_problem(Error::Record {
+                    path: source.to_path_buf(),
+                    line: n,
+                    message: format!("{e}; the rest of this input is not read"),
+                });
+                break;
+            }
+            Err(e) => return Err(Error::io(source, e)),
+        }
+        let (line, replaced) = decode_record_line(&bytes);
         if line.trim().is_empty() {
             continue;
         }
-        let doc = match parse_jsonl_record(source, n as u64 + 1, &line) {
+        if replaced > 0 {
+            on_problem(Error::Repaired {
+                path: source.to_path_buf(),
+                line: n,
+                replaced,
+            });
+        }
+        let doc = match parse_jsonl_record(source, n, &line) {
             Ok(doc) => doc,
             Err(e) => {
                 summary.skipped += 1;
@@ -480,7 +523,7 @@ pub fn score_jsonl_inputs(
             });
             continue;
         } else {
-            match std::fs::File::open(input) {
+            match crate::io::open_input(input, u64::MAX) {
                 Ok(f) => score_jsonl(
                     model,
                     input,
@@ -491,7 +534,7 @@ pub fn score_jsonl_inputs(
                 )?,
                 Err(e) => {
                     summary.skipped += 1;
-                    on_problem(Error::io(input, e));
+                    on_problem(e);
                     continue;
                 }
             }

@@ -1,0 +1,173 @@
+//! Fuzzing by property: the segmenter, tokenizer, CSV and JSONL readers and
+//! the model loader on arbitrary bytes must never panic, and whatever they
+//! accept must satisfy the contracts the rest of the pipeline relies on.
+//!
+//! `cargo test` runs each property with proptest's default number of cases;
+//! `make fuzz` runs them with many more (`PROPTEST_CASES`), in release mode.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use stance::io::CrlfToLf;
+use stance::labels::{read_labels, Classes};
+use stance::model::{Model, TrainConfig};
+use stance::score::{
+    decode_record_line, load_csv, parse_jsonl_record, read_record_line, score_jsonl, Format,
+    ScoreOptions,
+};
+use stance::segment::segment;
+use stance::tokenize::{Tokenizer, TokenizerConfig};
+
+/// A model trained once on the small fixture.
+fn model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let classes = Classes::load(Path::new("labels/classes.txt")).unwrap();
+        let labels = read_labels(&["tests/fixtures/small.csv".into()], &classes).unwrap();
+        let mut config = TrainConfig::default();
+        config.featurizer.min_df = stance::features::DfBound::Count(1);
+        Model::train(&labels, &config, None).unwrap()
+    })
+}
+
+/// Bytes that are often almost text: CSV and JSON punctuation, line ends,
+/// quotes, a BOM, invalid UTF-8, NUL, multi-byte characters.
+fn bytes_strategy() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..400),
+        proptest::collection::vec(
+            prop_oneof![
+                "[A-Za-z ]{1,8}".prop_map(String::into_bytes),
+                Just(b",".to_vec()),
+                Just(b"\"".to_vec()),
+                Just(b"\r\n".to_vec()),
+                Just(b"\n".to_vec()),
+                Just(b"\r".to_vec()),
+                Just(b"\xEF\xBB\xBF".to_vec()),
+                Just(b"\xFF".to_vec()),
+                Just(b"\xE9".to_vec()),
+                Just(b"\0".to_vec()),
+                Just("李克強".as_bytes().to_vec()),
+                Just(b"{\"doc_id\":".to_vec()),
+                Just(b"\"text\":".to_vec()),
+                Just(b"}".to_vec()),
+                Just(b"'=".to_vec()),
+                Just(b"doc_id,text,label\n".to_vec()),
+                Just(b". ".to_vec()),
+            ],
+            0..60
+        )
+        .prop_map(|v| v.concat()),
+    ]
+}
+
+fn check_probabilities(p: &[f64]) -> Result<(), TestCaseError> {
+    let sum: f64 = p.iter().sum();
+    prop_assert!((sum - 1.0).abs() < 1e-9, "probabilities sum to {}", sum);
+    prop_assert!(p.iter().all(|v| v.is_finite() && *v >= 0.0));
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn segmenter_and_tokenizer_take_any_text(bytes in bytes_strategy()) {
+        let text = String::from_utf8_lossy(&bytes);
+        let tokenizer = Tokenizer::new(TokenizerConfig::default());
+        for span in segment(&text) {
+            prop_assert!(span.start < span.end && span.end <= text.len());
+            let tokens = tokenizer.tokens(span.text(&text));
+            for t in tokens {
+                prop_assert!(t.start <= t.end);
+            }
+        }
+    }
+
+    #[test]
+    fn crlf_reader_drops_only_the_cr_of_crlf(bytes in bytes_strategy(), chunk in 1usize..9) {
+        let mut got = Vec::new();
+        let mut reader = CrlfToLf::new(&bytes[..]);
+        let mut buf = vec![0u8; chunk];
+        loop {
+            let n = reader.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        let want = String::from_utf8_lossy(&bytes).replace("\r\n", "\n");
+        if std::str::from_utf8(&bytes).is_ok() {
+            prop_assert_eq!(String::from_utf8(got).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn csv_readers_take_any_bytes(bytes in bytes_strategy()) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut warnings = Vec::new();
+        if let Ok(docs) = load_csv(&path, &mut warnings) {
+            for doc in docs {
+                for span in &doc.spans {
+                    prop_assert!(span.end <= doc.text.len());
+                }
+            }
+        }
+        prop_assert!(warnings.len() <= 1, "one warning per file at most");
+        let classes = Classes::new(vec!["a".into(), "b".into()]).unwrap();
+        let _ = read_labels(&[path], &classes);
+    }
+
+    #[test]
+    fn jsonl_reader_takes_any_bytes(bytes in bytes_strategy()) {
+        let mut reader = &bytes[..];
+        let mut line = Vec::new();
+        let mut n = 0;
+        while read_record_line(&mut reader, &mut line, 64).unwrap_or(false) {
+            n += 1;
+            let (text, _) = decode_record_line(&line);
+            let _ = parse_jsonl_record(Path::new("-"), n, &text);
+        }
+        let mut out = Vec::new();
+        let options = ScoreOptions { format: Format::Jsonl, ..ScoreOptions::default() };
+        score_jsonl(model(), Path::new("-"), &bytes[..], &mut out, options, |_| {}).unwrap();
+        for row in String::from_utf8(out).unwrap().lines() {
+            let row: serde_json::Value = serde_json::from_str(row).unwrap();
+            let p: Vec<f64> = model()
+                .classes()
+                .iter()
+                .map(|c| row[format!("p_{c}")].as_f64().unwrap())
+                .collect();
+            prop_assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn model_loader_refuses_or_loads_a_working_model(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+        cut in any::<prop::sample::Index>(),
+        truncate in any::<bool>(),
+    ) {
+        static JSON: OnceLock<Vec<u8>> = OnceLock::new();
+        let json = JSON.get_or_init(|| model().to_json().unwrap());
+        let mut bytes = json.clone();
+        for (at, byte) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        if truncate {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        if let Ok(m) = Model::from_json(&bytes) {
+            let x = m.featurizer().transform("Beijing and Moscow held joint drills.");
+            check_probabilities(&m.predict(&x, 3).probabilities)?;
+        }
+    }
+
+    #[test]
+    fn model_loader_takes_any_bytes(bytes in bytes_strategy()) {
+        let _ = Model::from_json(&bytes);
+    }
+}
