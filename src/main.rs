@@ -534,9 +534,14 @@ fn write_article_reports(
 /// `score --input-format jsonl`: streams every input, record by record.
 fn score_jsonl(args: &ScoreArgs, model: &Model, options: ScoreOptions) -> anyhow::Result<ExitCode> {
     let summary = write_output(&args.out, |w| {
-        stance::score::score_jsonl_inputs(model, &args.inputs, w, options, |problem| {
-            eprintln!("stance: {problem}")
-        })
+        stance::score::score_jsonl_inputs(
+            model,
+            &args.inputs,
+            w,
+            options,
+            |problem| eprintln!("stance: {problem}"),
+            |_, _, _| {},
+        )
     })?;
     write_article_reports(args, model, &summary.articles)?;
     eprintln!(

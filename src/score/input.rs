@@ -28,6 +28,11 @@ pub struct Document {
     /// Bytes dropped from the front of the source before `text` (a UTF-8
     /// byte-order mark); added to spans when offsets are written.
     pub base_offset: usize,
+    /// The article's date as the input gave it (a sentence CSV's `date`
+    /// column, a JSONL record's `date` field), trimmed; `None` when absent
+    /// or empty. Only the HTML report reads it (it expects `YYYY-MM-DD`);
+    /// the predictions file does not carry it.
+    pub date: Option<String>,
 }
 
 impl Document {
@@ -40,6 +45,7 @@ impl Document {
             spans,
             has_offsets: true,
             base_offset: 0,
+            date: None,
         }
     }
 
@@ -63,6 +69,7 @@ impl Document {
             spans,
             has_offsets: false,
             base_offset: 0,
+            date: None,
         }
     }
 }
@@ -150,19 +157,20 @@ pub fn load(input: &Input) -> Result<Loaded> {
     Ok(loaded)
 }
 
-/// Reads a CSV of already-split sentences: a `text` column and an optional
-/// `doc_id` column (default: the file stem). Consecutive rows with the same
-/// doc_id form one document.
+/// Reads a CSV of already-split sentences: a `text` column, an optional
+/// `doc_id` column (default: the file stem) and an optional `date` column.
+/// Consecutive rows with the same doc_id form one document, dated by the
+/// first non-empty `date` among its rows.
 pub fn load_csv(path: &Path) -> Result<Vec<Document>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = csv::ReaderBuilder::new().from_reader(file);
     let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
     let text_col = column_indices(path, &header, &["text"])?[0];
-    let doc_col = column_indices(path, &header, &["doc_id"])
-        .ok()
-        .map(|v| v[0]);
+    let optional = |name: &str| column_indices(path, &header, &[name]).ok().map(|v| v[0]);
+    let doc_col = optional("doc_id");
+    let date_col = optional("date");
     let default_id = doc_id_of(path);
-    let mut docs: Vec<(String, Vec<String>)> = Vec::new();
+    let mut docs: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
     for_each_record(path, &mut reader, |record, _| {
         let text = unprotect_cell(record.get(text_col).unwrap_or("").trim()).to_string();
         if text.is_empty() {
@@ -173,15 +181,27 @@ pub fn load_csv(path: &Path) -> Result<Vec<Document>> {
             .map(|d| unprotect_cell(d.trim()))
             .filter(|d| !d.is_empty())
             .unwrap_or(&default_id);
+        let date = date_col
+            .and_then(|c| record.get(c))
+            .map(str::trim)
+            .filter(|d| !d.is_empty());
         match docs.last_mut() {
-            Some((id, sentences)) if id == doc_id => sentences.push(text),
-            _ => docs.push((doc_id.to_string(), vec![text])),
+            Some((id, first_date, sentences)) if id == doc_id => {
+                sentences.push(text);
+                if first_date.is_none() {
+                    *first_date = date.map(String::from);
+                }
+            }
+            _ => docs.push((doc_id.to_string(), date.map(String::from), vec![text])),
         }
         Ok(())
     })?;
     Ok(docs
         .into_iter()
-        .map(|(id, sentences)| Document::from_sentences(id, &sentences))
+        .map(|(id, date, sentences)| Document {
+            date,
+            ..Document::from_sentences(id, &sentences)
+        })
         .collect())
 }
 
@@ -203,16 +223,17 @@ pub fn load_article_csv(path: &Path) -> Result<Vec<String>> {
     Ok(articles)
 }
 
-/// One record of a JSONL archive: the article's id and its whole text.
+/// One record of a JSONL archive: the article's id, whole text and date.
 #[derive(Debug, serde::Deserialize)]
 struct JsonRecord {
     doc_id: Option<String>,
     text: String,
+    date: Option<String>,
 }
 
 /// Parses line `line` of the JSONL stream `source` into a document: an
-/// object with the whole article in `text` and an optional `doc_id`
-/// (default `SOURCE:LINE`).
+/// object with the whole article in `text`, an optional `doc_id` (default
+/// `SOURCE:LINE`) and an optional `date`.
 pub fn parse_jsonl_record(source: &Path, line: u64, json: &str) -> Result<Document> {
     let record: JsonRecord = serde_json::from_str(json).map_err(|e| Error::Record {
         path: source.to_path_buf(),
@@ -222,7 +243,13 @@ pub fn parse_jsonl_record(source: &Path, line: u64, json: &str) -> Result<Docume
     let doc_id = record
         .doc_id
         .unwrap_or_else(|| format!("{}:{line}", source.display()));
-    Ok(Document::from_text(doc_id, record.text))
+    Ok(Document {
+        date: record
+            .date
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty()),
+        ..Document::from_text(doc_id, record.text)
+    })
 }
 
 #[cfg(test)]
@@ -240,6 +267,18 @@ mod tests {
         assert!(w[0].contains("not valid UTF-8"));
         let err = decode(p, b"a\0b".to_vec(), &mut w).unwrap_err().to_string();
         assert_eq!(err, "a.txt: binary file (contains NUL bytes), skipped");
+    }
+
+    #[test]
+    fn jsonl_record_carries_its_date() {
+        let p = Path::new("a.jsonl");
+        let doc = parse_jsonl_record(p, 3, r#"{"text":"Hi.","date":" 2026-01-05 "}"#).unwrap();
+        assert_eq!(
+            (doc.doc_id.as_str(), doc.date.as_deref()),
+            ("a.jsonl:3", Some("2026-01-05"))
+        );
+        let doc = parse_jsonl_record(p, 4, r#"{"doc_id":"x","text":"Hi."}"#).unwrap();
+        assert_eq!(doc.date, None);
     }
 
     #[test]
@@ -261,6 +300,14 @@ mod tests {
             .map(|d| (d.doc_id.as_str(), d.spans.len()))
             .collect();
         assert_eq!(ids, [("x", 2), ("y", 1), ("rows", 1)]);
+        std::fs::write(
+            &p,
+            "doc_id,date,text\nx,,One.\nx,2026-03-02,Two.\ny, ,Three.\n",
+        )
+        .unwrap();
+        let dates: Vec<Option<String>> =
+            load_csv(&p).unwrap().into_iter().map(|d| d.date).collect();
+        assert_eq!(dates, [Some("2026-03-02".to_string()), None]);
         std::fs::write(&p, "body\nx\n").unwrap();
         assert!(load_csv(&p)
             .unwrap_err()
