@@ -10,7 +10,7 @@ EVAL    ?= labels
 .PHONY: help build train score suggest review eval test test-spark lint fmt golden bench bench-peer bench-scale doc clean
 
 help:
-	@echo "make score   score $(INPUT) with the shipped model -> $(OUT)"
+	@echo "make score   score $(INPUT) with the shipped model -> $(OUT), its summary, chart and HTML report"
 	@echo "make suggest the 50 sentences of INPUT the model is least sure about -> to-review.csv"
 	@echo "make review  add the filled review cells of OUT (default predictions.csv) to labels/reviewed.csv"
 	@echo "make train   retrain $(MODEL) (and its model card) from labels/*.csv"
@@ -35,7 +35,7 @@ train: build
 	$(STANCE) score --model $(MODEL) --out /dev/null --chart models/stance.seeds.svg seeds
 
 score: build
-	$(STANCE) score --model $(MODEL) --out $(OUT) --summary $(OUT:.csv=.summary.csv) --chart $(OUT:.csv=.svg) $(INPUT)
+	$(STANCE) score --model $(MODEL) --out $(OUT) --summary $(OUT:.csv=.summary.csv) --chart $(OUT:.csv=.svg) --report $(OUT:.csv=.html) $(INPUT)
 
 suggest: build
 	$(STANCE) suggest --model $(MODEL) -n 50 --out to-review.csv $(INPUT)
@@ -102,4 +102,4 @@ doc:
 
 clean:
 	$(CARGO) clean
-	rm -f $(OUT) $(OUT:.csv=.summary.csv) $(OUT:.csv=.svg) to-review.csv
+	rm -f $(OUT) $(OUT:.csv=.summary.csv) $(OUT:.csv=.svg) $(OUT:.csv=.html) to-review.csv

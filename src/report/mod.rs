@@ -11,13 +11,16 @@
 //! | batch | `batch.rs` | scored documents or a predictions file → [`Batch`]; the [`StanceMeasure`] |
 //! | trend | `trend.rs` | dated articles → label counts per week or month ([`Trend`]) |
 //! | charts | `chart.rs` | per-article summaries, metrics → SVG |
+//! | page | `page.rs` | [`Batch`] → the self-contained HTML report |
 //! | card | `card.rs` | model → Markdown model card |
 
 mod batch;
 mod card;
 pub mod chart;
+mod page;
 mod trend;
 
 pub use batch::{Article, Batch, Sentence, StanceMeasure, LOW_CONFIDENCE};
 pub use card::{ablation_markdown, ablation_text, model_card};
+pub use page::{label_class, report_page};
 pub use trend::{Day, Granularity, Period, Trend};
