@@ -44,6 +44,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 #filters label{margin-right:.8rem;white-space:nowrap}
 .hide-low .s.low,.hide-high .s.high{opacity:.18}
 body:has(article.doc:target) section:not(#texts),body:has(article.doc:target) article.doc:not(:target),body:has(article.doc:target) #texts>.note{display:none}
+article.doc{scroll-margin-top:100vh}.s{scroll-margin-top:4rem}.s:target{outline:3px solid #000}
 .back{font-size:.85rem;font-weight:normal;margin-left:.75rem}
 svg text{font:12px system-ui,sans-serif;fill:#1a1a1a}
 "#;
