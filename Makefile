@@ -7,7 +7,7 @@ OUT     ?= predictions.csv
 INPUT   ?= seeds
 EVAL    ?= labels
 
-.PHONY: help build train score suggest review eval test test-spark lint fmt golden bench bench-peer bench-scale doc clean
+.PHONY: help build train score suggest review eval test test-spark test-report report-screenshots lint fmt golden bench bench-peer bench-scale doc clean
 
 help:
 	@echo "make score   score $(INPUT) with the shipped model -> $(OUT), its summary, chart and HTML report"
@@ -17,6 +17,8 @@ help:
 	@echo "make eval    metrics of $(MODEL) on EVAL=held-out.csv (default: labels/, i.e. training fit)"
 	@echo "make test    lint + all tests"
 	@echo "make test-spark  score the seeds on Spark (local[2]) and compare with stance score"
+	@echo "make test-report the HTML report in headless Chromium (installs Debian's chromium once)"
+	@echo "make report-screenshots  the README's screenshots of the report -> docs/"
 	@echo "make lint    cargo fmt --check + clippy -D warnings"
 	@echo "make golden  regenerate the golden files after an intended output change"
 	@echo "make bench   Criterion benches of the featurizer and scorer"
@@ -66,6 +68,20 @@ $(VENV_SPARK)/.installed:
 
 test-spark: $(VENV_SPARK)/.installed build
 	$(VENV_SPARK)/bin/python spark/test_spark.py
+
+# The HTML report in a real browser: Debian's Chromium, headless, without
+# network features; tests/browser/check_report.py checks the DOM after the
+# page's own script ran. Installing needs root and the Debian mirrors; a
+# machine that has /usr/bin/chromium skips it.
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium
+
+test-report: build $(CHROMIUM)
+	CHROMIUM=$(CHROMIUM) python3 tests/browser/check_report.py
+
+report-screenshots: build $(CHROMIUM)
+	CHROMIUM=$(CHROMIUM) python3 tests/browser/check_report.py --screenshots docs
 
 bench:
 	$(CARGO) bench --bench featurize
