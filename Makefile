@@ -7,10 +7,10 @@ OUT     ?= predictions.csv
 INPUT   ?= seeds
 EVAL    ?= labels
 
-.PHONY: help build train score suggest review eval eval-seeds test fuzz test-spark lint fmt golden bench bench-peer bench-scale doc clean
+.PHONY: help build train score suggest review eval eval-seeds test fuzz test-spark test-report report-screenshots lint fmt golden bench bench-peer bench-scale doc clean
 
 help:
-	@echo "make score   score $(INPUT) with the shipped model -> $(OUT)"
+	@echo "make score   score $(INPUT) with the shipped model -> $(OUT), its summary, chart and HTML report"
 	@echo "make suggest the 50 sentences of INPUT the model is least sure about -> to-review.csv"
 	@echo "make review  add the filled review cells of OUT (default predictions.csv) to labels/reviewed.csv"
 	@echo "make train   retrain $(MODEL) (and its model card) from labels/*.csv"
@@ -19,6 +19,8 @@ help:
 	@echo "make test    lint + all tests"
 	@echo "make fuzz    the property fuzzers (tests/fuzz.rs) with FUZZ_CASES cases each, bounded by FUZZ_TIME"
 	@echo "make test-spark  score the seeds on Spark (local[2]) and compare with stance score"
+	@echo "make test-report the HTML report in headless Chromium (installs Debian's chromium once)"
+	@echo "make report-screenshots  the README's screenshots of the report -> docs/"
 	@echo "make lint    cargo fmt --check + clippy -D warnings"
 	@echo "make golden  regenerate the golden files after an intended output change"
 	@echo "make bench   Criterion benches of the featurizer and scorer"
@@ -37,7 +39,7 @@ train: build
 	$(STANCE) score --model $(MODEL) --out /dev/null --chart models/stance.seeds.svg seeds
 
 score: build
-	$(STANCE) score --model $(MODEL) --out $(OUT) --summary $(OUT:.csv=.summary.csv) --chart $(OUT:.csv=.svg) $(INPUT)
+	$(STANCE) score --model $(MODEL) --out $(OUT) --summary $(OUT:.csv=.summary.csv) --chart $(OUT:.csv=.svg) --report $(OUT:.csv=.html) $(INPUT)
 
 suggest: build
 	$(STANCE) suggest --model $(MODEL) -n 50 --out to-review.csv $(INPUT)
@@ -87,6 +89,20 @@ $(VENV_SPARK)/.installed:
 test-spark: $(VENV_SPARK)/.installed build
 	$(VENV_SPARK)/bin/python spark/test_spark.py
 
+# The HTML report in a real browser: Debian's Chromium, headless, without
+# network features; tests/browser/check_report.py checks the DOM after the
+# page's own script ran. Installing needs root and the Debian mirrors; a
+# machine that has /usr/bin/chromium skips it.
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium
+
+test-report: build $(CHROMIUM)
+	CHROMIUM=$(CHROMIUM) python3 tests/browser/check_report.py
+
+report-screenshots: build $(CHROMIUM)
+	CHROMIUM=$(CHROMIUM) python3 tests/browser/check_report.py --screenshots docs
+
 bench:
 	$(CARGO) bench --bench featurize
 
@@ -122,4 +138,4 @@ doc:
 
 clean:
 	$(CARGO) clean
-	rm -f $(OUT) $(OUT:.csv=.summary.csv) $(OUT:.csv=.svg) to-review.csv
+	rm -f $(OUT) $(OUT:.csv=.summary.csv) $(OUT:.csv=.svg) $(OUT:.csv=.html) to-review.csv

@@ -201,6 +201,28 @@ pub enum Error {
     #[error("cannot serialise JSON: {0}")]
     Json(#[from] serde_json::Error),
 
+    /// A cell of a predictions file cannot be read back.
+    #[error("{path}:{line}: column `{column}`: {problem}: {value:?}")]
+    BadCell {
+        /// The predictions file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The column (or JSON field).
+        column: String,
+        /// The cell as written.
+        value: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+
+    /// A predictions file holds no sentence to report on.
+    #[error("{path}: no predictions to report on")]
+    EmptyPredictions {
+        /// The predictions file.
+        path: PathBuf,
+    },
+
     /// A chart could not be drawn.
     #[error("cannot draw the chart: {0}")]
     Chart(String),

@@ -24,7 +24,7 @@
 //! | select | [`select`] | folds, cross-validation, evaluation, grid search, ablation |
 //! | score | [`score`] | inputs → documents → scored sentences → CSV/JSONL rows and summaries, in parallel, in input order |
 //! | review | [`review`] | the least certain sentences to review; reviewed rows → label rows |
-//! | report | [`report`] | model card, SVG charts |
+//! | report | [`report`] | model card, SVG charts, the HTML report of a scored batch |
 //!
 //! The data that flows between them:
 //!
@@ -32,7 +32,7 @@
 //! text ─segment─► Span{start,end} ─tokenize/lexicon/features─► SparseVec ─model─► Prediction
 //!   labels/*.csv ─labels─► LabelSet ─select─► TrainConfig, CvReport ─model─► Model (+ model file)
 //!   paths ─io─► Input ─score::input─► Document ─score::runner─► Scored ─score::output─► rows, DocSummary
-//!   rows + review column ─review─► label rows          Model, Metrics, DocSummary ─report─► Markdown, SVG
+//!   rows + review column ─review─► label rows     Model, Metrics, DocSummary, Batch ─report─► Markdown, SVG, HTML
 //! ```
 //!
 //! Where new things go: a new input format is a reader in `score/input.rs`

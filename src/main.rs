@@ -12,8 +12,8 @@ use stance::io::{atomic_write, check_not_an_input, check_writable_target, discov
 use stance::labels::{expand_paths, read_labels, Classes};
 use stance::lexicon::Lexicon;
 use stance::model::{Model, TrainConfig};
-use stance::report::model_card;
-use stance::score::{score_inputs, Event, ScoreOptions};
+use stance::report::{model_card, Article, Batch};
+use stance::score::{score_inputs_keeping, Event, ScoreOptions};
 use stance::select::{cross_validate, evaluate, Folds};
 
 #[derive(Parser)]
@@ -40,7 +40,36 @@ enum Command {
     Review(ReviewCommand),
     /// List the sentences the model is least sure about, ready for review.
     Suggest(SuggestArgs),
+    /// Rebuild the HTML report and the article chart from a predictions
+    /// file without rescoring, or redraw a model's confusion matrix.
+    Report(ReportArgs),
 }
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Predictions written by `stance score`: CSV, or JSON lines when the
+    /// name ends in `.jsonl`. Optional `date` and `source` columns (fields)
+    /// are shown, and dates give the trend.
+    predictions: Option<PathBuf>,
+    /// Where to write the HTML report [default: the predictions path with
+    /// `.html`, unless only --chart or --confusion is asked for].
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Also draw the per-article chart (SVG).
+    #[arg(long)]
+    chart: Option<PathBuf>,
+    /// Heading of the HTML report.
+    #[arg(long, default_value = DEFAULT_TITLE)]
+    title: String,
+    /// Model file whose stored cross-validation --confusion draws.
+    #[arg(long, requires = "confusion")]
+    model: Option<PathBuf>,
+    /// Draw the model's cross-validated confusion matrix (SVG) here.
+    #[arg(long, requires = "model")]
+    confusion: Option<PathBuf>,
+}
+
+const DEFAULT_TITLE: &str = "China–Russia coverage, sentence by sentence";
 
 #[derive(Subcommand)]
 enum ReviewCommand {
@@ -185,6 +214,14 @@ struct ScoreArgs {
     /// Also draw a stacked bar per article (share of each label) as SVG.
     #[arg(long)]
     chart: Option<PathBuf>,
+    /// Also write the HTML report: every article as text with its
+    /// sentences coloured by label, an overview and, when the inputs carry
+    /// dates (a `date` column or field), the trend per week or month.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Heading of the HTML report.
+    #[arg(long, default_value = DEFAULT_TITLE)]
+    title: String,
     /// `text`: inputs are article files, folders or CSVs (see INPUT);
     /// `jsonl`: each input (a file or `-`) holds one `{"doc_id", "text"}`
     /// object per line, streamed record by record on one thread (run several
@@ -286,6 +323,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval(args),
         Command::Review(ReviewCommand::Apply(args)) => review_apply(args),
         Command::Suggest(args) => suggest(args),
+        Command::Report(args) => report(args),
     }
 }
 
@@ -482,6 +520,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         .filter(|_| !to_stdout)
         .chain(args.summary.as_deref())
         .chain(args.chart.as_deref())
+        .chain(args.report.as_deref())
         .collect();
     for target in &outputs {
         check_writable_target(target)?;
@@ -515,13 +554,22 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     }
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
-    let summary = write_output(&args.out, |w| {
-        score_inputs(&model, &inputs, w, options, on_event)
+    let keep = args.report.is_some();
+    let (summary, articles) = write_output(&args.out, |w| {
+        score_inputs_keeping(
+            &model,
+            &inputs,
+            w,
+            options,
+            on_event,
+            |input, doc, scored| keep.then(|| Article::from_scored(input, doc, scored)),
+        )
     })?;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
     write_article_reports(&args, &model, &summary.articles)?;
+    write_html_report(&args, &model, articles.into_iter().flatten().collect())?;
     let skipped = summary.skipped + missing.len();
     eprintln!(
         "scored {} sentences in {} documents from {} inputs{}{}",
@@ -576,20 +624,47 @@ fn write_article_reports(
     Ok(())
 }
 
+/// Writes `--report` when it was asked for.
+fn write_html_report(
+    args: &ScoreArgs,
+    model: &Model,
+    articles: Vec<Article>,
+) -> anyhow::Result<()> {
+    if let Some(path) = &args.report {
+        let batch = Batch {
+            classes: model.classes().to_vec(),
+            articles,
+        };
+        let page = stance::report::report_page(&batch, &args.title);
+        atomic_write(path, |w| w.write_all(page.as_bytes()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
 /// `score --input-format jsonl`: streams every input, record by record.
 fn score_jsonl(args: &ScoreArgs, model: &Model, options: ScoreOptions) -> anyhow::Result<ExitCode> {
-    let summary =
-        write_output(&args.out, |w| {
-            stance::score::score_jsonl_inputs(model, &args.inputs, w, options, |problem| {
-                match problem {
-                    stance::error::Error::Repaired { .. } => {
-                        eprintln!("stance: warning: {problem}")
-                    }
-                    _ => eprintln!("stance: {problem}"),
+    let mut articles = Vec::new();
+    let summary = write_output(&args.out, |w| {
+        stance::score::score_jsonl_inputs(
+            model,
+            &args.inputs,
+            w,
+            options,
+            |problem| match problem {
+                stance::error::Error::Repaired { .. } => eprintln!("stance: warning: {problem}"),
+                _ => eprintln!("stance: {problem}"),
+            },
+            |input, doc, scored| {
+                if args.report.is_some() {
+                    let source = Some(input.display().to_string());
+                    articles.push(Article::from_document(source, doc, scored));
                 }
-            })
-        })?;
+            },
+        )
+    })?;
     write_article_reports(args, model, &summary.articles)?;
+    write_html_report(args, model, articles)?;
     eprintln!(
         "scored {} sentences in {} records{}",
         summary.sentences,
@@ -715,6 +790,57 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
         skipped_note(skipped, "input(s)")
     );
     Ok(partial_exit(skipped > 0))
+}
+
+fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    if args.predictions.is_none() && args.confusion.is_none() {
+        bail!("nothing to do: give a predictions file, or --model with --confusion");
+    }
+    if args.predictions.is_none() && (args.report.is_some() || args.chart.is_some()) {
+        bail!("--report and --chart need a predictions file");
+    }
+    let html = match (&args.predictions, &args.report) {
+        (_, Some(path)) => Some(path.clone()),
+        (Some(p), None) if args.chart.is_none() && args.confusion.is_none() => {
+            Some(p.with_extension("html"))
+        }
+        _ => None,
+    };
+    for target in html.iter().chain(&args.chart).chain(&args.confusion) {
+        check_writable_target(target)?;
+    }
+    if let (Some(model_path), Some(path)) = (&args.model, &args.confusion) {
+        let model = Model::load(model_path)?;
+        let Some(cv) = &model.training().cross_validation else {
+            bail!(
+                "{}: the model holds no cross-validation results to draw (it was trained with --no-cv)",
+                model_path.display()
+            );
+        };
+        let svg = stance::report::chart::confusion_chart(&cv.metrics)?;
+        atomic_write(path, |w| w.write_all(svg.as_bytes()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(predictions) = &args.predictions {
+        let batch = Batch::read(predictions)?;
+        if let Some(path) = &html {
+            let page = stance::report::report_page(&batch, &args.title);
+            atomic_write(path, |w| w.write_all(page.as_bytes()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        if let Some(path) = &args.chart {
+            let svg = stance::report::chart::article_chart(&batch.classes, &batch.summaries())?;
+            atomic_write(path, |w| w.write_all(svg.as_bytes()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        eprintln!(
+            "read {} sentences in {} articles from {}",
+            batch.sentences(),
+            batch.articles.len(),
+            predictions.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {

@@ -307,7 +307,7 @@ pub fn suggest<W: Write>(
         model,
         inputs,
         options,
-        |scorer, doc, scored| {
+        |scorer, _, doc, scored| {
             let mut rows = Vec::new();
             for s in scored {
                 let text = doc.spans[s.index].text(&doc.text);

@@ -34,6 +34,11 @@ pub struct Document {
     /// Bytes dropped from the front of the source before `text` (a UTF-8
     /// byte-order mark); added to spans when offsets are written.
     pub base_offset: usize,
+    /// The article's date as the input gave it (a sentence CSV's `date`
+    /// column, a JSONL record's `date` field), trimmed; `None` when absent
+    /// or empty. Only the HTML report reads it (it expects `YYYY-MM-DD`);
+    /// the predictions file does not carry it.
+    pub date: Option<String>,
 }
 
 impl Document {
@@ -46,6 +51,7 @@ impl Document {
             spans,
             has_offsets: true,
             base_offset: 0,
+            date: None,
         }
     }
 
@@ -69,6 +75,7 @@ impl Document {
             spans,
             has_offsets: false,
             base_offset: 0,
+            date: None,
         }
     }
 }
@@ -159,11 +166,12 @@ pub fn load(input: &Input) -> Result<Loaded> {
     Ok(loaded)
 }
 
-/// Reads a CSV of already-split sentences: a `text` column and an optional
-/// `doc_id` column (default: the file stem). Consecutive rows with the same
-/// doc_id form one document. Cells that are not valid UTF-8 are repaired
-/// (U+FFFD), with one warning in `warnings` for the file; rows with fewer
-/// or more fields than the header are read as far as they go.
+/// Reads a CSV of already-split sentences: a `text` column, an optional
+/// `doc_id` column (default: the file stem) and an optional `date` column.
+/// Consecutive rows with the same doc_id form one document, dated by the
+/// first non-empty `date` among its rows. Cells that are not valid UTF-8 are
+/// repaired (U+FFFD), with one warning in `warnings` for the file; rows with
+/// fewer or more fields than the header are read as far as they go.
 pub fn load_csv(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<Document>> {
     let file = open_input(path, MAX_ARTICLE_BYTES)?;
     let mut reader = csv::ReaderBuilder::new()
@@ -175,11 +183,11 @@ pub fn load_csv(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<Document>
         .map(|h| String::from_utf8_lossy(h).into_owned())
         .collect();
     let text_col = column_indices(path, &header, &["text"])?[0];
-    let doc_col = column_indices(path, &header, &["doc_id"])
-        .ok()
-        .map(|v| v[0]);
+    let optional = |name: &str| column_indices(path, &header, &[name]).ok().map(|v| v[0]);
+    let doc_col = optional("doc_id");
+    let date_col = optional("date");
     let default_id = doc_id_of(path);
-    let mut docs: Vec<(String, Vec<String>)> = Vec::new();
+    let mut docs: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
     let mut record = csv::ByteRecord::new();
     // (first line with invalid UTF-8, rows with it)
     let mut repaired: Option<(u64, usize)> = None;
@@ -199,6 +207,7 @@ pub fn load_csv(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<Document>
         };
         let text_cell = cell(Some(text_col));
         let doc_cell = cell(doc_col);
+        let date_cell = cell(date_col);
         if bad {
             let r = repaired.get_or_insert((line, 0));
             r.1 += 1;
@@ -210,9 +219,15 @@ pub fn load_csv(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<Document>
         let doc_id = Some(unprotect_cell(doc_cell.trim()))
             .filter(|d| !d.is_empty())
             .unwrap_or(&default_id);
+        let date = Some(date_cell.trim()).filter(|d| !d.is_empty());
         match docs.last_mut() {
-            Some((id, sentences)) if id == doc_id => sentences.push(text),
-            _ => docs.push((doc_id.to_string(), vec![text])),
+            Some((id, first_date, sentences)) if id == doc_id => {
+                sentences.push(text);
+                if first_date.is_none() {
+                    *first_date = date.map(String::from);
+                }
+            }
+            _ => docs.push((doc_id.to_string(), date.map(String::from), vec![text])),
         }
     }
     if let Some((line, rows)) = repaired {
@@ -222,7 +237,10 @@ pub fn load_csv(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<Document>
     }
     Ok(docs
         .into_iter()
-        .map(|(id, sentences)| Document::from_sentences(id, &sentences))
+        .map(|(id, date, sentences)| Document {
+            date,
+            ..Document::from_sentences(id, &sentences)
+        })
         .collect())
 }
 
@@ -244,11 +262,12 @@ pub fn load_article_csv(path: &Path) -> Result<Vec<String>> {
     Ok(articles)
 }
 
-/// One record of a JSONL archive: the article's id and its whole text.
+/// One record of a JSONL archive: the article's id, whole text and date.
 #[derive(Debug, serde::Deserialize)]
 struct JsonRecord {
     doc_id: Option<DocId>,
     text: String,
+    date: Option<String>,
 }
 
 /// A `doc_id` as archives write it: a string or a number.
@@ -260,8 +279,8 @@ enum DocId {
 }
 
 /// Parses line `line` of the JSONL stream `source` into a document: an
-/// object with the whole article in `text` and an optional `doc_id`, a
-/// string or a number (default `SOURCE:LINE`).
+/// object with the whole article in `text`, an optional `doc_id` (a string
+/// or a number; default `SOURCE:LINE`) and an optional `date`.
 pub fn parse_jsonl_record(source: &Path, line: u64, json: &str) -> Result<Document> {
     let record: JsonRecord = serde_json::from_str(json).map_err(|e| Error::Record {
         path: source.to_path_buf(),
@@ -273,7 +292,13 @@ pub fn parse_jsonl_record(source: &Path, line: u64, json: &str) -> Result<Docume
         Some(DocId::Number(n)) => n.to_string(),
         None => format!("{}:{line}", source.display()),
     };
-    Ok(Document::from_text(doc_id, record.text))
+    Ok(Document {
+        date: record
+            .date
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty()),
+        ..Document::from_text(doc_id, record.text)
+    })
 }
 
 /// Reads the next line of a record stream into `buf`, without its line
@@ -344,6 +369,18 @@ mod tests {
     }
 
     #[test]
+    fn jsonl_record_carries_its_date() {
+        let p = Path::new("a.jsonl");
+        let doc = parse_jsonl_record(p, 3, r#"{"text":"Hi.","date":" 2026-01-05 "}"#).unwrap();
+        assert_eq!(
+            (doc.doc_id.as_str(), doc.date.as_deref()),
+            ("a.jsonl:3", Some("2026-01-05"))
+        );
+        let doc = parse_jsonl_record(p, 4, r#"{"doc_id":"x","text":"Hi."}"#).unwrap();
+        assert_eq!(doc.date, None);
+    }
+
+    #[test]
     fn sentences_document_spans_point_at_rows() {
         let doc = Document::from_sentences("d", &["One.", "Two, too."]);
         let texts: Vec<&str> = doc.spans.iter().map(|s| s.text(&doc.text)).collect();
@@ -362,6 +399,14 @@ mod tests {
             .map(|d| (d.doc_id.as_str(), d.spans.len()))
             .collect();
         assert_eq!(ids, [("x", 2), ("y", 1), ("rows", 1)]);
+        std::fs::write(
+            &p,
+            "doc_id,date,text\nx,,One.\nx,2026-03-02,Two.\ny, ,Three.\n",
+        )
+        .unwrap();
+        let dates: Vec<Option<String>> =
+            load_csv(&p).unwrap().into_iter().map(|d| d.date).collect();
+        assert_eq!(dates, [Some("2026-03-02".to_string()), None]);
         std::fs::write(&p, "body\nx\n").unwrap();
         assert!(load_csv(&p, &mut Vec::new())
             .unwrap_err()

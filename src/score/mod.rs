@@ -26,6 +26,6 @@ pub use offtopic::measure_off_topic;
 pub(crate) use output::{finish_rows, header_bytes, row_buffer};
 pub use output::{header, write_header, write_summary, DocSummary, Format};
 pub use runner::{
-    for_each_input, score_inputs, score_jsonl, score_jsonl_inputs, Event, ScoreOptions, Scored,
-    Scorer, Summary, OFF_TOPIC_EVIDENCE,
+    for_each_input, score_inputs, score_inputs_keeping, score_jsonl, score_jsonl_inputs, Event,
+    ScoreOptions, Scored, Scorer, Summary, OFF_TOPIC_EVIDENCE,
 };

@@ -221,8 +221,9 @@ pub struct Summary {
 }
 
 /// Reads and scores `inputs` on worker threads. For every input, in input
-/// order, `sink` receives what `work` made of each of its documents on a
-/// worker thread; `on_event` hears about every input.
+/// order, `sink` receives what `work` made of each of its documents (given
+/// the input it came from) on a worker thread; `on_event` hears about every
+/// input.
 pub fn for_each_input<T, W, S>(
     model: &Model,
     inputs: &[Input],
@@ -233,7 +234,7 @@ pub fn for_each_input<T, W, S>(
 ) -> Result<Summary>
 where
     T: Send,
-    W: Fn(&mut Scorer<'_>, &Document, &[Scored]) -> Result<T> + Sync,
+    W: Fn(&mut Scorer<'_>, &Input, &Document, &[Scored]) -> Result<T> + Sync,
     S: FnMut(T) -> Result<()>,
 {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -267,7 +268,7 @@ where
         let mut out = Vec::with_capacity(loaded.documents.len());
         for doc in &loaded.documents {
             let scored = scorer.score_document(doc);
-            let t = work(scorer, doc, &scored)?;
+            let t = work(scorer, &inputs[i], doc, &scored)?;
             out.push((DocSummary::of(doc, &scored, n_classes), t));
         }
         Ok((loaded.warnings, out))
@@ -402,21 +403,43 @@ pub fn score_inputs<W: Write>(
     options: ScoreOptions,
     on_event: impl FnMut(Event<'_>),
 ) -> Result<Summary> {
+    score_inputs_keeping(model, inputs, out, options, on_event, |_, _, _| ()).map(|(s, _)| s)
+}
+
+/// [`score_inputs`], also keeping what `keep` makes of each scored document
+/// (given the input it came from), in input order. `keep` runs on the
+/// worker threads; what it returns is held until the end, so keep only what
+/// is needed (the HTML report keeps every sentence).
+pub fn score_inputs_keeping<W: Write, K: Send>(
+    model: &Model,
+    inputs: &[Input],
+    out: W,
+    options: ScoreOptions,
+    on_event: impl FnMut(Event<'_>),
+    keep: impl Fn(&Input, &Document, &[Scored]) -> K + Sync,
+) -> Result<(Summary, Vec<K>)> {
     let mut out = out;
     if options.format == Format::Csv {
         out.write_all(&header_bytes(model.classes()))
             .map_err(Error::Output)?;
     }
+    let mut kept = Vec::new();
     let summary = for_each_input(
         model,
         inputs,
         options,
-        |scorer, doc, scored| scorer.write_document(doc, scored, options.format),
-        |bytes| out.write_all(&bytes).map_err(Error::Output),
+        |scorer, input, doc, scored| {
+            let bytes = scorer.write_document(doc, scored, options.format)?;
+            Ok((bytes, keep(input, doc, scored)))
+        },
+        |(bytes, k)| {
+            kept.push(k);
+            out.write_all(&bytes).map_err(Error::Output)
+        },
         on_event,
     )?;
     out.flush().map_err(Error::Output)?;
-    Ok(summary)
+    Ok((summary, kept))
 }
 
 /// Scores a JSONL stream: one `{"doc_id": …, "text": …}` object per line,
@@ -428,8 +451,9 @@ pub fn score_inputs<W: Write>(
 /// counted as skipped, and the stream goes on; a line over the limit is
 /// reported and ends that input. Invalid UTF-8 in a line is replaced with
 /// U+FFFD and reported as [`Error::Repaired`] (a warning: the record is
-/// scored); a byte-order mark is dropped. Writes no CSV header: call [`super::write_header`] first for
-/// CSV output. `source` names the stream in messages and default ids.
+/// scored); a byte-order mark is dropped. Writes no CSV header: call
+/// [`super::write_header`] first for CSV output. `source` names the stream
+/// in messages and default ids; `on_document` sees every scored record.
 pub fn score_jsonl<R: std::io::BufRead>(
     model: &Model,
     source: &Path,
@@ -437,6 +461,7 @@ pub fn score_jsonl<R: std::io::BufRead>(
     out: &mut dyn Write,
     options: ScoreOptions,
     mut on_problem: impl FnMut(Error),
+    on_document: &mut dyn FnMut(&Document, &[Scored]),
 ) -> Result<Summary> {
     let mut scorer = Scorer::new(model, options);
     let mut summary = Summary::default();
@@ -491,6 +516,7 @@ pub fn score_jsonl<R: std::io::BufRead>(
         summary
             .articles
             .push(DocSummary::of(&doc, &scored, n_classes));
+        on_document(&doc, &scored);
     }
     Ok(summary)
 }
@@ -498,13 +524,15 @@ pub fn score_jsonl<R: std::io::BufRead>(
 /// Scores JSONL inputs one after the other (`-` is standard input), with a
 /// CSV header first when the output is CSV. An input that cannot be opened,
 /// or a folder, is reported through `on_problem` and skipped, as is every
-/// malformed record; the totals add up over all inputs.
+/// malformed record; the totals add up over all inputs. `on_document`
+/// sees every scored record with the input it came from.
 pub fn score_jsonl_inputs(
     model: &Model,
     inputs: &[PathBuf],
     out: &mut dyn Write,
     options: ScoreOptions,
     mut on_problem: impl FnMut(Error),
+    mut on_document: impl FnMut(&Path, &Document, &[Scored]),
 ) -> Result<Summary> {
     if options.format == Format::Csv {
         out.write_all(&header_bytes(model.classes()))
@@ -514,7 +542,16 @@ pub fn score_jsonl_inputs(
     for input in inputs {
         let s = if input.as_os_str() == "-" {
             let stdin = std::io::stdin();
-            score_jsonl(model, input, stdin.lock(), out, options, &mut on_problem)?
+            let mut seen = |d: &Document, s: &[Scored]| on_document(input, d, s);
+            score_jsonl(
+                model,
+                input,
+                stdin.lock(),
+                out,
+                options,
+                &mut on_problem,
+                &mut seen,
+            )?
         } else if input.is_dir() {
             summary.skipped += 1;
             on_problem(Error::NotAFile {
@@ -531,6 +568,7 @@ pub fn score_jsonl_inputs(
                     out,
                     options,
                     &mut on_problem,
+                    &mut |d: &Document, s: &[Scored]| on_document(input, d, s),
                 )?,
                 Err(e) => {
                     summary.skipped += 1;
