@@ -132,7 +132,7 @@ proptest! {
         }
         let mut out = Vec::new();
         let options = ScoreOptions { format: Format::Jsonl, ..ScoreOptions::default() };
-        score_jsonl(model(), Path::new("-"), &bytes[..], &mut out, options, |_| {}).unwrap();
+        score_jsonl(model(), Path::new("-"), &bytes[..], &mut out, options, |_| {}, &mut |_, _| {}).unwrap();
         for row in String::from_utf8(out).unwrap().lines() {
             let row: serde_json::Value = serde_json::from_str(row).unwrap();
             let p: Vec<f64> = model()

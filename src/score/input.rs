@@ -404,8 +404,11 @@ mod tests {
             "doc_id,date,text\nx,,One.\nx,2026-03-02,Two.\ny, ,Three.\n",
         )
         .unwrap();
-        let dates: Vec<Option<String>> =
-            load_csv(&p).unwrap().into_iter().map(|d| d.date).collect();
+        let dates: Vec<Option<String>> = load_csv(&p, &mut Vec::new())
+            .unwrap()
+            .into_iter()
+            .map(|d| d.date)
+            .collect();
         assert_eq!(dates, [Some("2026-03-02".to_string()), None]);
         std::fs::write(&p, "body\nx\n").unwrap();
         assert!(load_csv(&p, &mut Vec::new())
