@@ -329,11 +329,20 @@ fn read_file(path: &Path, classes: &Classes) -> Result<Vec<LabeledRow>> {
             expected: "doc_id,text,label".into(),
         });
     }
-    let cols = column_indices(path, &header, &["doc_id", "text", "label"])?;
+    let cols = column_indices(path, &header, &["text", "label"])?;
+    // Without a doc_id column the whole file is one article.
+    let doc_col = column_indices(path, &header, &["doc_id"])
+        .ok()
+        .map(|c| c[0]);
+    let file_id = path.file_stem().map_or_else(
+        || path.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
     let mut out = Vec::new();
     for_each_record(path, &mut reader, |record, line| {
-        let field = |i: usize| unprotect_cell(record.get(cols[i]).unwrap_or("").trim());
-        let (doc_id, text, label) = (field(0), field(1), field(2));
+        let field = |i: usize| unprotect_cell(record.get(i).unwrap_or("").trim());
+        let (text, label) = (field(cols[0]), field(cols[1]));
+        let doc_id = doc_col.map_or(file_id.as_str(), field);
         for (value, column) in [(doc_id, "doc_id"), (text, "text"), (label, "label")] {
             if value.is_empty() {
                 return Err(Error::EmptyField {

@@ -19,7 +19,7 @@ use stance::select::{cross_validate, evaluate, Folds};
 #[derive(Parser)]
 #[command(
     name = "stance",
-    version,
+    version = VERSION,
     about = "Tag each sentence of China–Russia coverage as convergence, divergence, western_pressure or other"
 )]
 struct Cli {
@@ -43,6 +43,23 @@ enum Command {
     /// Rebuild the HTML report and the article chart from a predictions
     /// file without rescoring, or redraw a model's confusion matrix.
     Report(ReportArgs),
+    /// Show which model is loaded: classes, training data, settings,
+    /// cross-validated quality and where its model card is.
+    Info(InfoArgs),
+}
+
+/// The build's version and the model-file format it reads and writes
+/// (`tests/score_cli.rs` checks the number against `FORMAT_VERSION`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (model file format stance-model v1)"
+);
+
+#[derive(Args)]
+struct InfoArgs {
+    /// Model file.
+    #[arg(long, default_value = "models/stance.json")]
+    model: PathBuf,
 }
 
 #[derive(Args)]
@@ -324,6 +341,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Review(ReviewCommand::Apply(args)) => review_apply(args),
         Command::Suggest(args) => suggest(args),
         Command::Report(args) => report(args),
+        Command::Info(args) => {
+            let model = Model::load(&args.model)?;
+            let card = args.model.with_extension("md");
+            let text = stance::report::model_summary(&model, &args.model, &card);
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -122,7 +122,7 @@ fn label_file_problems_are_errors_with_file_and_line() {
     let d = dir.path();
     let cases: &[(&str, &str)] = &[
         ("", "missing column `doc_id`"),
-        ("text,label\nA.,other\n", "missing column `doc_id`"),
+        ("doc_id,label\nd,other\n", "missing column `text`"),
         (
             "doc_id,text,label\nd,A.,other,extra\n",
             ":2: malformed CSV: expected 3 fields, found 4",

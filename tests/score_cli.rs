@@ -347,3 +347,30 @@ fn the_readme_sample_row_is_what_the_shipped_model_writes() {
     let row = text.lines().nth(3).unwrap();
     assert_eq!(row, sample, "update the README's sample row");
 }
+
+#[test]
+fn info_says_which_model_is_loaded_and_version_names_the_format() {
+    let out = stance(&["info"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in [
+        "models/stance.json",
+        "convergence, divergence, western_pressure, other",
+        "data SHA-256",
+        "macro-F1",
+        "off-topic gate on",
+        "model card   models/stance.md",
+    ] {
+        assert!(text.contains(needle), "{needle} missing: {text}");
+    }
+    let out = stance(&["--version"]);
+    let version = stdout(&out);
+    assert!(
+        version.contains(&format!(
+            "{} v{}",
+            stance::model::FORMAT,
+            stance::model::FORMAT_VERSION
+        )),
+        "{version}"
+    );
+}

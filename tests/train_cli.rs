@@ -315,3 +315,20 @@ fn any_label_set_with_a_row_per_class_trains() {
         serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     assert_eq!(json["training"]["cross_validation"]["folds"], 2);
 }
+
+#[test]
+fn eval_needs_only_text_and_label() {
+    // A spreadsheet export of two columns: the file is one article.
+    let dir = tempfile::tempdir().unwrap();
+    let labelled = dir.path().join("heldout.csv");
+    std::fs::write(
+        &labelled,
+        "text,label\n\
+         Moscow and Beijing held joint naval drills in the Sea of Japan.,convergence\n\
+         Washington imposed new sanctions on Chinese firms that supply Russia.,western_pressure\n",
+    )
+    .unwrap();
+    let out = stance(&["eval", labelled.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("on 2 sentences"), "{}", stdout(&out));
+}

@@ -1,5 +1,7 @@
 //! The model card: a Markdown page describing a trained model.
 
+use std::path::Path;
+
 use crate::features::DfBound;
 use crate::model::{AblationRow, Model, FORMAT, FORMAT_VERSION};
 /// The model card: a Markdown page describing a trained model — its data,
@@ -147,6 +149,64 @@ pub fn model_card(model: &Model, model_path: &str, confusion_svg: Option<&str>) 
                 .join(", ")
         );
     }
+    s
+}
+
+/// What `stance info` prints: which model this is, what it was trained on,
+/// its settings, its cross-validated quality and where its card is.
+pub fn model_summary(model: &Model, model_path: &Path, card_path: &Path) -> String {
+    let t = model.training();
+    let c = model.config();
+    let f = &c.featurizer;
+    let mut s = format!(
+        "model        {} (format {FORMAT} v{FORMAT_VERSION})\nclasses      {}\ntrained on   {} sentences from {} articles, data SHA-256 {}\n",
+        model_path.display(),
+        model.classes().join(", "),
+        t.rows,
+        t.documents,
+        t.data_sha256
+    );
+    s += &format!(
+        "settings     alpha {}, min_df {}, n-grams {}–{}, sublinear tf {}, balance {}, vocabulary {} terms\nstages       actors {}, cues {}, roles {}, negation {}, off-topic gate {}\n",
+        c.alpha,
+        df(f.min_df),
+        f.ngram_range.0,
+        f.ngram_range.1,
+        on(f.sublinear_tf),
+        on(c.balance),
+        model.featurizer().n_features(),
+        on(f.actors),
+        on(f.cues),
+        on(f.roles),
+        on(f.negation),
+        on(c.offtopic_gate.is_some())
+    );
+    match &t.cross_validation {
+        Some(cv) => {
+            s += &format!(
+                "quality      {}: macro-F1 {:.3}, accuracy {:.3}; F1 {}\n",
+                cv.scheme,
+                cv.metrics.macro_f1,
+                cv.metrics.accuracy,
+                cv.metrics
+                    .per_class
+                    .iter()
+                    .map(|m| format!("{} {:.3}", m.class, m.f1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+        None => s += "quality      not cross-validated\n",
+    }
+    s += &format!(
+        "model card   {}{}\n",
+        card_path.display(),
+        if card_path.exists() {
+            ""
+        } else {
+            " (not found)"
+        }
+    );
     s
 }
 
