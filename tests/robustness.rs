@@ -257,14 +257,7 @@ fn killing_a_score_run_leaves_the_previous_output_intact() {
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let out_path = d.join("pred.csv");
-    std::fs::write(&out_path, "previous good output\n").unwrap();
-    let input = d.join("inputs");
-    std::fs::create_dir(&input).unwrap();
-    let article = std::fs::read_to_string(root().join("seeds/002_4ee0aad5c8b25f11.txt")).unwrap();
-    for i in 0..2000 {
-        std::fs::write(input.join(format!("{i:04}.txt")), &article).unwrap();
-    }
+    let (out_path, input) = long_run(d);
     let mut child = Command::new(env!("CARGO_BIN_EXE_stance"))
         .args(["score", "--threads", "1", "--out"])
         .arg(&out_path)
@@ -679,14 +672,7 @@ fn an_interrupted_run_removes_its_temporary_file() {
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let out_path = d.join("pred.csv");
-    std::fs::write(&out_path, "previous good output\n").unwrap();
-    let input = d.join("inputs");
-    std::fs::create_dir(&input).unwrap();
-    let article = std::fs::read_to_string(root().join("seeds/002_4ee0aad5c8b25f11.txt")).unwrap();
-    for i in 0..2000 {
-        std::fs::write(input.join(format!("{i:04}.txt")), &article).unwrap();
-    }
+    let (out_path, input) = long_run(d);
     let temps = || {
         std::fs::read_dir(d)
             .unwrap()
@@ -753,4 +739,19 @@ fn train_refuses_to_write_over_its_inputs() {
         stderr(&out)
     );
     assert_eq!(std::fs::read(&labels).unwrap(), fixture);
+}
+
+/// A folder of 2,000 copies of a seed article (a run long enough to
+/// interrupt) and an output file holding "previous good output".
+#[cfg(unix)]
+fn long_run(d: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let out_path = d.join("pred.csv");
+    std::fs::write(&out_path, "previous good output\n").unwrap();
+    let input = d.join("inputs");
+    std::fs::create_dir(&input).unwrap();
+    let article = std::fs::read_to_string(root().join("seeds/002_4ee0aad5c8b25f11.txt")).unwrap();
+    for i in 0..2000 {
+        std::fs::write(input.join(format!("{i:04}.txt")), &article).unwrap();
+    }
+    (out_path, input)
 }
