@@ -151,7 +151,7 @@ const ID_BITS: u32 = 21;
 const MAX_UNIT: u32 = (1 << ID_BITS) - 2;
 /// Largest number of distinct stems (and canonical terms) a vocabulary may
 /// use. A unit id is `base * 2 + negated` (see `Ids`), so bases up to this
-/// bound give unit ids up to [`MAX_UNIT`].
+/// bound give unit ids up to `MAX_UNIT` (2^21 − 2).
 pub const MAX_STEMS: usize = (MAX_UNIT as usize).div_ceil(2) - 1;
 /// Word code: a stop word or a one-letter word; not part of the stream.
 const STOP: u32 = u32::MAX;

@@ -37,7 +37,7 @@ pub struct TrainConfig {
     /// Replicate minority-class rows (see the module docs); defaults to `true`.
     pub balance: bool,
     /// Articles that name none of these actors are off-topic (see
-    /// [`super::gate`]); defaults to `None` (no gate). `stance train` turns
+    /// [`OffTopicGate`]); defaults to `None` (no gate). `stance train` turns
     /// it on with [`OffTopicGate::default`].
     #[serde(default)]
     pub offtopic_gate: Option<OffTopicGate>,

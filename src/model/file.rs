@@ -47,7 +47,7 @@ pub struct CvReport {
 /// What the model was trained on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingInfo {
-    /// SHA-256 of the training rows (see [`LabelSet::sha256`]).
+    /// SHA-256 of the training rows (see [`crate::labels::LabelSet::sha256`]).
     pub data_sha256: String,
     /// Unique labelled rows.
     pub rows: usize,
