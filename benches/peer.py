@@ -120,7 +120,7 @@ def main():
           f"| {sk['vocabulary']} | {sk['nnz']} |")
     print(f"| stance | {st_mbs:.1f} | {n / st['seconds']:,.0f} | {st['vocabulary']} | {st['nnz']} |")
     sh_mbs = mb / shipped["seconds"]
-    print(f"| stance, shipped settings (actors, cues, negation) | {sh_mbs:.1f} | "
+    print(f"| stance, shipped settings (actors, cues, roles) | {sh_mbs:.1f} | "
           f"{n / shipped['seconds']:,.0f} | {shipped['vocabulary']} | {shipped['nnz']} |")
     print()
     print(f"ratio: stance is {st_mbs / sk_mbs:.1f}x scikit-learn "
