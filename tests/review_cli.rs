@@ -294,3 +294,28 @@ fn training_draws_the_confusion_matrix_next_to_the_card() {
     let card = std::fs::read_to_string(model.with_extension("md")).unwrap();
     assert!(card.contains("](fixture.confusion.svg)"), "{card}");
 }
+
+#[test]
+fn labels_out_may_not_be_the_predictions_file() {
+    // Regression: `--labels-out predictions.csv` appended label rows to the
+    // predictions file being read.
+    let dir = tempfile::tempdir().unwrap();
+    let predictions = dir.path().join("p.csv");
+    let out = stance(&[
+        "score",
+        "--out",
+        predictions.to_str().unwrap(),
+        "seeds/003_8c61eab635a33c70.txt",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = std::fs::read(&predictions).unwrap();
+    let out = stance(&[
+        "review",
+        "apply",
+        predictions.to_str().unwrap(),
+        "--labels-out",
+        predictions.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&predictions).unwrap(), before);
+}
