@@ -10,7 +10,7 @@
 //! the classifier.
 
 use super::input::Document;
-use super::runner::{ScoreOptions, Scorer};
+use super::runner::{ScoreOptions, Scored, Scorer};
 use crate::model::{Model, OffTopicShare};
 
 /// Scores `articles` (whole article texts) and counts stance labels. The
@@ -32,20 +32,22 @@ pub fn measure_off_topic(model: &Model, corpus: &str, articles: &[String]) -> Of
     };
     for (i, text) in articles.iter().enumerate() {
         let doc = Document::from_text(i.to_string(), text.clone());
-        let (ungated, mask) = scorer.score_document_ungated(&doc);
-        let gated = scorer.score_document(&doc);
-        let stance =
-            |labels: &mut dyn Iterator<Item = usize>| labels.filter(|&l| Some(l) != none).count();
-        let n_stance = stance(&mut gated.iter().map(|s| s.label));
+        // One scoring pass: the stance count is taken before and after the
+        // gate is applied.
+        let (mut scored, mask) = scorer.score_document_ungated(&doc);
+        let stance = |scored: &[Scored]| scored.iter().filter(|s| Some(s.label) != none).count();
+        let ungated = stance(&scored);
+        scorer.apply_gate(&mut scored, mask);
+        let n_stance = stance(&scored);
         out.articles += 1;
-        out.sentences += gated.len();
+        out.sentences += scored.len();
         out.stance += n_stance;
         if mask & named_bits != 0 {
             out.naming_articles += 1;
         } else {
-            out.unnamed_sentences += gated.len();
+            out.unnamed_sentences += scored.len();
             out.unnamed_stance += n_stance;
-            out.unnamed_stance_ungated += stance(&mut ungated.iter().map(|s| s.label));
+            out.unnamed_stance_ungated += ungated;
         }
     }
     out

@@ -165,17 +165,26 @@ impl<'m> Scorer<'m> {
     /// [`OFF_TOPIC_EVIDENCE`].
     pub fn score_document(&mut self, doc: &Document) -> Vec<Scored> {
         let (mut scored, mask) = self.score_document_ungated(doc);
-        if let Some(gate) = self.model.gate() {
-            if gate.is_off_topic(mask) {
-                let n = self.model.classes().len();
-                for s in &mut scored {
-                    s.label = gate.class;
-                    s.probabilities = gate.probabilities(n);
-                    s.evidence = OFF_TOPIC_EVIDENCE.to_string();
-                }
-            }
-        }
+        self.apply_gate(&mut scored, mask);
         scored
+    }
+
+    /// Applies the model's off-topic gate to the sentences of one article
+    /// whose sentences named the actors in `article_mask`: off-topic, every
+    /// sentence gets the gate's class with probability 1 and the evidence
+    /// [`OFF_TOPIC_EVIDENCE`]; otherwise nothing changes. Returns whether
+    /// the gate applied.
+    pub fn apply_gate(&self, scored: &mut [Scored], article_mask: u32) -> bool {
+        let Some(gate) = self.model.gate().filter(|g| g.is_off_topic(article_mask)) else {
+            return false;
+        };
+        let n = self.model.classes().len();
+        for s in scored {
+            s.label = gate.class;
+            s.probabilities = gate.probabilities(n);
+            s.evidence = OFF_TOPIC_EVIDENCE.to_string();
+        }
+        true
     }
 }
 
