@@ -498,15 +498,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         })
         .collect::<Vec<_>>();
     for s in &shares {
-        report += &format!(
-            "\noff-topic {}: {:.1}% of {} sentences get a stance label; {:.1}% in the {} articles naming neither China nor Russia ({:.1}% without the gate)\n",
-            s.corpus,
-            100.0 * s.share(),
-            s.sentences,
-            100.0 * s.unnamed_share(),
-            s.articles - s.naming_articles,
-            100.0 * s.unnamed_share_ungated()
-        );
+        report += &stance::report::offtopic_text(s);
     }
     model = model.with_offtopic(shares);
     model.save(&args.model)?;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::features::DfBound;
-use crate::model::{AblationRow, Model, FORMAT, FORMAT_VERSION};
+use crate::model::{AblationRow, Model, OffTopicShare, FORMAT, FORMAT_VERSION};
 /// The model card: a Markdown page describing a trained model — its data,
 /// settings, cross-validated quality and most telling terms per class.
 /// `confusion_svg` names the confusion-matrix picture to show beside the
@@ -208,6 +208,19 @@ pub fn model_summary(model: &Model, model_path: &Path, card_path: &Path) -> Stri
         }
     );
     s
+}
+
+/// One off-topic measurement as a terminal line.
+pub fn offtopic_text(s: &OffTopicShare) -> String {
+    format!(
+        "\noff-topic {}: {:.1}% of {} sentences get a stance label; {:.1}% in the {} articles naming neither China nor Russia ({:.1}% without the gate)\n",
+        s.corpus,
+        100.0 * s.share(),
+        s.sentences,
+        100.0 * s.unnamed_share(),
+        s.articles - s.naming_articles,
+        100.0 * s.unnamed_share_ungated()
+    )
 }
 
 /// The ablation as a plain-text table.

@@ -21,6 +21,6 @@ mod page;
 mod trend;
 
 pub use batch::{Article, Batch, Sentence, StanceMeasure, LOW_CONFIDENCE};
-pub use card::{ablation_markdown, ablation_text, model_card, model_summary};
+pub use card::{ablation_markdown, ablation_text, model_card, model_summary, offtopic_text};
 pub use page::{label_class, report_page};
 pub use trend::{Day, Granularity, Period, Trend};
