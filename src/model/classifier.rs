@@ -34,7 +34,7 @@ pub struct TrainConfig {
     pub max_iterations: u64,
     /// L-BFGS gradient tolerance; defaults to `1e-5`.
     pub gradient_tolerance: f64,
-    /// Replicate minority-class rows (see the module docs); defaults to `true`.
+    /// Weight minority-class rows up (see the module docs); defaults to `true`.
     pub balance: bool,
     /// Articles that name none of these actors are off-topic (see
     /// [`OffTopicGate`]); defaults to `None` (no gate). `stance train` turns
@@ -273,7 +273,7 @@ pub struct Model {
     pub(super) gate: Option<Gate>,
 }
 
-/// Replication factor per class for balancing.
+/// Row weight per class for balancing.
 fn replication(counts: &[usize], balance: bool) -> Vec<usize> {
     let max = counts.iter().copied().max().unwrap_or(1);
     counts

@@ -22,14 +22,15 @@ pub const FORMAT: &str = "stance-model";
 /// The model-file version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Class sizes and the replication used for balancing.
+/// Class sizes and the row weight used for balancing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassCount {
     /// Class name.
     pub class: String,
     /// Labelled rows of this class.
     pub rows: usize,
-    /// How many times each row was used in training.
+    /// How many times each row counts in the training objective (its
+    /// weight; the field keeps the name it had when rows were repeated).
     pub replication: usize,
 }
 
@@ -81,7 +82,7 @@ pub struct GridPoint {
     pub ngram_max: usize,
     /// Sublinear tf.
     pub sublinear_tf: bool,
-    /// Class balancing by row replication.
+    /// Class balancing by row weight.
     pub balance: bool,
 }
 

@@ -29,7 +29,7 @@ pub fn model_card(model: &Model, model_path: &str, confusion_svg: Option<&str>) 
         "{} labelled sentences from {} articles ({} repeated rows counted once). Data SHA-256: `{}`.\n\n",
         t.rows, t.documents, t.duplicates_dropped, t.data_sha256
     );
-    s += "| class | rows | share | replication in training |\n|---|---:|---:|---:|\n";
+    s += "| class | rows | share | weight in training |\n|---|---:|---:|---:|\n";
     for cc in &t.classes {
         s += &format!(
             "| {} | {} | {:.1}% | ×{} |\n",
