@@ -14,7 +14,7 @@ use stance::lexicon::Lexicon;
 use stance::model::{Model, TrainConfig};
 use stance::report::{model_card, Article, Batch};
 use stance::score::{score_inputs_keeping, Event, ScoreOptions};
-use stance::select::{cross_validate, evaluate, Folds};
+use stance::select::{evaluate, Folds};
 
 #[derive(Parser)]
 #[command(
@@ -431,62 +431,57 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| Ok((p, stance::score::load_article_csv(p)?)))
         .collect::<stance::error::Result<Vec<_>>>()?;
-    let articles = labels.doc_ids().len();
-    let no_cv = args.no_cv || articles < 2;
-    if articles < 2 {
+    let grid = match args.grid.as_str() {
+        "quick" => stance::select::quick_grid(),
+        "full" => stance::select::full_grid(),
+        _ => stance::select::default_grid(),
+    };
+    let plan = stance::select::TrainPlan {
+        grid: (!(args.no_select || explicit)).then_some(grid.as_slice()),
+        folds,
+        cross_validate: !args.no_cv,
+    };
+    if !args.no_cv && !plan.cross_validates(&labels) {
         eprintln!("note: one article only: cross-validation and model selection need two or more, so the defaults are trained without them");
     }
-    let select = !(args.no_select || no_cv || explicit);
-    // What the terminal shows, printed after the model is saved.
-    let mut report = String::new();
-    let (mut selection, mut ablation) = (None, Vec::new());
-    if select {
-        let grid = match args.grid.as_str() {
-            "quick" => stance::select::quick_grid(),
-            "full" => stance::select::full_grid(),
-            _ => stance::select::default_grid(),
-        };
+    let bar = plan.selection_grid(&labels).and_then(|grid| {
         let evaluations = stance::select::ablation_evaluations(grid.len(), &config);
         eprintln!(
             "selecting settings: {} grid points with and without the lexicon stages, then the ablation ({evaluations} cross-validations)",
             grid.len()
         );
-        let bar = progress_bar(evaluations);
-        let tick = || {
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-        };
-        let (chosen, sel, table) =
-            stance::select::select_with_ablation(&labels, &config, &grid, folds, &tick)?;
+        progress_bar(evaluations)
+    });
+    let tick = || {
         if let Some(b) = &bar {
-            b.finish_and_clear();
+            b.inc(1);
         }
-        report += &stance::report::ablation_text(&table, labels.classes.names());
-        for s in &sel.skipped {
-            eprintln!(
-                "note: grid point skipped ({}): {}",
-                s.point.describe(),
-                s.why
-            );
-        }
-        config = chosen;
-        selection = Some(sel);
-        ablation = table;
+    };
+    let mut model = stance::select::train_model(&labels, &config, &plan, &tick)?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
     }
-    let cv = if no_cv {
-        None
-    } else {
-        let (cv, _) = cross_validate(&labels, &config, folds)?;
+    // What the terminal shows, printed after the model is saved.
+    let mut report = String::new();
+    let training = model.training();
+    if !training.ablation.is_empty() {
+        report += &stance::report::ablation_text(&training.ablation, model.classes());
+    }
+    for s in training.selection.iter().flat_map(|s| &s.skipped) {
+        eprintln!(
+            "note: grid point skipped ({}): {}",
+            s.point.describe(),
+            s.why
+        );
+    }
+    if let Some(cv) = &training.cross_validation {
         report += &format!(
             "\ncross-validation: {} ({} folds)\n\n{}",
             cv.scheme,
             cv.folds,
             cv.metrics.to_text()
         );
-        Some(cv)
-    };
-    let mut model = Model::train(&labels, &config, cv)?.with_selection(selection, ablation);
+    }
     let shares = offtopic_corpora
         .iter()
         .map(|(path, articles)| {

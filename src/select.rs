@@ -388,6 +388,60 @@ pub fn select_with_ablation(
     ))
 }
 
+/// How [`train_model`] chooses the settings it trains with.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainPlan<'g> {
+    /// The grid to select on, with the ablation; `None` trains the base
+    /// settings as given.
+    pub grid: Option<&'g [GridPoint]>,
+    /// How folds are formed.
+    pub folds: Folds,
+    /// Whether to cross-validate at all (and so to select).
+    pub cross_validate: bool,
+}
+
+impl TrainPlan<'_> {
+    /// Whether cross-validation runs on `labels`: it was asked for and
+    /// there are two articles or more.
+    pub fn cross_validates(&self, labels: &LabelSet) -> bool {
+        self.cross_validate && labels.doc_ids().len() >= 2
+    }
+
+    /// The grid selection runs on for `labels`, if it runs.
+    pub fn selection_grid(&self, labels: &LabelSet) -> Option<&[GridPoint]> {
+        self.grid.filter(|_| self.cross_validates(labels))
+    }
+}
+
+/// Trains the model `make train` ships: selects settings on the plan's grid
+/// with the ablation (when there is a grid and cross-validation can run),
+/// cross-validates the chosen settings, trains on all rows and records the
+/// selection, the ablation and the cross-validation in the model.
+/// `progress` is called once per cross-validation of the selection (see
+/// [`ablation_evaluations`]). A label set of a single article is trained
+/// with the base settings, without cross-validation.
+pub fn train_model(
+    labels: &LabelSet,
+    base: &TrainConfig,
+    plan: &TrainPlan<'_>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Model> {
+    let mut config = base.clone();
+    let (mut selection, mut ablation) = (None, Vec::new());
+    if let Some(grid) = plan.selection_grid(labels) {
+        let (chosen, sel, table) = select_with_ablation(labels, base, grid, plan.folds, progress)?;
+        config = chosen;
+        selection = Some(sel);
+        ablation = table;
+    }
+    let cv = if plan.cross_validates(labels) {
+        Some(cross_validate(labels, &config, plan.folds)?.0)
+    } else {
+        None
+    };
+    Ok(Model::train(labels, &config, cv)?.with_selection(selection, ablation))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
