@@ -511,6 +511,8 @@ pub enum Input {
     Text(PathBuf),
     /// A CSV file whose `text` column holds already-split sentences.
     Csv(PathBuf),
+    /// A JSONL stream, one article per line (`-` is standard input).
+    Jsonl(PathBuf),
 }
 
 impl Input {
@@ -518,7 +520,8 @@ impl Input {
     pub fn path(&self) -> Option<&Path> {
         match self {
             Input::Stdin => None,
-            Input::Text(p) | Input::Csv(p) => Some(p),
+            Input::Jsonl(p) if p.as_os_str() == "-" => None,
+            Input::Text(p) | Input::Csv(p) | Input::Jsonl(p) => Some(p),
         }
     }
 
@@ -526,7 +529,7 @@ impl Input {
     pub fn display(&self) -> String {
         match self {
             Input::Stdin => "-".into(),
-            Input::Text(p) | Input::Csv(p) => p.display().to_string(),
+            Input::Text(p) | Input::Csv(p) | Input::Jsonl(p) => p.display().to_string(),
         }
     }
 }

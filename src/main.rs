@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use stance::features::DfBound;
-use stance::io::{atomic_write, check_not_an_input, check_writable_target, discover, write_output};
+use stance::io::{
+    atomic_write, check_not_an_input, check_writable_target, discover, write_output, Input,
+};
 use stance::labels::{expand_paths, read_labels, Classes};
 use stance::lexicon::Lexicon;
 use stance::model::{Model, TrainConfig};
@@ -538,7 +540,8 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     }
     let jsonl = args.input_format == "jsonl";
     let (inputs, missing) = if jsonl {
-        (Vec::new(), Vec::new())
+        let inputs = args.inputs.iter().cloned().map(Input::Jsonl).collect();
+        (inputs, Vec::new())
     } else {
         discover(&args.inputs)
     };
@@ -555,11 +558,9 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         } else {
             stance::score::Format::Csv
         },
+        summaries: args.summary.is_some() || args.chart.is_some(),
         ..ScoreOptions::default()
     };
-    if jsonl {
-        return score_jsonl(&args, &model, options);
-    }
     for s in &missing {
         eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
     }
@@ -582,19 +583,24 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     write_article_reports(&args, &model, &summary.articles)?;
     write_html_report(&args, &model, articles.into_iter().flatten().collect())?;
     let skipped = summary.skipped + missing.len();
+    let (documents, skipped_note) = if jsonl {
+        let n = skipped + summary.records_skipped;
+        ("records", skipped_note(n, "record(s) or input(s)"))
+    } else {
+        ("documents", skipped_note(skipped, "input(s)"))
+    };
     eprintln!(
-        "scored {} sentences in {} documents from {} inputs{}{}",
+        "scored {} sentences in {} {documents} from {} inputs{skipped_note}{}",
         summary.sentences,
         summary.documents,
         summary.inputs,
-        skipped_note(skipped, "input(s)"),
         if to_stdout {
             String::new()
         } else {
             format!("; wrote {}", args.out.display())
         }
     );
-    Ok(partial_exit(skipped > 0))
+    Ok(partial_exit(skipped + summary.records_skipped > 0))
 }
 
 /// `"; N what skipped"` for a summary line, or nothing when none were.
@@ -653,38 +659,6 @@ fn write_html_report(
     Ok(())
 }
 
-/// `score --input-format jsonl`: streams every input, record by record.
-fn score_jsonl(args: &ScoreArgs, model: &Model, options: ScoreOptions) -> anyhow::Result<ExitCode> {
-    let mut articles = Vec::new();
-    let summary = write_output(&args.out, |w| {
-        stance::score::score_jsonl_inputs(
-            model,
-            &args.inputs,
-            w,
-            options,
-            |problem| match problem {
-                stance::error::Error::Repaired { .. } => eprintln!("stance: warning: {problem}"),
-                _ => eprintln!("stance: {problem}"),
-            },
-            |input, doc, scored| {
-                if args.report.is_some() {
-                    let source = Some(input.display().to_string());
-                    articles.push(Article::from_document(source, doc, scored));
-                }
-            },
-        )
-    })?;
-    write_article_reports(args, model, &summary.articles)?;
-    write_html_report(args, model, articles)?;
-    eprintln!(
-        "scored {} sentences in {} records{}",
-        summary.sentences,
-        summary.inputs,
-        skipped_note(summary.skipped, "record(s) or input(s)")
-    );
-    Ok(partial_exit(summary.skipped > 0))
-}
-
 /// A progress bar on stderr when it is a terminal.
 fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
@@ -707,10 +681,14 @@ fn report_event(progress: Option<&indicatif::ProgressBar>, event: Event<'_>) {
         Event::Warning { input, message } => {
             Some(format!("stance: warning: {}: {message}", input.display()))
         }
+        Event::Record { problem, .. } => Some(match problem {
+            stance::error::Error::Repaired { .. } => format!("stance: warning: {problem}"),
+            _ => format!("stance: {problem}"),
+        }),
         Event::Skipped { reason, .. } => Some(format!("stance: skipped {reason}")),
     };
     if let Some(bar) = progress {
-        if !matches!(event, Event::Warning { .. }) {
+        if matches!(event, Event::Scored { .. } | Event::Skipped { .. }) {
             bar.inc(1);
         }
         if let Some(line) = line {

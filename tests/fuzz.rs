@@ -11,10 +11,11 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use stance::io::CrlfToLf;
+use stance::io::Input;
 use stance::labels::{read_labels, Classes};
 use stance::model::{Model, TrainConfig};
 use stance::score::{
-    decode_record_line, load_csv, parse_jsonl_record, read_record_line, score_jsonl, Format,
+    decode_record_line, load_csv, parse_jsonl_record, read_record_line, score_inputs, Format,
     ScoreOptions,
 };
 use stance::segment::segment;
@@ -130,9 +131,12 @@ proptest! {
             let (text, _) = decode_record_line(&line);
             let _ = parse_jsonl_record(Path::new("-"), n, &text);
         }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.jsonl");
+        std::fs::write(&path, &bytes).unwrap();
         let mut out = Vec::new();
         let options = ScoreOptions { format: Format::Jsonl, ..ScoreOptions::default() };
-        score_jsonl(model(), Path::new("-"), &bytes[..], &mut out, options, |_| {}, &mut |_, _| {}).unwrap();
+        score_inputs(model(), &[Input::Jsonl(path)], &mut out, options, |_| {}).unwrap();
         for row in String::from_utf8(out).unwrap().lines() {
             let row: serde_json::Value = serde_json::from_str(row).unwrap();
             let p: Vec<f64> = model()

@@ -57,11 +57,7 @@ pub struct Article {
 impl Article {
     /// The article as scored: `source` names the input it came from.
     pub fn from_scored(source: &Input, doc: &Document, scored: &[Scored]) -> Article {
-        let source = match source {
-            Input::Stdin => "-".to_string(),
-            Input::Text(p) | Input::Csv(p) => p.display().to_string(),
-        };
-        Article::from_document(Some(source), doc, scored)
+        Article::from_document(Some(source.display()), doc, scored)
     }
 
     /// The article as scored, with `source` as given.

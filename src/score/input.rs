@@ -162,6 +162,27 @@ pub fn load(input: &Input) -> Result<Loaded> {
             loaded.documents.push(doc);
         }
         Input::Csv(path) => loaded.documents = load_csv(path, &mut loaded.warnings)?,
+        Input::Jsonl(path) => {
+            let mut lines = RecordLines::open(path)?;
+            let mut problems = Vec::new();
+            loop {
+                let batch = match lines.next_batch(usize::MAX) {
+                    Ok(batch) if batch.is_empty() => break,
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        problems.push(e);
+                        break;
+                    }
+                };
+                for (line, bytes) in batch {
+                    let doc = record_document(path, line, &bytes, &mut problems);
+                    loaded.documents.extend(doc);
+                }
+            }
+            loaded
+                .warnings
+                .extend(problems.iter().map(ToString::to_string));
+        }
     }
     Ok(loaded)
 }
@@ -171,77 +192,190 @@ pub fn load(input: &Input) -> Result<Loaded> {
 /// Consecutive rows with the same doc_id form one document, dated by the
 /// first non-empty `date` among its rows. Cells that are not valid UTF-8 are
 /// repaired (U+FFFD), with one warning in `warnings` for the file; rows with
-/// fewer or more fields than the header are read as far as they go.
+/// fewer or more fields than the header are read as far as they go. Holds
+/// every document; [`SentenceCsv`] reads one at a time.
 pub fn load_csv(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<Document>> {
-    let file = open_input(path, MAX_ARTICLE_BYTES)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(CrlfToLf::new(file));
-    let header = reader.byte_headers().map_err(|e| Error::csv(path, &e))?;
-    let header: csv::StringRecord = header
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).into_owned())
-        .collect();
-    let text_col = column_indices(path, &header, &["text"])?[0];
-    let optional = |name: &str| column_indices(path, &header, &[name]).ok().map(|v| v[0]);
-    let doc_col = optional("doc_id");
-    let date_col = optional("date");
-    let default_id = doc_id_of(path);
-    let mut docs: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    // (first line with invalid UTF-8, rows with it)
-    let mut repaired: Option<(u64, usize)> = None;
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(Error::csv(path, &e)),
+    let mut csv = SentenceCsv::open(path)?;
+    let mut docs = Vec::new();
+    while let Some(doc) = csv.next_document()? {
+        docs.push(doc);
+    }
+    warnings.extend(csv.take_warnings());
+    Ok(docs)
+}
+
+/// A document being gathered from consecutive sentence-CSV rows.
+#[derive(Debug)]
+struct Gathering {
+    doc_id: String,
+    date: Option<String>,
+    text: String,
+    spans: Vec<Span>,
+}
+
+impl Gathering {
+    fn into_document(self) -> Document {
+        Document {
+            doc_id: self.doc_id,
+            text: self.text,
+            spans: self.spans,
+            has_offsets: false,
+            base_offset: 0,
+            date: self.date,
         }
-        let line = record.position().map_or(0, |p| p.line());
-        let mut bad = false;
-        let mut cell = |col: Option<usize>| {
-            let raw = col.and_then(|c| record.get(c)).unwrap_or(b"");
-            let text = String::from_utf8_lossy(raw);
-            bad |= matches!(text, Cow::Owned(_));
-            text
-        };
-        let text_cell = cell(Some(text_col));
-        let doc_cell = cell(doc_col);
-        let date_cell = cell(date_col);
-        if bad {
-            let r = repaired.get_or_insert((line, 0));
-            r.1 += 1;
-        }
-        let text = unprotect_cell(text_cell.trim()).to_string();
-        if text.is_empty() {
-            continue;
-        }
-        let doc_id = Some(unprotect_cell(doc_cell.trim()))
-            .filter(|d| !d.is_empty())
-            .unwrap_or(&default_id);
-        let date = Some(date_cell.trim()).filter(|d| !d.is_empty());
-        match docs.last_mut() {
-            Some((id, first_date, sentences)) if id == doc_id => {
-                sentences.push(text);
-                if first_date.is_none() {
-                    *first_date = date.map(String::from);
+    }
+}
+
+/// A sentence CSV (see [`load_csv`]) read one document at a time, so that
+/// memory is bounded by the largest document, not by the file. A document
+/// whose text grows past [`MAX_ARTICLE_BYTES`] is handed out in parts (with
+/// a warning), each part a document of the same `doc_id`.
+pub struct SentenceCsv {
+    path: std::path::PathBuf,
+    reader: csv::Reader<CrlfToLf<Box<dyn Read + Send>>>,
+    text_col: usize,
+    doc_col: Option<usize>,
+    date_col: Option<usize>,
+    default_id: String,
+    record: csv::ByteRecord,
+    /// The document whose rows are being read.
+    gathering: Option<Gathering>,
+    /// First line with invalid UTF-8, and the rows with it.
+    repaired: Option<(u64, usize)>,
+    /// Documents split because they were too long.
+    split: Vec<String>,
+    done: bool,
+}
+
+impl std::fmt::Debug for SentenceCsv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentenceCsv")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SentenceCsv {
+    /// Opens `path` and reads its header; the `text` column is required.
+    pub fn open(path: &Path) -> Result<SentenceCsv> {
+        let file = open_input(path, MAX_ARTICLE_BYTES)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(CrlfToLf::new(file));
+        let header = reader.byte_headers().map_err(|e| Error::csv(path, &e))?;
+        let header: csv::StringRecord = header
+            .iter()
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .collect();
+        let text_col = column_indices(path, &header, &["text"])?[0];
+        let optional = |name: &str| column_indices(path, &header, &[name]).ok().map(|v| v[0]);
+        Ok(SentenceCsv {
+            path: path.to_path_buf(),
+            text_col,
+            doc_col: optional("doc_id"),
+            date_col: optional("date"),
+            default_id: doc_id_of(path),
+            reader,
+            record: csv::ByteRecord::new(),
+            gathering: None,
+            repaired: None,
+            split: Vec::new(),
+            done: false,
+        })
+    }
+
+    /// The next whole document, or `None` after the last one. An error (a
+    /// CSV that cannot be parsed further) ends the file: the documents
+    /// before it were handed out.
+    pub fn next_document(&mut self) -> Result<Option<Document>> {
+        while !self.done {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    break;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Err(Error::csv(&self.path, &e));
                 }
             }
-            _ => docs.push((doc_id.to_string(), date.map(String::from), vec![text])),
+            let line = self.record.position().map_or(0, |p| p.line());
+            let mut bad = false;
+            let record = &self.record;
+            let mut cell = |col: Option<usize>| {
+                let raw = col.and_then(|c| record.get(c)).unwrap_or(b"");
+                let text = String::from_utf8_lossy(raw);
+                bad |= matches!(text, Cow::Owned(_));
+                text
+            };
+            let text_cell = cell(Some(self.text_col));
+            let doc_cell = cell(self.doc_col);
+            let date_cell = cell(self.date_col);
+            if bad {
+                self.repaired.get_or_insert((line, 0)).1 += 1;
+            }
+            let text = unprotect_cell(text_cell.trim());
+            if text.is_empty() {
+                continue;
+            }
+            let doc_id = Some(unprotect_cell(doc_cell.trim()))
+                .filter(|d| !d.is_empty())
+                .unwrap_or(&self.default_id);
+            let date = Some(date_cell.trim()).filter(|d| !d.is_empty());
+            let same = self.gathering.as_ref().is_some_and(|g| g.doc_id == doc_id);
+            let full = self
+                .gathering
+                .as_ref()
+                .is_some_and(|g| g.text.len() + text.len() >= MAX_ARTICLE_BYTES as usize);
+            let finished = if same && !full {
+                None
+            } else {
+                if same && self.split.last().map(String::as_str) != Some(doc_id) {
+                    self.split.push(doc_id.to_string());
+                }
+                self.gathering.take()
+            };
+            let g = self.gathering.get_or_insert_with(|| Gathering {
+                doc_id: doc_id.to_string(),
+                date: None,
+                text: String::new(),
+                spans: Vec::new(),
+            });
+            if g.date.is_none() {
+                g.date = date.map(String::from);
+            }
+            let start = g.text.len();
+            g.text.push_str(text);
+            g.spans.push(Span {
+                start,
+                end: g.text.len(),
+            });
+            g.text.push('\n');
+            if let Some(done) = finished {
+                return Ok(Some(done.into_document()));
+            }
         }
+        Ok(self.gathering.take().map(Gathering::into_document))
     }
-    if let Some((line, rows)) = repaired {
-        warnings.push(format!(
-            "not valid UTF-8 in {rows} row(s), from line {line}: invalid sequence(s) replaced with U+FFFD"
-        ));
+
+    /// The file's warnings so far (invalid UTF-8, documents read in parts),
+    /// each once; call after the last document for the whole file.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Some((line, rows)) = self.repaired.take() {
+            warnings.push(format!(
+                "not valid UTF-8 in {rows} row(s), from line {line}: invalid sequence(s) replaced with U+FFFD"
+            ));
+        }
+        for id in self.split.drain(..) {
+            warnings.push(format!(
+                "document `{id}` is longer than {} MiB: scored in parts, the off-topic gate deciding per part",
+                MAX_ARTICLE_BYTES >> 20
+            ));
+        }
+        warnings
     }
-    Ok(docs
-        .into_iter()
-        .map(|(id, date, sentences)| Document {
-            date,
-            ..Document::from_sentences(id, &sentences)
-        })
-        .collect())
 }
 
 /// Reads a CSV with one whole article per row in its `text` column (as the
@@ -299,6 +433,111 @@ pub fn parse_jsonl_record(source: &Path, line: u64, json: &str) -> Result<Docume
             .filter(|d| !d.is_empty()),
         ..Document::from_text(doc_id, record.text)
     })
+}
+
+/// A JSONL stream (a file, or standard input for `-`) read in batches of
+/// whole lines, each line up to [`MAX_ARTICLE_BYTES`].
+pub struct RecordLines {
+    path: std::path::PathBuf,
+    reader: std::io::BufReader<Box<dyn Read + Send>>,
+    /// Lines read so far.
+    line: u64,
+    done: bool,
+}
+
+impl std::fmt::Debug for RecordLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordLines")
+            .field("path", &self.path)
+            .field("line", &self.line)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordLines {
+    /// Opens `path` (`-` is standard input); a folder is refused.
+    pub fn open(path: &Path) -> Result<RecordLines> {
+        let inner: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+            Box::new(std::io::stdin())
+        } else if path.is_dir() {
+            return Err(Error::NotAFile {
+                path: path.to_path_buf(),
+                expected: "a .jsonl file or -",
+            });
+        } else {
+            open_input(path, u64::MAX)?
+        };
+        Ok(RecordLines {
+            path: path.to_path_buf(),
+            reader: std::io::BufReader::with_capacity(1 << 16, inner),
+            line: 0,
+            done: false,
+        })
+    }
+
+    /// The next lines, with their 1-based line numbers: at least one
+    /// (none at the end of the stream), then more while they are already
+    /// read and the batch holds less than `max_bytes`, so a slow stream
+    /// (a pipe fed record by record) is never waited on for a full batch.
+    /// A line over the limit is an [`Error::Record`] that ends the stream:
+    /// nothing after it can be found without reading it all.
+    pub fn next_batch(&mut self, max_bytes: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while !self.done
+            && bytes < max_bytes
+            && (batch.is_empty() || !self.reader.buffer().is_empty())
+        {
+            let mut buf = Vec::new();
+            self.line += 1;
+            match read_record_line(&mut self.reader, &mut buf, MAX_ARTICLE_BYTES) {
+                Ok(true) => {
+                    bytes += buf.len();
+                    batch.push((self.line, buf));
+                }
+                Ok(false) => self.done = true,
+                Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                    self.done = true;
+                    return Err(Error::Record {
+                        path: self.path.clone(),
+                        line: self.line,
+                        message: format!("{e}; the rest of this input is not read"),
+                    });
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Err(Error::io(&self.path, e));
+                }
+            }
+        }
+        Ok(batch)
+    }
+}
+
+/// Line `line` of the JSONL stream `source` as a document: decoded (a
+/// byte-order mark dropped, invalid UTF-8 replaced with U+FFFD and reported
+/// as [`Error::Repaired`] in `problems`) and parsed (a malformed record is
+/// reported as [`Error::Record`] and gives `None`, as does a blank line).
+pub fn record_document(
+    source: &Path,
+    line: u64,
+    bytes: &[u8],
+    problems: &mut Vec<Error>,
+) -> Option<Document> {
+    let (json, replaced) = decode_record_line(bytes);
+    if json.trim().is_empty() {
+        return None;
+    }
+    if replaced > 0 {
+        problems.push(Error::Repaired {
+            path: source.to_path_buf(),
+            line,
+            replaced,
+        });
+    }
+    parse_jsonl_record(source, line, &json)
+        .map_err(|e| problems.push(e))
+        .ok()
 }
 
 /// Reads the next line of a record stream into `buf`, without its line

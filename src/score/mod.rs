@@ -6,7 +6,7 @@
 //! | part | file | from → to |
 //! |---|---|---|
 //! | input | `input.rs` | files, sentence CSVs, JSONL records → [`Document`]s |
-//! | runner | `runner.rs` | documents → [`Scored`] sentences, in parallel, in input order, memory bounded |
+//! | runner | `runner.rs` | documents → [`Scored`] sentences, in parallel, in input order, memory bounded, for every input format |
 //! | output | `output.rs` | scored sentences → CSV or JSON rows, per-article [`DocSummary`] |
 //! | measurement | `offtopic.rs` | off-topic articles → the share that gets a stance label |
 //!
@@ -20,12 +20,13 @@ mod runner;
 
 pub use input::{
     decode, decode_document, decode_record_line, doc_id_of, load, load_article_csv, load_csv,
-    parse_jsonl_record, read_record_line, Document, Loaded,
+    parse_jsonl_record, read_record_line, record_document, Document, Loaded, RecordLines,
+    SentenceCsv,
 };
 pub use offtopic::measure_off_topic;
 pub(crate) use output::{finish_rows, header_bytes, row_buffer};
 pub use output::{header, write_header, write_summary, DocSummary, Format};
 pub use runner::{
-    for_each_input, score_inputs, score_inputs_keeping, score_jsonl, score_jsonl_inputs, Event,
-    ScoreOptions, Scored, Scorer, Summary, OFF_TOPIC_EVIDENCE,
+    for_each_input, score_inputs, score_inputs_keeping, Event, ScoreOptions, Scored, Scorer,
+    Summary, BATCH_BYTES, OFF_TOPIC_EVIDENCE,
 };

@@ -10,13 +10,13 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::input::{decode_record_line, load, parse_jsonl_record, read_record_line, Document};
+use super::input::{load, record_document, Document, RecordLines, SentenceCsv};
 use super::output::{header_bytes, DocSummary, Format};
 use crate::error::{Error, Result};
 use crate::features::SparseVec;
-use crate::io::{Input, MAX_ARTICLE_BYTES};
+use crate::io::Input;
 use crate::model::Model;
 
 /// Scoring settings.
@@ -26,11 +26,19 @@ pub struct ScoreOptions {
     pub evidence: usize,
     /// Worker threads; `0` (the default) means one per core.
     pub threads: usize,
-    /// Inputs in flight at most (read or scored but not yet written);
-    /// defaults to `128`.
+    /// Units of work in flight at most (read or scored but not yet
+    /// written): whole article files, or batches of sentence-CSV documents
+    /// or JSONL records; defaults to `128`.
     pub window: usize,
+    /// Text or record bytes gathered into one batch of a sentence CSV or
+    /// JSONL stream (whole documents, at least one); defaults to
+    /// [`BATCH_BYTES`].
+    pub batch_bytes: usize,
     /// Output format; defaults to CSV.
     pub format: Format,
+    /// Whether [`Summary::articles`] keeps a [`DocSummary`] per document
+    /// (memory grows with the number of documents); defaults to `true`.
+    pub summaries: bool,
 }
 
 impl Default for ScoreOptions {
@@ -39,7 +47,9 @@ impl Default for ScoreOptions {
             evidence: 3,
             threads: 0,
             window: 128,
+            batch_bytes: BATCH_BYTES,
             format: Format::Csv,
+            summaries: true,
         }
     }
 }
@@ -205,7 +215,16 @@ pub enum Event<'a> {
         /// What happened.
         message: String,
     },
-    /// The input could not be scored.
+    /// One record of the input (a JSONL line) was repaired
+    /// ([`Error::Repaired`]: it was scored) or skipped (any other error).
+    Record {
+        /// The input.
+        input: &'a Input,
+        /// What happened, naming the line.
+        problem: Error,
+    },
+    /// The input, or the rest of it, could not be scored (the rows
+    /// before the problem, if any, were written).
     Skipped {
         /// The input.
         input: &'a Input,
@@ -217,22 +236,179 @@ pub enum Event<'a> {
 /// Totals of a scoring run.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Summary {
-    /// Inputs scored.
+    /// Inputs scored to their end.
     pub inputs: usize,
     /// Documents scored.
     pub documents: usize,
     /// Sentences (rows) written.
     pub sentences: usize,
-    /// Inputs skipped.
+    /// Inputs skipped, or stopped part way.
     pub skipped: usize,
-    /// One entry per scored document, in input order.
+    /// Records (JSONL lines) skipped.
+    pub records_skipped: usize,
+    /// One entry per scored document, in input order (empty when
+    /// [`ScoreOptions::summaries`] is off).
     pub articles: Vec<DocSummary>,
+}
+
+/// Text (sentence CSV) or record bytes (JSONL) per unit of work by
+/// default: whole documents are gathered until a batch holds this much.
+pub const BATCH_BYTES: usize = 64 << 10;
+
+/// A unit of work, numbered in output order.
+struct Job {
+    /// Position in output order.
+    index: usize,
+    /// The input it belongs to.
+    input: usize,
+    /// Whether it is its input's last.
+    last: bool,
+    /// What to score.
+    work: Work,
+    /// File-level warnings known when the job was made.
+    warnings: Vec<String>,
+    /// Record-level problems known when the job was made.
+    problems: Vec<Error>,
+    /// Why the input ends here early.
+    end: Option<Error>,
+}
+
+/// What a job scores.
+enum Work {
+    /// A whole article file or standard input, read by the worker.
+    Article,
+    /// Documents read from a sentence CSV.
+    Documents(Vec<Document>),
+    /// Lines of a JSONL stream, parsed by the worker.
+    Records(Vec<(u64, Vec<u8>)>),
+}
+
+/// An input being read part by part.
+enum Open {
+    Csv(Box<SentenceCsv>),
+    Jsonl(RecordLines),
+}
+
+/// Hands out jobs in output order: a whole article file is one job; a
+/// sentence CSV or JSONL stream is read here, sequentially, into batches
+/// of whole documents or records (see [`ScoreOptions::batch_bytes`]).
+struct Feed<'a> {
+    inputs: &'a [Input],
+    /// The next input to open.
+    next_input: usize,
+    /// The input being read part by part (`next_input - 1`).
+    open: Option<Open>,
+    /// Jobs handed out.
+    produced: usize,
+    /// See [`ScoreOptions::batch_bytes`].
+    batch_bytes: usize,
+}
+
+impl Feed<'_> {
+    fn next(&mut self) -> Option<Job> {
+        let (input, work, last, warnings, problems, end) = match self.open.as_mut() {
+            None => {
+                let input = self.next_input;
+                let opened = match self.inputs.get(input)? {
+                    Input::Stdin | Input::Text(_) => None,
+                    Input::Csv(p) => Some(SentenceCsv::open(p).map(|c| Open::Csv(Box::new(c)))),
+                    Input::Jsonl(p) => Some(RecordLines::open(p).map(Open::Jsonl)),
+                };
+                self.next_input += 1;
+                match opened {
+                    None => (input, Work::Article, true, vec![], vec![], None),
+                    Some(Ok(open)) => {
+                        self.open = Some(open);
+                        return self.next();
+                    }
+                    Some(Err(e)) => (
+                        input,
+                        Work::Documents(vec![]),
+                        true,
+                        vec![],
+                        vec![],
+                        Some(e),
+                    ),
+                }
+            }
+            Some(Open::Csv(csv)) => {
+                let input = self.next_input - 1;
+                let (mut docs, mut bytes, mut last, mut end) = (Vec::new(), 0, false, None);
+                while bytes < self.batch_bytes {
+                    match csv.next_document() {
+                        Ok(Some(doc)) => {
+                            bytes += doc.text.len();
+                            docs.push(doc);
+                        }
+                        Ok(None) => {
+                            last = true;
+                            break;
+                        }
+                        Err(e) => {
+                            (last, end) = (true, Some(e));
+                            break;
+                        }
+                    }
+                }
+                let warnings = if last { csv.take_warnings() } else { vec![] };
+                (input, Work::Documents(docs), last, warnings, vec![], end)
+            }
+            Some(Open::Jsonl(lines)) => {
+                let input = self.next_input - 1;
+                match lines.next_batch(self.batch_bytes) {
+                    Ok(batch) => {
+                        let last = batch.is_empty();
+                        (input, Work::Records(batch), last, vec![], vec![], None)
+                    }
+                    // A line over the limit: a record skipped, the end.
+                    Err(e @ Error::Record { .. }) => {
+                        (input, Work::Records(vec![]), true, vec![], vec![e], None)
+                    }
+                    Err(e) => (input, Work::Records(vec![]), true, vec![], vec![], Some(e)),
+                }
+            }
+        };
+        if last {
+            self.open = None;
+        }
+        let index = self.produced;
+        self.produced += 1;
+        Some(Job {
+            index,
+            input,
+            last,
+            work,
+            warnings,
+            problems,
+            end,
+        })
+    }
+}
+
+/// What a worker made of one job. Documents and scored sentences are
+/// dropped on the worker that made them, so the writing thread frees
+/// nothing another thread allocated.
+struct Done<T> {
+    input: usize,
+    last: bool,
+    warnings: Vec<String>,
+    problems: Vec<Error>,
+    /// Per document: its totals and what `work` made of it.
+    docs: Vec<(DocSummary, T)>,
+    /// Why the input ends here early.
+    failed: Option<Error>,
 }
 
 /// Reads and scores `inputs` on worker threads. For every input, in input
 /// order, `sink` receives what `work` made of each of its documents (given
 /// the input it came from) on a worker thread; `on_event` hears about every
-/// input.
+/// input, and every skipped or repaired record.
+///
+/// Article files are read and scored whole, one per worker at a time;
+/// sentence CSVs and JSONL streams are read here in batches of whole
+/// documents, scored on the workers, so one large file uses every core and
+/// memory stays bounded by [`ScoreOptions::window`] batches, not by the
+/// file. The output does not depend on the thread count.
 pub fn for_each_input<T, W, S>(
     model: &Model,
     inputs: &[Input],
@@ -249,38 +425,121 @@ where
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex};
 
-    /// What a worker hands back for one input: its warnings and, per
-    /// document, the totals and `work`'s result. Documents and scored
-    /// sentences are dropped on the worker that made them, so the writing
-    /// thread frees nothing another thread allocated.
-    type Done<T> = Result<(Vec<String>, Vec<(DocSummary, T)>)>;
-
     let n_classes = model.classes().len();
+    let streams = inputs
+        .iter()
+        .any(|i| matches!(i, Input::Csv(_) | Input::Jsonl(_)));
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         options.threads
-    }
-    .min(inputs.len().max(1));
+    };
+    // Whole files cannot be shared out: no more workers than files.
+    let threads = if streams {
+        threads
+    } else {
+        threads.min(inputs.len().max(1))
+    };
     let window = options.window.max(threads);
-    let next = AtomicUsize::new(0);
+    let feed = Mutex::new(Feed {
+        inputs,
+        next_input: 0,
+        open: None,
+        produced: 0,
+        batch_bytes: options.batch_bytes.max(1),
+    });
+    // Mirrors of the feed's state, readable without its lock.
+    let produced = AtomicUsize::new(0);
+    let exhausted = AtomicBool::new(false);
     let stop = AtomicBool::new(false);
-    // Index of the next input to be written; workers wait while they would
-    // run more than `window` inputs ahead of it.
+    // Jobs written so far; workers wait while `window` jobs are in flight.
     let written = (Mutex::new(0usize), Condvar::new());
     let mut summary = Summary::default();
     let mut failure = None;
 
-    // Reads, scores and formats one input on the calling thread's scorer.
-    let process = |scorer: &mut Scorer<'_>, i: usize| -> Done<T> {
-        let loaded = load(&inputs[i])?;
-        let mut out = Vec::with_capacity(loaded.documents.len());
-        for doc in &loaded.documents {
-            let scored = scorer.score_document(doc);
-            let t = work(scorer, &inputs[i], doc, &scored)?;
-            out.push((DocSummary::of(doc, &scored, n_classes), t));
+    enum Taken {
+        Job(Job),
+        /// `window` jobs are in flight.
+        Full,
+        /// No job is left (or the run stops).
+        End,
+    }
+    // The next job, unless `window` jobs are in flight; then waits for
+    // room when `wait`, else returns `Full`.
+    let take = |wait: bool| -> Taken {
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return Taken::End;
+            }
+            let w = *written.0.lock().unwrap_or_else(|e| e.into_inner());
+            {
+                let mut feed = feed.lock().unwrap_or_else(|e| e.into_inner());
+                if feed.produced < w + window {
+                    let job = feed.next();
+                    produced.store(feed.produced, Ordering::Release);
+                    return match job {
+                        Some(job) => Taken::Job(job),
+                        None => {
+                            exhausted.store(true, Ordering::Release);
+                            Taken::End
+                        }
+                    };
+                }
+            }
+            if !wait {
+                return Taken::Full;
+            }
+            let (lock, cv) = &written;
+            let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
+            while produced.load(Ordering::Acquire) >= *w + window && !stop.load(Ordering::Relaxed) {
+                w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
+            }
         }
-        Ok((loaded.warnings, out))
+    };
+
+    // Reads (where the job says so), scores and formats one job.
+    let process = |scorer: &mut Scorer<'_>, job: Job| -> Done<T> {
+        let input = &inputs[job.input];
+        let mut done = Done {
+            input: job.input,
+            last: job.last,
+            warnings: job.warnings,
+            problems: job.problems,
+            docs: Vec::new(),
+            failed: job.end,
+        };
+        let mut score = |doc: &Document, done: &mut Done<T>| -> Result<()> {
+            let scored = scorer.score_document(doc);
+            let t = work(scorer, input, doc, &scored)?;
+            done.docs.push((DocSummary::of(doc, &scored, n_classes), t));
+            Ok(())
+        };
+        let result = match job.work {
+            Work::Article => load(input).and_then(|loaded| {
+                done.warnings.splice(0..0, loaded.warnings);
+                loaded
+                    .documents
+                    .iter()
+                    .try_for_each(|d| score(d, &mut done))
+            }),
+            Work::Documents(docs) => docs.iter().try_for_each(|d| score(d, &mut done)),
+            Work::Records(lines) => {
+                let source = input.path().unwrap_or(Path::new("-"));
+                let mut problems = Vec::new();
+                let result = lines.iter().try_for_each(|(line, bytes)| {
+                    match record_document(source, *line, bytes, &mut problems) {
+                        Some(doc) => score(&doc, &mut done),
+                        None => Ok(()),
+                    }
+                });
+                done.problems.splice(0..0, problems);
+                result
+            }
+        };
+        if let Err(e) = result {
+            done.failed.get_or_insert(e);
+        }
+        done
     };
 
     std::thread::scope(|scope| {
@@ -288,30 +547,20 @@ where
         // The calling thread is one of the `threads` workers; it also writes.
         for _ in 1..threads {
             let tx = tx.clone();
-            let (next, stop, written, process) = (&next, &stop, &written, &process);
+            let (take, process) = (&take, &process);
             let spawned = std::thread::Builder::new()
                 .name("stance-score".into())
                 .spawn_scoped(scope, move || {
                     let mut scorer = Scorer::new(model, options);
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= inputs.len() || stop.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        {
-                            let (lock, cv) = written;
-                            let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
-                            while i >= *w + window && !stop.load(Ordering::Relaxed) {
-                                w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
-                            }
-                        }
-                        if tx.send((i, process(&mut scorer, i))).is_err() {
+                    while let Taken::Job(job) = take(true) {
+                        let index = job.index;
+                        if tx.send((index, process(&mut scorer, job))).is_err() {
                             break;
                         }
                     }
                 });
             if let Err(source) = spawned {
-                // Let the workers already started finish their input and
+                // Let the workers already started finish their job and
                 // leave, so the scope can end: no hang, no panic.
                 failure = Some(Error::Threads {
                     requested: threads,
@@ -327,36 +576,51 @@ where
         let mut scorer = Scorer::new(model, options);
         let mut pending = std::collections::BTreeMap::new();
         let mut next_write = 0;
-        // Writes every result that is next in input order.
+        // Sentences and failure of the input being written.
+        let mut input_sentences = 0;
+        let mut input_failed = false;
+        // Writes every result that is next in output order.
         let mut flush = |pending: &mut std::collections::BTreeMap<usize, Done<T>>,
                          next_write: &mut usize| {
             while let Some(done) = pending.remove(next_write) {
-                let input = &inputs[*next_write];
-                match done {
-                    Ok((warnings, per_doc)) => {
-                        for message in warnings {
-                            on_event(Event::Warning { input, message });
+                let input = &inputs[done.input];
+                for message in done.warnings {
+                    on_event(Event::Warning { input, message });
+                }
+                for problem in done.problems {
+                    if !matches!(problem, Error::Repaired { .. }) {
+                        summary.records_skipped += 1;
+                    }
+                    on_event(Event::Record { input, problem });
+                }
+                summary.documents += done.docs.len();
+                for (doc_summary, t) in done.docs {
+                    input_sentences += doc_summary.sentences;
+                    summary.sentences += doc_summary.sentences;
+                    if options.summaries {
+                        summary.articles.push(doc_summary);
+                    }
+                    if failure.is_none() {
+                        if let Err(e) = sink(t) {
+                            failure = Some(e);
+                            stop.store(true, Ordering::Relaxed);
                         }
-                        let mut sentences = 0;
-                        summary.documents += per_doc.len();
-                        for (doc_summary, t) in per_doc {
-                            sentences += doc_summary.sentences;
-                            summary.articles.push(doc_summary);
-                            if failure.is_none() {
-                                if let Err(e) = sink(t) {
-                                    failure = Some(e);
-                                    stop.store(true, Ordering::Relaxed);
-                                }
-                            }
-                        }
+                    }
+                }
+                if let Some(reason) = done.failed {
+                    input_failed = true;
+                    summary.skipped += 1;
+                    on_event(Event::Skipped { input, reason });
+                }
+                if done.last {
+                    if !input_failed {
                         summary.inputs += 1;
-                        summary.sentences += sentences;
-                        on_event(Event::Scored { input, sentences });
+                        on_event(Event::Scored {
+                            input,
+                            sentences: input_sentences,
+                        });
                     }
-                    Err(reason) => {
-                        summary.skipped += 1;
-                        on_event(Event::Skipped { input, reason });
-                    }
+                    (input_sentences, input_failed) = (0, false);
                 }
                 *next_write += 1;
                 let (lock, cv) = &written;
@@ -364,30 +628,32 @@ where
                 cv.notify_all();
             }
         };
-        while next_write < inputs.len() && !stop.load(Ordering::Relaxed) {
+        loop {
             // Collect what the other workers finished, without waiting.
             while let Ok((i, done)) = rx.try_recv() {
                 pending.insert(i, done);
             }
             flush(&mut pending, &mut next_write);
-            let i = next.load(Ordering::Relaxed);
-            if i < inputs.len() && i < next_write + window {
-                // Take the next input ourselves.
-                if next
-                    .compare_exchange(i, i + 1, Ordering::Relaxed, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    pending.insert(i, process(&mut scorer, i));
+            if stop.load(Ordering::Relaxed)
+                || (exhausted.load(Ordering::Acquire)
+                    && next_write >= produced.load(Ordering::Acquire))
+            {
+                break;
+            }
+            match take(false) {
+                Taken::Job(job) => {
+                    let index = job.index;
+                    pending.insert(index, process(&mut scorer, job));
                 }
-            } else if next_write < inputs.len() {
-                // Nothing left to take (or too far ahead): wait for a worker.
-                match rx.recv() {
-                    Ok((i, done)) => {
-                        pending.insert(i, done);
-                    }
-                    Err(_) => {
-                        flush(&mut pending, &mut next_write);
-                        break;
+                Taken::Full | Taken::End => {
+                    if next_write < produced.load(Ordering::Acquire) {
+                        // The next result is on a worker: wait for one.
+                        match rx.recv() {
+                            Ok((i, done)) => {
+                                pending.insert(i, done);
+                            }
+                            Err(_) => break,
+                        }
                     }
                 }
             }
@@ -403,8 +669,8 @@ where
     }
 }
 
-/// Scores `inputs` and writes the predictions CSV (header included) to
-/// `out`, calling `on_event` in input order for each input.
+/// Scores `inputs` and writes the predictions (a CSV header first for
+/// CSV) to `out`, calling `on_event` in input order for each input.
 pub fn score_inputs<W: Write>(
     model: &Model,
     inputs: &[Input],
@@ -418,7 +684,9 @@ pub fn score_inputs<W: Write>(
 /// [`score_inputs`], also keeping what `keep` makes of each scored document
 /// (given the input it came from), in input order. `keep` runs on the
 /// worker threads; what it returns is held until the end, so keep only what
-/// is needed (the HTML report keeps every sentence).
+/// is needed (the HTML report keeps every sentence). Rows are flushed to
+/// `out` as each batch is written, so a consumer reading a pipe (a Spark
+/// executor) gets them as they come.
 pub fn score_inputs_keeping<W: Write, K: Send>(
     model: &Model,
     inputs: &[Input],
@@ -439,160 +707,22 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
         options,
         |scorer, input, doc, scored| {
             let bytes = scorer.write_document(doc, scored, options.format)?;
-            Ok((bytes, keep(input, doc, scored)))
+            // A JSONL stream's rows go out record by record.
+            let flush = matches!(input, Input::Jsonl(_));
+            Ok((bytes, flush, keep(input, doc, scored)))
         },
-        |(bytes, k)| {
+        |(bytes, flush, k)| {
             kept.push(k);
-            out.write_all(&bytes).map_err(Error::Output)
+            out.write_all(&bytes).map_err(Error::Output)?;
+            if flush {
+                out.flush().map_err(Error::Output)?;
+            }
+            Ok(())
         },
         on_event,
     )?;
     out.flush().map_err(Error::Output)?;
     Ok((summary, kept))
-}
-
-/// Scores a JSONL stream: one `{"doc_id": …, "text": …}` object per line,
-/// the whole article in `text` (see [`super::input::parse_jsonl_record`]).
-/// Each record is scored and its rows written and flushed before the next
-/// line is read, so memory stays bounded however long the stream (a line
-/// may hold up to [`MAX_ARTICLE_BYTES`]) and output follows input order. A
-/// malformed line is reported through `on_problem` with its line number,
-/// counted as skipped, and the stream goes on; a line over the limit is
-/// reported and ends that input. Invalid UTF-8 in a line is replaced with
-/// U+FFFD and reported as [`Error::Repaired`] (a warning: the record is
-/// scored); a byte-order mark is dropped. Writes no CSV header: call
-/// [`super::write_header`] first for CSV output. `source` names the stream
-/// in messages and default ids; `on_document` sees every scored record.
-pub fn score_jsonl<R: std::io::BufRead>(
-    model: &Model,
-    source: &Path,
-    reader: R,
-    out: &mut dyn Write,
-    options: ScoreOptions,
-    mut on_problem: impl FnMut(Error),
-    on_document: &mut dyn FnMut(&Document, &[Scored]),
-) -> Result<Summary> {
-    let mut scorer = Scorer::new(model, options);
-    let mut summary = Summary::default();
-    let n_classes = model.classes().len();
-    let mut reader = reader;
-    let mut bytes = Vec::new();
-    let mut n = 0u64;
-    loop {
-        n += 1;
-        match read_record_line(&mut reader, &mut bytes, MAX_ARTICLE_BYTES) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
-                // Nothing after an overlong line can be found without
-                // reading it all: stop this input here.
-                summary.skipped += 1;
-                on_problem(Error::Record {
-                    path: source.to_path_buf(),
-                    line: n,
-                    message: format!("{e}; the rest of this input is not read"),
-                });
-                break;
-            }
-            Err(e) => return Err(Error::io(source, e)),
-        }
-        let (line, replaced) = decode_record_line(&bytes);
-        if line.trim().is_empty() {
-            continue;
-        }
-        if replaced > 0 {
-            on_problem(Error::Repaired {
-                path: source.to_path_buf(),
-                line: n,
-                replaced,
-            });
-        }
-        let doc = match parse_jsonl_record(source, n, &line) {
-            Ok(doc) => doc,
-            Err(e) => {
-                summary.skipped += 1;
-                on_problem(e);
-                continue;
-            }
-        };
-        let scored = scorer.score_document(&doc);
-        let bytes = scorer.write_document(&doc, &scored, options.format)?;
-        out.write_all(&bytes).map_err(Error::Output)?;
-        out.flush().map_err(Error::Output)?;
-        summary.inputs += 1;
-        summary.documents += 1;
-        summary.sentences += scored.len();
-        summary
-            .articles
-            .push(DocSummary::of(&doc, &scored, n_classes));
-        on_document(&doc, &scored);
-    }
-    Ok(summary)
-}
-
-/// Scores JSONL inputs one after the other (`-` is standard input), with a
-/// CSV header first when the output is CSV. An input that cannot be opened,
-/// or a folder, is reported through `on_problem` and skipped, as is every
-/// malformed record; the totals add up over all inputs. `on_document`
-/// sees every scored record with the input it came from.
-pub fn score_jsonl_inputs(
-    model: &Model,
-    inputs: &[PathBuf],
-    out: &mut dyn Write,
-    options: ScoreOptions,
-    mut on_problem: impl FnMut(Error),
-    mut on_document: impl FnMut(&Path, &Document, &[Scored]),
-) -> Result<Summary> {
-    if options.format == Format::Csv {
-        out.write_all(&header_bytes(model.classes()))
-            .map_err(Error::Output)?;
-    }
-    let mut summary = Summary::default();
-    for input in inputs {
-        let s = if input.as_os_str() == "-" {
-            let stdin = std::io::stdin();
-            let mut seen = |d: &Document, s: &[Scored]| on_document(input, d, s);
-            score_jsonl(
-                model,
-                input,
-                stdin.lock(),
-                out,
-                options,
-                &mut on_problem,
-                &mut seen,
-            )?
-        } else if input.is_dir() {
-            summary.skipped += 1;
-            on_problem(Error::NotAFile {
-                path: input.clone(),
-                expected: "a .jsonl file or -",
-            });
-            continue;
-        } else {
-            match crate::io::open_input(input, u64::MAX) {
-                Ok(f) => score_jsonl(
-                    model,
-                    input,
-                    std::io::BufReader::new(f),
-                    out,
-                    options,
-                    &mut on_problem,
-                    &mut |d: &Document, s: &[Scored]| on_document(input, d, s),
-                )?,
-                Err(e) => {
-                    summary.skipped += 1;
-                    on_problem(e);
-                    continue;
-                }
-            }
-        };
-        summary.inputs += s.inputs;
-        summary.documents += s.documents;
-        summary.sentences += s.sentences;
-        summary.skipped += s.skipped;
-        summary.articles.extend(s.articles);
-    }
-    Ok(summary)
 }
 
 #[cfg(test)]
