@@ -127,7 +127,7 @@ golden: build $(VENV)/.installed
 	$(VENV)/bin/python tests/golden/gen_sklearn_tfidf.py
 
 bench-peer: $(VENV)/.installed
-	$(CARGO) build --release --benches
+	$(CARGO) build --release --bins --benches
 	$(VENV)/bin/python benches/peer.py
 
 bench-scale:

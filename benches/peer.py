@@ -13,8 +13,23 @@ labels/ and transform the sentences of the news corpus, one thread each:
   shipped model's settings with the actor, cue and negation stages.
 
 It also checks that both produce the same vocabulary and the same vectors
-(to 1e-9), so the comparison is between equal work. Prints a Markdown table.
+(to 1e-9), so the comparison is between equal work.
+
+End to end, both sides score the same sentence CSV (the news corpus split by
+stance, `doc_id,text`) into a predictions CSV with one row per sentence and
+its class probabilities, one thread each:
+
+* scikit-learn: read the CSV, `transform`, `LogisticRegression.predict_proba`
+  (fitted on the same labelled sentences), write the rows; timed inside the
+  Python process (interpreter start and imports not counted);
+* stance: `stance score --threads 1` with a model trained on the same labels
+  with the same plain settings (no lexicon stages, no off-topic gate); the
+  whole process is timed, model loading included, and it writes more (the
+  confidence and the evidence of every row).
+
+Prints Markdown tables.
 """
+import csv
 import json
 import os
 import re
@@ -30,6 +45,10 @@ import Stemmer  # noqa: E402  (PyStemmer)
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 
 REPEATS = int(os.environ.get("PEER_REPEATS", "5"))
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STANCE = os.environ.get("STANCE", os.path.join(ROOT, "target", "release", "stance"))
 
 
 def cargo_peer(*args):
@@ -59,6 +78,7 @@ def make_tokenizer(stop_words):
 
 
 def main():
+    csv.field_size_limit(1 << 30)
     with tempfile.TemporaryDirectory() as tmp:
         cargo_peer("export", tmp)
         with open(os.path.join(tmp, "settings.json")) as f:
@@ -87,6 +107,10 @@ def main():
             matrix = vec.transform(test)
             best = min(best, time.perf_counter() - start)
         sk = {"seconds": best, "vocabulary": len(vec.vocabulary_), "nnz": matrix.nnz}
+
+        with open(os.path.join(tmp, "train_labels.txt"), encoding="utf-8") as f:
+            train_labels = f.read().split("\n")[:-1]
+        sk_e2e, st_e2e = end_to_end(tmp, vec, train, train_labels)
 
         measured = json.loads(cargo_peer("measure", tmp, str(REPEATS)))
         st = measured["plain"]
@@ -127,8 +151,73 @@ def main():
           f"({sh_mbs / sk_mbs:.1f}x with the lexicon stages, which scikit-learn lacks)")
     print(f"agreement: vocabulary {'identical' if agree_vocab else 'DIFFERS'}, "
           f"largest vector difference {worst:.2e}")
+    n_rows = st_e2e["rows"]
+    print()
+    print(f"end to end: {n_rows} sentences ({mb:.2f} MB of text) from a sentence CSV to a "
+          f"predictions CSV; best of {REPEATS}, one thread")
+    print()
+    print("| scorer | MB/s | sentences/s |")
+    print("|---|---:|---:|")
+    for name, r in (("scikit-learn: csv + transform + predict_proba + csv", sk_e2e),
+                    ("stance score --threads 1 (whole process)", st_e2e)):
+        print(f"| {name} | {mb / r['seconds']:.1f} | {n_rows / r['seconds']:,.0f} |")
+    print()
+    print(f"end-to-end ratio: stance is {sk_e2e['seconds'] / st_e2e['seconds']:.1f}x scikit-learn")
+    if sk_e2e["rows"] != st_e2e["rows"]:
+        sys.exit(f"row counts differ: scikit-learn {sk_e2e['rows']}, stance {st_e2e['rows']}")
     if not agree_vocab or worst > 1e-9:
         sys.exit("the two featurizers disagree: the comparison is not like for like")
+
+
+def end_to_end(tmp, vec, train, train_labels):
+    """Times both sides scoring test.csv into a predictions CSV."""
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(max_iter=1000)
+    clf.fit(vec.transform(train), train_labels)
+    classes = list(clf.classes_)
+    test_csv = os.path.join(tmp, "test.csv")
+
+    def sklearn_once():
+        start = time.perf_counter()
+        with open(test_csv, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))[1:]
+        probabilities = clf.predict_proba(vec.transform([r[1] for r in rows]))
+        best = probabilities.argmax(axis=1)
+        with open(os.path.join(tmp, "sk.csv"), "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["doc_id", "sentence_id", "text", "label", *[f"p_{c}" for c in classes]])
+            doc, sid = None, 0
+            for (doc_id, text), k, p in zip(rows, best, probabilities):
+                sid = sid + 1 if doc_id == doc else 1
+                doc = doc_id
+                w.writerow([doc_id, sid, text, classes[k], *[f"{x:.6f}" for x in p]])
+        return time.perf_counter() - start, len(rows)
+
+    model = os.path.join(tmp, "plain.json")
+    subprocess.run(
+        [STANCE, "train", "--labels", os.path.join(ROOT, "labels"),
+         "--classes", os.path.join(ROOT, "labels", "classes.txt"), "--model", model,
+         "--no-select", "--no-cv", "--no-actors", "--no-cues", "--no-gate"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    out = os.path.join(tmp, "stance.csv")
+
+    def stance_once():
+        start = time.perf_counter()
+        subprocess.run(
+            [STANCE, "score", "--model", model, "--threads", "1", "--out", out, test_csv],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        seconds = time.perf_counter() - start
+        with open(out, newline="", encoding="utf-8") as f:
+            return seconds, sum(1 for _ in csv.reader(f)) - 1
+
+    results = []
+    for once in (sklearn_once, stance_once):
+        runs = [once() for _ in range(REPEATS)]
+        results.append({"seconds": min(r[0] for r in runs), "rows": runs[0][1]})
+    return results
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 //! (`make bench-peer`).
 //!
 //! * `export DIR` writes the sentences both sides use: `train.txt` (every
-//!   labelled sentence in `labels/`, the vocabulary is fitted on these),
-//!   `test.txt` (the news corpus, segmented; transformed and timed) and
-//!   `settings.json` (stop words and TF-IDF settings of the shipped model).
+//!   labelled sentence in `labels/`, the vocabulary is fitted on these) with
+//!   their labels in `train_labels.txt`, `test.txt` (the news corpus,
+//!   segmented; transformed and timed), the same sentences as a sentence
+//!   CSV `test.csv` (`doc_id` = the article's row number, for the end-to-end
+//!   comparison) and `settings.json` (stop words and TF-IDF settings of the
+//!   shipped model).
 //! * `measure DIR [REPEATS]` fits stance's featurizer on `train.txt` and
 //!   times single-threaded transforms of `test.txt`, best of REPEATS, with
 //!   the plain settings scikit-learn also has and with the shipped model's
@@ -71,12 +74,20 @@ fn export(dir: &Path) {
         .position(|h| h == "text")
         .unwrap_or_else(|| fail(format!("{}: no `text` column", corpus.display())));
     let mut test = Vec::new();
-    for record in reader.records().filter_map(|r| r.ok()) {
+    let mut test_csv = csv::Writer::from_path(dir.join("test.csv"))
+        .unwrap_or_else(|e| fail(format!("{}: {e}", dir.display())));
+    let _ = test_csv.write_record(["doc_id", "text"]);
+    for (row, record) in reader.records().filter_map(|r| r.ok()).enumerate() {
         let text = record.get(col).unwrap_or("");
         for span in segment(text) {
-            test.push(span.text(text).to_string());
+            let sentence = span.text(text).replace(['\n', '\r'], " ");
+            test_csv
+                .write_record([row.to_string().as_str(), &sentence])
+                .unwrap_or_else(|e| fail(e.to_string()));
+            test.push(sentence);
         }
     }
+    test_csv.flush().unwrap_or_else(|e| fail(e.to_string()));
     let write = |name: &str, rows: &[String]| {
         let mut f = std::io::BufWriter::new(
             std::fs::File::create(dir.join(name)).unwrap_or_else(|e| fail(e.to_string())),
@@ -86,6 +97,12 @@ fn export(dir: &Path) {
         }
     };
     write("train.txt", &train);
+    let train_labels: Vec<String> = labels
+        .rows
+        .iter()
+        .map(|r| classes.names()[r.label].clone())
+        .collect();
+    write("train_labels.txt", &train_labels);
     write("test.txt", &test);
     let config = TrainConfig::default().featurizer;
     let settings = serde_json::json!({

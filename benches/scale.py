@@ -1,15 +1,25 @@
 #!/usr/bin/env python3
-"""Scaling of `stance score`: threads and memory, on the real news corpus.
+"""Scaling of `stance score`: threads and memory, for every input format.
 
-Run through `make bench-scale` (standard library only). Writes every article
+Run through `make bench-scale` (standard library only). Takes every article
 of the news corpus ($STANCE_BENCH_CORPUS or ../shared/bench/news-articles.csv)
-as a .txt file, then times `stance score` over
-  * one copy with --threads 1 and --threads 2 (throughput ratio), and
-  * one copy and 20 copies (peak resident memory: scoring streams, so memory
-    should not grow with the input),
-and prints a Markdown table. Each timing is the best of three runs.
+and writes it three ways:
+
+  * text: a folder of .txt files, one per article;
+  * csv: a sentence CSV (doc_id,text), split into sentences by stance itself;
+  * jsonl: one {"doc_id", "text"} record per article;
+
+each once (1x) and ten times over (10x, with distinct doc_ids). For each
+format it times `stance score` end to end (read, segment, featurize, predict,
+write CSV) on the 10x input with --threads 1 and --threads 2, and measures
+peak resident memory on the 1x and 10x inputs with 2 threads: memory should
+not grow with the input. Throughput counts the article text (the same bytes
+in every format). Each timing is the best of $SCALE_REPEATS runs (default 3).
+Prints a Markdown table.
 """
 import csv
+import io
+import json
 import os
 import subprocess
 import sys
@@ -17,76 +27,119 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STANCE = os.path.join(ROOT, "target", "release", "stance")
+STANCE = os.environ.get("STANCE", os.path.join(ROOT, "target", "release", "stance"))
 CORPUS = os.environ.get(
     "STANCE_BENCH_CORPUS", os.path.join(ROOT, "..", "shared", "bench", "news-articles.csv")
 )
-COPIES = 20
+COPIES = 10
+REPEATS = int(os.environ.get("SCALE_REPEATS", "3"))
+MODEL = os.path.join(ROOT, "models", "stance.json")
 
 
 def run(args):
     """Runs stance; returns (seconds, peak RSS in MiB of that child)."""
-    start = time.perf_counter()
-    # Each run is a fresh process; ru_maxrss of the children is a running
-    # maximum, so measure through a wrapper that reports its own child's peak.
+    # ru_maxrss of RUSAGE_CHILDREN is a running maximum over all children,
+    # so each run goes through a fresh wrapper that has one child.
     wrapper = (
-        "import resource,subprocess,sys;"
-        "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+        "import resource,subprocess,sys,time;"
+        "t=time.perf_counter();"
+        "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
+        "t=time.perf_counter()-t;"
+        "sys.stderr.buffer.write(r.stderr);"
+        "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
         "sys.exit(r.returncode)"
     )
     out = subprocess.run(
-        [sys.executable, "-c", wrapper, STANCE, *args], check=True, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", wrapper, STANCE, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    seconds = time.perf_counter() - start
-    return seconds, int(out.stdout.strip()) / 1024
+    if out.returncode != 0:
+        sys.exit(f"stance {' '.join(args)} failed:\n{out.stderr}")
+    seconds, rss = out.stdout.split()
+    return float(seconds), int(rss) / 1024
 
 
-def best(args, n=3):
-    runs = [run(args) for _ in range(n)]
+def best(args):
+    runs = [run(args) for _ in range(REPEATS)]
     return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def write_inputs(tmp, articles, copies):
+    """Writes the three formats with `copies` copies; returns their paths."""
+    base = os.path.join(tmp, f"x{copies}")
+    text = os.path.join(base, "text")
+    for c in range(copies):
+        d = os.path.join(text, f"copy{c:02d}")
+        os.makedirs(d)
+        for i, a in enumerate(articles):
+            with open(os.path.join(d, f"{i:04d}.txt"), "w", encoding="utf-8") as f:
+                f.write(a)
+    jsonl = os.path.join(base, "articles.jsonl")
+    with open(jsonl, "w", encoding="utf-8") as f:
+        for c in range(copies):
+            for i, a in enumerate(articles):
+                f.write(json.dumps({"doc_id": f"{c}-{i}", "text": a}) + "\n")
+    return text, jsonl
+
+
+def sentence_csv(text_dir, path, copies):
+    """The sentence CSV of one copy of the text folder, repeated."""
+    out = subprocess.run(
+        [STANCE, "score", "--model", MODEL, "--threads", "2", os.path.join(text_dir, "copy00")],
+        check=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ).stdout
+    rows = [(r["doc_id"], r["text"]) for r in csv.DictReader(io.StringIO(out))]
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["doc_id", "text"])
+        for c in range(copies):
+            for doc_id, text in rows:
+                w.writerow([f"{c}-{doc_id}", text])
 
 
 def main():
     csv.field_size_limit(1 << 30)
     if not os.path.exists(CORPUS):
         sys.exit(f"news corpus not found at {CORPUS} (set STANCE_BENCH_CORPUS)")
-    subprocess.run(["cargo", "build", "--release", "-q"], check=True, cwd=ROOT)
+    if "STANCE" not in os.environ:
+        subprocess.run(["cargo", "build", "--release", "-q"], check=True, cwd=ROOT)
+    with open(CORPUS, newline="", encoding="utf-8") as f:
+        articles = [row["text"] for row in csv.DictReader(f) if row["text"].strip()]
+    mb = sum(len(a.encode("utf-8")) for a in articles) / 1e6
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
-        one = os.path.join(tmp, "one")
-        many = os.path.join(tmp, "many")
-        os.makedirs(one)
-        with open(CORPUS, newline="", encoding="utf-8") as f:
-            articles = [row["text"] for row in csv.DictReader(f)]
-        for i, text in enumerate(articles):
-            with open(os.path.join(one, f"{i:04d}.txt"), "w", encoding="utf-8") as out:
-                out.write(text)
-        nbytes = sum(len(a.encode("utf-8")) for a in articles)
-        for c in range(COPIES):
-            d = os.path.join(many, f"copy{c:02d}")
-            os.makedirs(d)
-            for name in os.listdir(one):
-                os.link(os.path.join(one, name), os.path.join(d, name))
-        model = os.path.join(ROOT, "models", "stance.json")
-        base = ["score", "--model", model, "--out", os.devnull]
-        t1, m1 = best(base + ["--threads", "1", one])
-        t2, m2 = best(base + ["--threads", "2", one])
-        t20_1, m20_1 = best(base + ["--threads", "1", many])
-        t20, m20 = best(base + ["--threads", "2", many])
-    mb = nbytes / 1e6
+        paths = {}
+        for copies in (1, COPIES):
+            text, jsonl = write_inputs(tmp, articles, copies)
+            sentences = os.path.join(tmp, f"x{copies}", "sentences.csv")
+            sentence_csv(text, sentences, copies)
+            paths[copies] = {
+                "text folder": [text],
+                "sentence CSV": [sentences],
+                "JSONL": ["--input-format", "jsonl", jsonl],
+            }
+        for fmt in ("text folder", "sentence CSV", "JSONL"):
+            base = ["score", "--model", MODEL, "--out", os.devnull]
+            t1, _ = best(base + ["--threads", "1", *paths[COPIES][fmt]])
+            t2, m10 = best(base + ["--threads", "2", *paths[COPIES][fmt]])
+            _, m1 = best(base + ["--threads", "2", *paths[1][fmt]])
+            results.append((fmt, t1, t2, m1, m10))
+    total = COPIES * mb
     print()
-    print(f"corpus: {CORPUS} — {len(articles)} articles, {mb:.2f} MB; "
-          f"`stance score` end to end (read, segment, featurize, predict, write CSV)")
+    print(f"corpus: {os.path.basename(CORPUS)} — {len(articles)} articles, {mb:.2f} MB of text; "
+          f"`stance score` end to end (read, segment, featurize, predict, write CSV); "
+          f"throughput on {COPIES}x ({total:.1f} MB), best of {REPEATS}")
     print()
-    print("| run | input | wall time | throughput | peak RSS |")
-    print("|---|---|---:|---:|---:|")
-    print(f"| 1 thread | 1 copy | {t1:.3f} s | {mb / t1:.1f} MB/s | {m1:.1f} MiB |")
-    print(f"| 2 threads | 1 copy | {t2:.3f} s | {mb / t2:.1f} MB/s | {m2:.1f} MiB |")
-    print(f"| 1 thread | {COPIES} copies | {t20_1:.3f} s | {COPIES * mb / t20_1:.1f} MB/s | {m20_1:.1f} MiB |")
-    print(f"| 2 threads | {COPIES} copies | {t20:.3f} s | {COPIES * mb / t20:.1f} MB/s | {m20:.1f} MiB |")
-    print()
-    print(f"2 threads vs 1 ({COPIES} copies): {t20_1 / t20:.2f}x throughput")
-    print(f"{COPIES} copies vs 1 (2 threads): {m20 / m2:.2f}x peak memory")
+    print("| input | 1 thread | 2 threads | 2 vs 1 | peak RSS 1x | peak RSS 10x | 10x vs 1x |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for fmt, t1, t2, m1, m10 in results:
+        print(f"| {fmt} | {total / t1:.1f} MB/s | {total / t2:.1f} MB/s | {t1 / t2:.2f}x "
+              f"| {m1:.1f} MiB | {m10:.1f} MiB | {m10 / m1:.2f}x |")
 
 
 if __name__ == "__main__":
