@@ -540,7 +540,7 @@ impl Ids for Fixed<'_> {
 }
 
 /// What the cache knows about a word as written.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct WordInfo {
     /// Base id of its stem, `STOP` or `UNKNOWN`.
     base: u32,
@@ -548,6 +548,62 @@ struct WordInfo {
     lex: u32,
     /// Whether it opens a negation scope.
     negator: bool,
+}
+
+/// A [`WordInfo`] packed into the word cache's 32-bit code, so that a word
+/// seen before costs one cache lookup and no second table: base id in bits
+/// 0–19, phrase-word id in bits 20–29, the negator flag in bit 30. The
+/// largest value of each field stands for `STOP` / `NO_WORD`, the one
+/// below it for `UNKNOWN`. Ids too large to pack (a vocabulary of a
+/// million stems, a lexicon of a thousand words) set bit 31 and index a
+/// side table instead.
+mod code {
+    use super::{WordInfo, STOP, UNKNOWN};
+    use crate::lexicon::NO_WORD;
+
+    const BASE_BITS: u32 = 20;
+    const BASE_MASK: u32 = (1 << BASE_BITS) - 1;
+    const BASE_STOP: u32 = BASE_MASK;
+    const BASE_UNKNOWN: u32 = BASE_MASK - 1;
+    const LEX_BITS: u32 = 10;
+    const LEX_MASK: u32 = (1 << LEX_BITS) - 1;
+    const NEGATOR: u32 = 1 << 30;
+    /// Marks a side-table index.
+    pub const ESCAPE: u32 = 1 << 31;
+
+    /// The packed code of `info`, or `None` when an id is too large.
+    #[inline]
+    pub fn pack(info: WordInfo) -> Option<u32> {
+        let base = match info.base {
+            STOP => BASE_STOP,
+            UNKNOWN => BASE_UNKNOWN,
+            b if b < BASE_UNKNOWN => b,
+            _ => return None,
+        };
+        let lex = match info.lex {
+            NO_WORD => LEX_MASK,
+            l if l < LEX_MASK => l,
+            _ => return None,
+        };
+        Some(base | lex << BASE_BITS | if info.negator { NEGATOR } else { 0 })
+    }
+
+    /// The info packed in `code` (which must not have [`ESCAPE`] set).
+    #[inline]
+    pub fn unpack(code: u32) -> WordInfo {
+        WordInfo {
+            base: match code & BASE_MASK {
+                BASE_STOP => STOP,
+                BASE_UNKNOWN => UNKNOWN,
+                b => b,
+            },
+            lex: match (code >> BASE_BITS) & LEX_MASK {
+                LEX_MASK => NO_WORD,
+                l => l,
+            },
+            negator: code & NEGATOR != 0,
+        }
+    }
 }
 
 /// One unit of the stream: a unit id (or `UNKNOWN`) and its byte span.
@@ -563,8 +619,10 @@ struct Stream<'c> {
     compiled: &'c Compiled,
     analyzer: Analyzer<'c>,
     cache: WordCache,
+    /// Infos whose ids are too large to pack into a cache code (see
+    /// [`code`]); usually empty.
     infos: Vec<WordInfo>,
-    /// The sentence's words: start, end, info index.
+    /// The sentence's words: start, end, cache code.
     words: Vec<(u32, u32, u32)>,
     units: Vec<Unit>,
     actor_units: Vec<u32>,
@@ -615,18 +673,30 @@ impl<'c> Stream<'c> {
             lex: self.compiled.matcher.word_id(word, &self.lower),
             negator: self.compiled.negation && NEGATORS.contains(&self.lower.as_str()),
         };
-        let index = self.infos.len() as u32;
-        self.infos.push(info);
-        self.cache.insert(word.as_bytes(), index);
-        index
+        let packed = code::pack(info).unwrap_or_else(|| {
+            self.infos.push(info);
+            code::ESCAPE | (self.infos.len() - 1) as u32
+        });
+        self.cache.insert(word.as_bytes(), packed);
+        packed
+    }
+
+    /// The info behind a cache code.
+    #[inline]
+    fn info(&self, packed: u32) -> WordInfo {
+        if packed & code::ESCAPE == 0 {
+            code::unpack(packed)
+        } else {
+            self.infos[(packed & !code::ESCAPE) as usize]
+        }
     }
 
     /// Fills `units`, `actor_mask` and `cue_counts` for `sentence`.
     fn analyze(&mut self, sentence: &str, ids: &mut dyn Ids) {
         if self.infos.len() >= CACHED_WORDS {
             // The cache empties itself when full (possibly mid-sentence, when
-            // `words` still points into `infos`); `infos` is trimmed here,
-            // between sentences, where no index into it is alive.
+            // `words` may still point into `infos`); `infos` is trimmed
+            // here, between sentences, where no index into it is alive.
             self.infos.clear();
             self.cache = WordCache::with_capacity(CACHED_WORDS);
         }
@@ -650,11 +720,10 @@ impl<'c> Stream<'c> {
         let mut cue_until = 0usize;
         let mut i = 0;
         while i < words.len() {
-            let (start, end, info) = words[i];
-            let info = self.infos[info as usize];
+            let (start, end, packed) = words[i];
+            let info = self.info(packed);
             if use_matcher && info.lex != NO_WORD {
-                let infos = &self.infos;
-                let hit = matcher.longest(words[i..].iter().map(|w| infos[w.2 as usize].lex));
+                let hit = matcher.longest(words[i..].iter().map(|w| self.info(w.2).lex));
                 match hit {
                     Some((n, Hit::Actor(a))) => {
                         self.actor_mask |= 1 << a;
@@ -1140,6 +1209,31 @@ mod tests {
             stop_words: vec!["the".into()],
             stem: false,
         })
+    }
+
+    #[test]
+    fn word_infos_pack_into_cache_codes_or_escape() {
+        use crate::lexicon::NO_WORD;
+        let cases = [
+            (0, 0, false),
+            (STOP, NO_WORD, false),
+            (UNKNOWN, 3, true),
+            ((1 << 20) - 3, 1022, true),
+        ];
+        for (base, lex, negator) in cases {
+            let info = WordInfo { base, lex, negator };
+            let packed = code::pack(info).expect("fits");
+            assert_eq!(packed & code::ESCAPE, 0);
+            assert_eq!(code::unpack(packed), info);
+        }
+        for (base, lex) in [((1 << 20) - 2, 0), (0, 1023), (1 << 25, NO_WORD)] {
+            let info = WordInfo {
+                base,
+                lex,
+                negator: false,
+            };
+            assert_eq!(code::pack(info), None, "{info:?} must escape");
+        }
     }
 
     #[test]

@@ -251,19 +251,20 @@ impl Analyzer<'_> {
 /// hash and one compare — no lowercasing, no allocation; `Moscow` and
 /// `moscow` are simply two entries with the same code.
 ///
-/// An open-addressing table (linear probing, load ≤ 0.7) of 8-byte slots —
-/// a 32-bit hash tag and the code, with the word's place in a byte arena in a
-/// parallel array read only when the tag matches — so the table of a whole
-/// news archive's vocabulary stays in the L2 cache; words
-/// are appended to the arena in first-seen order, which keeps frequent words
-/// close together. Bounded: when it holds `capacity` words it is emptied, so
-/// memory stays flat on endless input.
+/// An open-addressing table (linear probing, load ≤ 0.7) of 16-byte slots,
+/// four to a cache line, each holding the word's first eight bytes, its
+/// length and its code. A word of up to eight bytes (nine in ten words of
+/// news text) is found by one compare of the slot, touching one cache line;
+/// a longer word also compares the rest of its bytes, kept in a byte arena
+/// in first-seen order. The table of a news archive's vocabulary (20,000
+/// words: 512 KiB) stays in the L2 cache. Bounded: when it holds `capacity`
+/// words it is emptied, so memory stays flat on endless input.
 #[derive(Debug)]
 pub struct WordCache {
     slots: Vec<Slot>,
-    /// Where each slot's word lies in the arena: offset and length. Kept
-    /// apart from `slots` so that probing touches 8 bytes per slot.
-    places: Vec<(u32, u32)>,
+    /// Where the bytes after the first eight of a long word lie in the
+    /// arena, by slot; read only for words longer than eight bytes.
+    tails: Vec<u32>,
     bits: u32,
     len: usize,
     arena: Vec<u8>,
@@ -271,9 +272,12 @@ pub struct WordCache {
 }
 
 #[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(16))]
 struct Slot {
-    /// High bits of the hash, never 0; 0 marks an empty slot.
-    tag: u32,
+    /// The word's first eight bytes, zero-padded.
+    prefix: u64,
+    /// The word's length; 0 marks an empty slot.
+    len: u32,
     code: u32,
 }
 
@@ -285,42 +289,42 @@ fn mix(h: u64, v: u64) -> u64 {
     (h.rotate_left(5) ^ v).wrapping_mul(HASH_K)
 }
 
-/// FxHash-style hash of a byte string, eight bytes at a time.
+/// Little-endian load of up to eight bytes, zero-padded.
 #[inline]
-fn hash_word(word: &[u8]) -> u64 {
-    let mut h = mix(0, word.len() as u64);
-    let mut chunks = word.chunks_exact(8);
-    for c in &mut chunks {
+fn load_u64(bytes: &[u8]) -> u64 {
+    if bytes.len() >= 8 {
         let mut buf = [0u8; 8];
-        buf.copy_from_slice(c);
-        h = mix(h, u64::from_le_bytes(buf));
+        buf.copy_from_slice(&bytes[..8]);
+        u64::from_le_bytes(buf)
+    } else {
+        let mut v = 0u64;
+        for (i, &b) in bytes.iter().enumerate() {
+            v |= (b as u64) << (8 * i);
+        }
+        v
     }
-    let mut rest = 0u64;
-    for (i, &b) in chunks.remainder().iter().enumerate() {
-        rest |= (b as u64) << (8 * i);
+}
+
+/// FxHash-style hash of a byte string (its first eight bytes `prefix`),
+/// eight bytes at a time.
+#[inline]
+fn hash_word(word: &[u8], prefix: u64) -> u64 {
+    let mut h = mix(mix(0, word.len() as u64), prefix);
+    if word.len() > 8 {
+        for c in word[8..].chunks(8) {
+            h = mix(h, load_u64(c));
+        }
     }
-    mix(h, rest)
+    h
 }
 
 /// Equality of two byte strings of the same length, eight bytes at a time;
 /// inlined, because a `memcmp` call costs more than comparing a short word.
 #[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        let mut bx = [0u8; 8];
-        let mut by = [0u8; 8];
-        bx.copy_from_slice(x);
-        by.copy_from_slice(y);
-        if u64::from_le_bytes(bx) != u64::from_le_bytes(by) {
-            return false;
-        }
-    }
-    ca.remainder()
-        .iter()
-        .zip(cb.remainder())
-        .all(|(x, y)| x == y)
+    a.chunks(8)
+        .zip(b.chunks(8))
+        .all(|(x, y)| load_u64(x) == load_u64(y))
 }
 
 impl WordCache {
@@ -328,7 +332,7 @@ impl WordCache {
     pub fn with_capacity(capacity: usize) -> Self {
         WordCache {
             slots: vec![Slot::default(); 1 << INITIAL_BITS],
-            places: vec![(0, 0); 1 << INITIAL_BITS],
+            tails: vec![0; 1 << INITIAL_BITS],
             bits: INITIAL_BITS,
             len: 0,
             arena: Vec::new(),
@@ -337,86 +341,109 @@ impl WordCache {
     }
 
     #[inline]
-    fn tag_and_start(&self, h: u64) -> (u32, usize) {
-        ((h >> 32) as u32 | 1, (h >> (64 - self.bits)) as usize)
+    fn start(&self, h: u64) -> usize {
+        (h >> (64 - self.bits)) as usize
     }
 
+    /// The slot holding `word` (`Ok`) or the empty slot where it would go
+    /// (`Err`).
     #[inline]
-    fn word_at(&self, i: usize) -> &[u8] {
-        let (offset, len) = self.places[i];
-        &self.arena[offset as usize..(offset + len) as usize]
-    }
-
-    #[inline]
-    fn find(&self, word: &[u8], h: u64) -> (usize, Option<u32>) {
-        let (tag, mut i) = self.tag_and_start(h);
+    fn find(&self, word: &[u8], prefix: u64, h: u64) -> std::result::Result<usize, usize> {
         let mask = self.slots.len() - 1;
+        let len = word.len() as u32;
+        let mut i = self.start(h);
         loop {
             let s = self.slots[i];
-            if s.tag == 0 {
-                return (i, None);
+            if s.len == 0 {
+                return Err(i);
             }
-            if s.tag == tag
-                && self.places[i].1 as usize == word.len()
-                && same_bytes(self.word_at(i), word)
-            {
-                return (i, Some(s.code));
+            if s.prefix == prefix && s.len == len && (len <= 8 || self.same_tail(i, word)) {
+                return Ok(i);
             }
             i = (i + 1) & mask;
         }
     }
 
+    #[cold]
+    fn same_tail(&self, i: usize, word: &[u8]) -> bool {
+        let at = self.tails[i] as usize;
+        same_bytes(&self.arena[at..at + word.len() - 8], &word[8..])
+    }
+
     /// The code cached for `word`, if any.
     #[inline]
     pub fn get(&self, word: &[u8]) -> Option<u32> {
-        self.find(word, hash_word(word)).1
+        if word.is_empty() {
+            return None;
+        }
+        let prefix = load_u64(word);
+        self.find(word, prefix, hash_word(word, prefix))
+            .ok()
+            .map(|i| self.slots[i].code)
     }
 
-    /// Remembers `code` for `word`.
+    /// Remembers `code` for `word` (an empty word is not cached).
     pub fn insert(&mut self, word: &[u8], code: u32) {
+        if word.is_empty() || word.len() > u32::MAX as usize {
+            return;
+        }
         if self.len >= self.capacity || self.arena.len() + word.len() > u32::MAX as usize {
             self.clear();
         }
         if 10 * (self.len + 1) > 7 * self.slots.len() {
             self.grow();
         }
-        let h = hash_word(word);
-        let (i, found) = self.find(word, h);
-        if found.is_some() {
-            self.slots[i].code = code;
-            return;
+        let prefix = load_u64(word);
+        let i = match self.find(word, prefix, hash_word(word, prefix)) {
+            Ok(i) => {
+                self.slots[i].code = code;
+                return;
+            }
+            Err(i) => i,
+        };
+        self.slots[i] = Slot {
+            prefix,
+            len: word.len() as u32,
+            code,
+        };
+        if word.len() > 8 {
+            self.tails[i] = self.arena.len() as u32;
+            self.arena.extend_from_slice(&word[8..]);
         }
-        let (tag, _) = self.tag_and_start(h);
-        self.slots[i] = Slot { tag, code };
-        self.places[i] = (self.arena.len() as u32, word.len() as u32);
-        self.arena.extend_from_slice(word);
         self.len += 1;
     }
 
     fn grow(&mut self) {
         let old_slots = std::mem::take(&mut self.slots);
-        let old_places = std::mem::take(&mut self.places);
+        let old_tails = std::mem::take(&mut self.tails);
         self.bits += 1;
         self.slots = vec![Slot::default(); 1 << self.bits];
-        self.places = vec![(0, 0); 1 << self.bits];
+        self.tails = vec![0; 1 << self.bits];
         let mask = self.slots.len() - 1;
-        for (s, (offset, len)) in old_slots.into_iter().zip(old_places) {
-            if s.tag == 0 {
+        let mut word = Vec::new();
+        for (s, tail) in old_slots.into_iter().zip(old_tails) {
+            if s.len == 0 {
                 continue;
             }
-            let word = &self.arena[offset as usize..(offset + len) as usize];
-            let (_, mut i) = self.tag_and_start(hash_word(word));
-            while self.slots[i].tag != 0 {
+            // The word again: its prefix, then its tail from the arena.
+            word.clear();
+            word.extend_from_slice(&s.prefix.to_le_bytes()[..(s.len as usize).min(8)]);
+            if s.len > 8 {
+                let at = tail as usize;
+                word.extend_from_slice(&self.arena[at..at + s.len as usize - 8]);
+            }
+            let mut i = self.start(hash_word(&word, s.prefix));
+            while self.slots[i].len != 0 {
                 i = (i + 1) & mask;
             }
             self.slots[i] = s;
-            self.places[i] = (offset, len);
+            self.tails[i] = tail;
         }
     }
 
     fn clear(&mut self) {
         self.slots = vec![Slot::default(); 1 << INITIAL_BITS];
-        self.places = vec![(0, 0); 1 << INITIAL_BITS];
+        self.tails = vec![0; 1 << INITIAL_BITS];
         self.bits = INITIAL_BITS;
         self.len = 0;
         self.arena.clear();
@@ -600,6 +627,17 @@ mod tests {
             None
         );
         assert_eq!(cache.get(b""), None);
+        cache.insert(b"", 1);
+        assert_eq!(cache.get(b""), None);
+        // Same first eight bytes and length, different tails.
+        cache.insert(b"abcdefgh-one", 1);
+        cache.insert(b"abcdefgh-two", 2);
+        assert_eq!(cache.get(b"abcdefgh-one"), Some(1));
+        assert_eq!(cache.get(b"abcdefgh-two"), Some(2));
+        assert_eq!(cache.get(b"abcdefgh-six"), None);
+        // A NUL byte is a byte like any other, not padding.
+        cache.insert(b"ab", 3);
+        assert_eq!(cache.get(b"ab\0"), None);
         cache.insert("Ürümqi".as_bytes(), 7);
         cache.insert("Ürümqi".as_bytes(), 8);
         assert_eq!(cache.get("Ürümqi".as_bytes()), Some(8));
