@@ -140,8 +140,9 @@ impl<'m> Scorer<'m> {
                 }
                 None => evidence.push_str(&self.model.featurizer().display()[e.feature]),
             }
-            // Writing into a String cannot fail.
-            let _ = write!(evidence, " ({:+.3})", e.contribution);
+            evidence.push_str(" (");
+            push_signed3(&mut evidence, e.contribution);
+            evidence.push(')');
         }
         Scored {
             index,
@@ -196,6 +197,36 @@ impl<'m> Scorer<'m> {
         }
         true
     }
+}
+
+/// Appends `v` as `format!("{v:+.3}")` does, without the formatting
+/// machinery on the common path (a sign, then three decimals); values near
+/// a rounding tie, or too large, go through `format!`.
+fn push_signed3(out: &mut String, v: f64) {
+    let scaled = v.abs() * 1000.0;
+    if !(scaled < 1e15) || (scaled.fract() - 0.5).abs() < 1e-6 {
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{v:+.3}");
+        return;
+    }
+    let scaled = scaled.round() as u64;
+    out.push(if v.is_sign_negative() { '-' } else { '+' });
+    let mut digits = [0u8; 24];
+    let mut i = digits.len();
+    let mut n = scaled;
+    let mut k = 0;
+    while n > 0 || k < 4 {
+        if k == 3 {
+            i -= 1;
+            digits[i] = b'.';
+        }
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        k += 1;
+    }
+    // ASCII digits and a point.
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
 }
 
 /// Something that happened to one input.
@@ -728,6 +759,28 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_three_decimals_match_format() {
+        let mut values = vec![
+            0.0, -0.0, 0.0004, 0.0005, 0.0015, 0.0625, 0.1234, 0.9995, 1.0, 12.3456, -0.25,
+            -3.0005, 1e14, 1e16, f64::NAN, f64::INFINITY,
+        ];
+        // A deterministic spread of values over several magnitudes.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
+            values.push((unit - 0.3) * [1.0, 10.0, 1000.0][(x % 3) as usize]);
+        }
+        for v in values {
+            let mut got = String::new();
+            push_signed3(&mut got, v);
+            assert_eq!(got, format!("{v:+.3}"), "{v:e}");
+        }
+    }
 
     #[test]
     fn margin_is_gap_between_top_two() {
