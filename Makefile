@@ -7,12 +7,12 @@ OUT     ?= predictions.csv
 INPUT   ?= seeds
 EVAL    ?= labels
 
-.PHONY: help build train score suggest review eval eval-seeds test fuzz test-spark test-report report-screenshots lint fmt golden bench bench-peer bench-scale doc clean
+.PHONY: help build train score suggest review eval eval-seeds test fuzz test-spark test-report test-xlsx report-screenshots lint fmt golden bench bench-peer bench-scale doc clean
 
 help:
-	@echo "make score   score $(INPUT) with the shipped model -> $(OUT), its summary, chart and HTML report"
+	@echo "make score   score $(INPUT) with the shipped model -> $(OUT) (OUT=predictions.xlsx for the review workbook), its summary, chart and HTML report"
 	@echo "make suggest the 50 sentences of INPUT the model is least sure about -> to-review.csv"
-	@echo "make review  add the filled review cells of OUT (default predictions.csv) to labels/reviewed.csv"
+	@echo "make review  add the filled review cells of OUT (default predictions.csv; .xlsx too) to labels/reviewed.csv"
 	@echo "make train   retrain $(MODEL) (and its model card) from labels/*.csv"
 	@echo "make eval    metrics of $(MODEL) on EVAL=held-out.csv (default: labels/, i.e. training fit)"
 	@echo "make eval-seeds  train on every label file but the seeds, evaluate on the seed articles"
@@ -20,6 +20,7 @@ help:
 	@echo "make fuzz    the property fuzzers (tests/fuzz.rs) with FUZZ_CASES cases each, bounded by FUZZ_TIME"
 	@echo "make test-spark  score the seeds on Spark (local[2]) and compare with stance score"
 	@echo "make test-report the HTML report in headless Chromium (installs Debian's chromium once)"
+	@echo "make test-xlsx   the review workbook and the Excel CSV in headless LibreOffice Calc (installs Debian's libreoffice-calc-nogui once)"
 	@echo "make report-screenshots  the README's screenshots of the report -> docs/"
 	@echo "make lint    cargo fmt --check + clippy -D warnings"
 	@echo "make golden  regenerate the golden files after an intended output change"
@@ -39,7 +40,7 @@ train: build
 	$(STANCE) score --model $(MODEL) --out /dev/null --chart models/stance.seeds.svg seeds
 
 score: build
-	$(STANCE) score --model $(MODEL) --out $(OUT) --summary $(OUT:.csv=.summary.csv) --chart $(OUT:.csv=.svg) --report $(OUT:.csv=.html) $(INPUT)
+	$(STANCE) score --model $(MODEL) --out $(OUT) --summary $(basename $(OUT)).summary.csv --chart $(basename $(OUT)).svg --report $(basename $(OUT)).html $(INPUT)
 
 suggest: build
 	$(STANCE) suggest --model $(MODEL) -n 50 --out to-review.csv $(INPUT)
@@ -100,6 +101,19 @@ $(CHROMIUM):
 test-report: build $(CHROMIUM)
 	CHROMIUM=$(CHROMIUM) python3 tests/browser/check_report.py
 
+# The review workbook in LibreOffice Calc, headless: Debian's
+# libreoffice-calc-nogui without recommends; tests/office/check_xlsx.py
+# converts the workbook and the --excel CSV and checks the text (Chinese
+# characters, curly quotes), the numbers, the review dropdown and a review
+# typed into a workbook LibreOffice saved. Installing needs root and the
+# Debian mirrors; a machine that has /usr/bin/soffice skips it.
+SOFFICE ?= /usr/bin/soffice
+$(SOFFICE):
+	apt-get update && apt-get install -y --no-install-recommends libreoffice-calc-nogui
+
+test-xlsx: build $(SOFFICE)
+	STANCE=$(STANCE) SOFFICE=$(SOFFICE) python3 tests/office/check_xlsx.py
+
 report-screenshots: build $(CHROMIUM)
 	CHROMIUM=$(CHROMIUM) python3 tests/browser/check_report.py --screenshots docs
 
@@ -138,4 +152,4 @@ doc:
 
 clean:
 	$(CARGO) clean
-	rm -f $(OUT) $(OUT:.csv=.summary.csv) $(OUT:.csv=.svg) $(OUT:.csv=.html) to-review.csv
+	rm -f $(OUT) $(basename $(OUT)).summary.csv $(basename $(OUT)).svg $(basename $(OUT)).html to-review.csv

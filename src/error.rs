@@ -223,6 +223,19 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// An xlsx workbook cannot be read.
+    #[error("{path}: cannot read the workbook: {message}")]
+    Workbook {
+        /// The workbook.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// An xlsx workbook was asked for on standard output.
+    #[error("an xlsx workbook cannot be written to standard output: give a file name (--out predictions.xlsx), or choose --format csv or jsonl")]
+    WorkbookToStdout,
+
     /// A chart could not be drawn.
     #[error("cannot draw the chart: {0}")]
     Chart(String),

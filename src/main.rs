@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use stance::features::DfBound;
 use stance::io::{
     atomic_write, check_not_an_input, check_writable_target, discover, write_output, Input,
@@ -15,7 +15,7 @@ use stance::labels::{expand_paths, read_labels, Classes};
 use stance::lexicon::Lexicon;
 use stance::model::{Model, TrainConfig};
 use stance::report::{model_card, Article, Batch};
-use stance::score::{score_inputs_keeping, Event, ScoreOptions};
+use stance::score::{score_inputs_keeping, write_workbook, Event, ExcelCsv, ScoreOptions};
 use stance::select::{evaluate, Folds};
 
 #[derive(Parser)]
@@ -66,9 +66,10 @@ struct InfoArgs {
 
 #[derive(Args)]
 struct ReportArgs {
-    /// Predictions written by `stance score`: CSV, or JSON lines when the
-    /// name ends in `.jsonl`. Optional `date` and `source` columns (fields)
-    /// are shown, and dates give the trend.
+    /// Predictions written by `stance score`: CSV, an xlsx workbook when the
+    /// name ends in `.xlsx`, or JSON lines when it ends in `.jsonl`.
+    /// Optional `date` and `source` columns (fields) are shown, and dates
+    /// give the trend.
     predictions: Option<PathBuf>,
     /// Where to write the HTML report [default: the predictions path with
     /// `.html`, unless only --chart or --confusion is asked for].
@@ -98,15 +99,16 @@ enum ReviewCommand {
 
 #[derive(Args)]
 struct ApplyArgs {
-    /// Predictions CSV written by `stance score` or `stance suggest`, with
-    /// corrected labels typed into its `review` column.
-    predictions: PathBuf,
+    /// Predictions written by `stance score` or `stance suggest` (CSV, or
+    /// an xlsx workbook by its `.xlsx` name), with corrected labels typed
+    /// into its `review` column.
+    predictions: Option<PathBuf>,
     /// Label file that receives the new rows (created if absent).
     #[arg(long, default_value = "labels/reviewed.csv")]
     labels_out: PathBuf,
     /// Existing label files or folders to check the reviews against
-    /// (repeat the option for several).
-    #[arg(long, default_value = "labels")]
+    /// (`--labels A B` or `--labels A --labels B`).
+    #[arg(long, default_value = "labels", num_args = 1.., action = ArgAction::Append)]
     labels: Vec<PathBuf>,
     /// Class declaration: one class name per line.
     #[arg(long, default_value = "labels/classes.txt")]
@@ -125,21 +127,28 @@ struct SuggestArgs {
     #[arg(short, long, default_value_t = 50)]
     n: usize,
     /// Label files or folders whose sentences are skipped (already
-    /// labelled); repeat the option for several.
-    #[arg(long, default_value = "labels")]
+    /// labelled): `--labels A B` or `--labels A --labels B`.
+    #[arg(long, default_value = "labels", num_args = 1.., action = ArgAction::Append)]
     labels: Vec<PathBuf>,
-    /// Output CSV file, or `-` for standard output.
+    /// Output file, or `-` for standard output.
     #[arg(long, short, default_value = "-")]
     out: PathBuf,
+    /// `csv` or `xlsx` (a review workbook; not on standard output)
+    /// [default: from the --out name: `.xlsx` → xlsx, else csv].
+    #[arg(long, value_enum)]
+    format: Option<OutputFormat>,
+    /// CSV for Excel: a UTF-8 byte-order mark and CRLF line ends.
+    #[arg(long)]
+    excel: bool,
     /// Inputs, as for `stance score`.
-    #[arg(required = true)]
     inputs: Vec<PathBuf>,
 }
 
 #[derive(Args)]
 struct TrainArgs {
-    /// Label CSV files or folders of them (`doc_id,text,label`).
-    #[arg(long, num_args = 1.., default_value = "labels")]
+    /// Label CSV files or folders of them (`doc_id,text,label`):
+    /// `--labels A B` or `--labels A --labels B`.
+    #[arg(long, num_args = 1.., action = ArgAction::Append, default_value = "labels")]
     labels: Vec<PathBuf>,
     /// Class declaration: one class name per line.
     #[arg(long, default_value = "labels/classes.txt")]
@@ -160,8 +169,9 @@ struct TrainArgs {
     no_gate: bool,
     /// CSV files of off-topic news, one whole article per row in a `text`
     /// column (never training data): the model card reports the share of
-    /// their sentences that get a stance label. Repeat for several.
-    #[arg(long)]
+    /// their sentences that get a stance label. `--offtopic A B` or
+    /// `--offtopic A --offtopic B`.
+    #[arg(long, num_args = 1.., action = ArgAction::Append)]
     offtopic: Vec<PathBuf>,
     /// Skip cross-validation.
     #[arg(long)]
@@ -217,7 +227,7 @@ struct ScoreArgs {
     /// Model file.
     #[arg(long, default_value = "models/stance.json")]
     model: PathBuf,
-    /// Output CSV file, or `-` for standard output.
+    /// Output file, or `-` for standard output.
     #[arg(long, short, default_value = "-")]
     out: PathBuf,
     /// Worker threads [default: all cores].
@@ -247,9 +257,14 @@ struct ScoreArgs {
     /// processes, as the Spark job does, for more).
     #[arg(long, default_value = "text", value_parser = ["text", "jsonl"])]
     input_format: String,
-    /// `csv` or `jsonl` (one JSON object per sentence, the CSV's fields).
-    #[arg(long, default_value = "csv", value_parser = ["csv", "jsonl"])]
-    format: String,
+    /// `csv`, `jsonl` (one JSON object per sentence, the CSV's fields) or
+    /// `xlsx` (a review workbook; not on standard output) [default: from
+    /// the --out name: `.xlsx` → xlsx, `.jsonl` → jsonl, else csv].
+    #[arg(long, value_enum)]
+    format: Option<OutputFormat>,
+    /// CSV for Excel: a UTF-8 byte-order mark and CRLF line ends.
+    #[arg(long)]
+    excel: bool,
     /// `.txt` files, folders (searched recursively for `.txt`), `.csv` files with a
     /// `text` column (and optional `doc_id`), or `-` for standard input.
     #[arg(required = true)]
@@ -261,12 +276,105 @@ struct EvalArgs {
     /// Model file.
     #[arg(long, default_value = "models/stance.json")]
     model: PathBuf,
-    /// Print the metrics as JSON instead of a table.
-    #[arg(long)]
+    /// `text` (a table) or `json`.
+    #[arg(long, value_enum, default_value = "text")]
+    format: EvalFormat,
+    /// Deprecated spelling of `--format json`.
+    #[arg(long, hide = true, conflicts_with = "format")]
     json: bool,
     /// Labelled CSV files (`doc_id,text,label`) or folders of them.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+}
+
+/// What predictions are written as.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Csv,
+    Jsonl,
+    Xlsx,
+}
+
+impl OutputFormat {
+    /// The format asked for, else the one `out`'s extension names
+    /// (`.xlsx`, `.jsonl`), else CSV. An xlsx workbook needs a file, and
+    /// `--excel` CSV.
+    fn choose(given: Option<Self>, out: &Path, excel: bool) -> anyhow::Result<Self> {
+        let named = out
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let format = given.unwrap_or(match named.as_deref() {
+            Some("xlsx") => OutputFormat::Xlsx,
+            Some("jsonl") => OutputFormat::Jsonl,
+            _ => OutputFormat::Csv,
+        });
+        if format == OutputFormat::Xlsx && out.as_os_str() == "-" {
+            return Err(stance::error::Error::WorkbookToStdout.into());
+        }
+        if excel && format != OutputFormat::Csv {
+            bail!(
+                "--excel applies to CSV output only (the output is {})",
+                format.name()
+            );
+        }
+        Ok(format)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Csv => "csv",
+            OutputFormat::Jsonl => "jsonl",
+            OutputFormat::Xlsx => "xlsx",
+        }
+    }
+
+    /// The rows the library writes for this format (a workbook is made
+    /// from the CSV).
+    fn rows(self) -> stance::score::Format {
+        match self {
+            OutputFormat::Jsonl => stance::score::Format::Jsonl,
+            OutputFormat::Csv | OutputFormat::Xlsx => stance::score::Format::Csv,
+        }
+    }
+}
+
+/// How `eval` prints the metrics.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EvalFormat {
+    Text,
+    Json,
+}
+
+/// Writes predictions to `out` (`-`: standard output) in `format`:
+/// `produce` writes the rows (CSV or JSON lines, see
+/// [`OutputFormat::rows`]), which become a workbook for xlsx, with the
+/// rows shaded in the report's colours, or CSV for Excel with `excel`.
+fn write_predictions<T>(
+    out: &Path,
+    format: OutputFormat,
+    excel: bool,
+    classes: &[String],
+    produce: impl FnOnce(&mut dyn std::io::Write) -> stance::error::Result<T>,
+) -> stance::error::Result<T> {
+    match format {
+        OutputFormat::Xlsx => {
+            let n = classes.len();
+            let shades: Vec<String> = (0..n)
+                .map(|i| stance::report::chart::class_tint_hex(i, n))
+                .collect();
+            write_workbook(out, classes, &shades, produce)
+        }
+        _ if excel => write_output(out, |w| produce(&mut ExcelCsv::new(w))),
+        _ => write_output(out, produce),
+    }
+}
+
+/// The error for a command whose positional arguments are missing: a
+/// list option given before them (`--labels A B`) took them as its values.
+fn missing_positional(what: &str, list_options: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "no {what} given ({list_options} takes every value up to the next option: put the {what} before it, or end its list with `--`)"
+    )
 }
 
 fn main() -> ExitCode {
@@ -528,6 +636,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
 
 fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     pin_mmap_threshold();
+    let format = OutputFormat::choose(args.format, &args.out, args.excel)?;
     let to_stdout = args.out.as_os_str() == "-";
     let outputs: Vec<&Path> = std::iter::once(args.out.as_path())
         .filter(|_| !to_stdout)
@@ -553,11 +662,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let options = ScoreOptions {
         evidence: args.evidence,
         threads: args.threads.unwrap_or(0),
-        format: if args.format == "jsonl" {
-            stance::score::Format::Jsonl
-        } else {
-            stance::score::Format::Csv
-        },
+        format: format.rows(),
         summaries: args.summary.is_some() || args.chart.is_some(),
         ..ScoreOptions::default()
     };
@@ -567,16 +672,17 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let keep = args.report.is_some();
-    let (summary, articles) = write_output(&args.out, |w| {
-        score_inputs_keeping(
-            &model,
-            &inputs,
-            w,
-            options,
-            on_event,
-            |input, doc, scored| keep.then(|| Article::from_scored(input, doc, scored)),
-        )
-    })?;
+    let (summary, articles) =
+        write_predictions(&args.out, format, args.excel, model.classes(), |w| {
+            score_inputs_keeping(
+                &model,
+                &inputs,
+                w,
+                options,
+                on_event,
+                |input, doc, scored| keep.then(|| Article::from_scored(input, doc, scored)),
+            )
+        })?;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
@@ -700,16 +806,19 @@ fn report_event(progress: Option<&indicatif::ProgressBar>, event: Event<'_>) {
 }
 
 fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let Some(predictions) = &args.predictions else {
+        return Err(missing_positional("predictions file", "--labels"));
+    };
     let classes = Classes::load(&args.classes)?;
     let existing = expand_paths(&args.labels)?;
     let report = stance::review::apply(
-        &args.predictions,
+        predictions,
         &classes,
         &existing,
         &args.labels_out,
         args.overwrite,
     )?;
-    let p = args.predictions.display();
+    let p = predictions.display();
     for bad in &report.invalid {
         eprintln!(
             "{p}:{}: review `{}` is not a label (expected one of: {})",
@@ -750,6 +859,13 @@ fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
 
 fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     pin_mmap_threshold();
+    if args.inputs.is_empty() {
+        return Err(missing_positional("inputs", "--labels"));
+    }
+    let format = OutputFormat::choose(args.format, &args.out, args.excel)?;
+    if format == OutputFormat::Jsonl {
+        bail!("suggest writes csv or xlsx, not jsonl");
+    }
     let to_stdout = args.out.as_os_str() == "-";
     let (inputs, missing) = discover(&args.inputs);
     if !to_stdout {
@@ -765,9 +881,10 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let options = ScoreOptions::default();
-    let (summary, listed) = write_output(&args.out, |w| {
-        stance::review::suggest(&model, &inputs, args.n, &known, w, options, on_event)
-    })?;
+    let (summary, listed) =
+        write_predictions(&args.out, format, args.excel, model.classes(), |w| {
+            stance::review::suggest(&model, &inputs, args.n, &known, w, options, on_event)
+        })?;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
@@ -840,8 +957,11 @@ fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         bail!("no labelled rows in {}", display_paths(&files));
     }
     let metrics = evaluate(&model, &labels)?;
-    let mut stdout = std::io::stdout().lock();
     if args.json {
+        eprintln!("stance: warning: --json is deprecated; use --format json");
+    }
+    let mut stdout = std::io::stdout().lock();
+    if args.json || args.format == EvalFormat::Json {
         writeln!(stdout, "{}", serde_json::to_string_pretty(&metrics)?)?;
     } else {
         writeln!(

@@ -1,5 +1,5 @@
 //! The review loop: the model suggests what to review, corrections typed
-//! into a predictions CSV become label rows.
+//! into a predictions file (CSV or xlsx workbook) become label rows.
 //!
 //! Has the responsibility to list the sentences the model is least sure
 //! about ([`suggest`]), and to take every predictions row whose `review`
@@ -26,7 +26,8 @@ use crate::io::{
 use crate::labels::{column_indices, for_each_record, read_labels, Classes};
 use crate::model::Model;
 use crate::score::{
-    finish_rows, for_each_input, header_bytes, row_buffer, Event, ScoreOptions, Summary,
+    finish_rows, for_each_input, header_bytes, row_buffer, Event, PredictionRows, ScoreOptions,
+    Summary,
 };
 
 /// A reviewed text that disagrees with a label already given.
@@ -80,8 +81,9 @@ impl ApplyReport {
     }
 }
 
-/// Applies the reviews in `predictions` (a CSV with `doc_id`, `text` and
-/// `review` columns, as written by `stance score`). `existing` are the label
+/// Applies the reviews in `predictions` (a CSV or an xlsx workbook with
+/// `doc_id`, `text` and `review` columns, as written by `stance score`; see
+/// [`PredictionRows`]). `existing` are the label
 /// files to check against (they must be valid); `labels_out`, when it
 /// exists, is checked too. New rows go to `labels_out` (created with a
 /// `doc_id,text,label` header if absent). With `overwrite`, a conflicting
@@ -119,12 +121,8 @@ pub fn apply(
         by_text.insert(row.text.as_str(), row);
     }
 
-    let file = std::fs::File::open(predictions).map_err(|e| Error::io(predictions, e))?;
-    let mut reader = csv::Reader::from_reader(CrlfToLf::new(file));
-    let header = reader
-        .headers()
-        .map_err(|e| Error::csv(predictions, &e))?
-        .clone();
+    let mut rows = PredictionRows::open(predictions)?;
+    let header = rows.header()?;
     let cols = column_indices(predictions, &header, &["doc_id", "text", "review"])?;
 
     let mut report = ApplyReport::default();
@@ -133,7 +131,7 @@ pub fn apply(
     let mut to_add: Vec<(String, String, usize)> = Vec::new();
     // text -> new label, for every row of every label file holding the text
     let mut replace: HashMap<String, String> = HashMap::new();
-    for_each_record(predictions, &mut reader, |record, line| {
+    rows.for_each(|record, line| {
         let review = record.get(cols[2]).unwrap_or("").trim();
         if review.is_empty() {
             return Ok(());

@@ -203,9 +203,9 @@ fn suggest_lists_the_lowest_margin_unlabelled_sentences() {
         "suggest",
         "-n",
         "7",
+        "seeds",
         "--labels",
         "tests/fixtures/small.csv",
-        "seeds",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let got = parse_csv(&stdout(&out));

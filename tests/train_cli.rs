@@ -125,7 +125,8 @@ fn eval_agrees_with_score_on_the_same_sentences() {
 
     let eval = stance(&[
         "eval",
-        "--json",
+        "--format",
+        "json",
         "--model",
         model.to_str().unwrap(),
         labelled.to_str().unwrap(),

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::io::{unprotect_cell, Input};
-use crate::labels::{column_indices, for_each_record};
-use crate::score::{DocSummary, Document, Scored};
+use crate::labels::column_indices;
+use crate::score::{DocSummary, Document, PredictionRows, Scored};
 
 /// A sentence whose top probability is below this is marked low-confidence
 /// in the report: the model gave the label less than even odds.
@@ -119,7 +119,8 @@ pub struct Batch {
 
 impl Batch {
     /// Reads a predictions file back: JSON lines when its name ends in
-    /// `.jsonl` or `.json`, CSV otherwise. See [`Batch::read_csv`].
+    /// `.jsonl` or `.json`, an xlsx workbook when it ends in `.xlsx`, CSV
+    /// otherwise. See [`Batch::read_csv`].
     pub fn read(path: &Path) -> Result<Batch> {
         let ext = path
             .extension()
@@ -130,15 +131,15 @@ impl Batch {
         }
     }
 
-    /// Reads a predictions CSV as `stance score` writes it: the columns
+    /// Reads a predictions CSV (or xlsx workbook, see
+    /// [`PredictionRows`]) as `stance score` writes it: the columns
     /// `doc_id`, `sentence_id`, `text`, `label`, one `p_<class>` per class
     /// (their order is the class order), and optionally `evidence`, `date`
     /// and `source`. Consecutive rows with the same `doc_id` form one
     /// article, dated by its first non-empty `date`.
     pub fn read_csv(path: &Path) -> Result<Batch> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut reader = csv::ReaderBuilder::new().from_reader(file);
-        let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
+        let mut rows = PredictionRows::open(path)?;
+        let header = rows.header()?;
         let cols = column_indices(path, &header, &["doc_id", "sentence_id", "text", "label"])?;
         let optional = |name: &str| column_indices(path, &header, &[name]).ok().map(|v| v[0]);
         let (evidence, date, source) = (optional("evidence"), optional("date"), optional("source"));
@@ -159,7 +160,7 @@ impl Batch {
             classes,
             articles: Vec::new(),
         };
-        for_each_record(path, &mut reader, |record, line| {
+        rows.for_each(|record, line| {
             let cell = |i: usize| record.get(i).unwrap_or("");
             let bad = |i: usize, problem| Error::BadCell {
                 path: path.to_path_buf(),

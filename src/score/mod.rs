@@ -8,6 +8,7 @@
 //! | input | `input.rs` | files, sentence CSVs, JSONL records → [`Document`]s |
 //! | runner | `runner.rs` | documents → [`Scored`] sentences, in parallel, in input order, memory bounded, for every input format |
 //! | output | `output.rs` | scored sentences → CSV or JSON rows, per-article [`DocSummary`] |
+//! | spreadsheets | `spreadsheet.rs` | predictions CSV → xlsx review workbook, CSV for Excel; either read back |
 //! | measurement | `offtopic.rs` | off-topic articles → the share that gets a stance label |
 //!
 //! A new input format is a reader in `input.rs`, a new output format a
@@ -17,6 +18,7 @@ mod input;
 mod offtopic;
 mod output;
 mod runner;
+mod spreadsheet;
 
 pub use input::{
     decode, decode_document, decode_record_line, doc_id_of, load, load_article_csv, load_csv,
@@ -29,4 +31,7 @@ pub use output::{header, write_header, write_summary, DocSummary, Format};
 pub use runner::{
     for_each_input, score_inputs, score_inputs_keeping, Event, ScoreOptions, Scored, Scorer,
     Summary, BATCH_BYTES, OFF_TOPIC_EVIDENCE,
+};
+pub use spreadsheet::{
+    is_workbook, write_workbook, ExcelCsv, PredictionRows, XlsxWriter, MAX_SHEET_ROWS,
 };
