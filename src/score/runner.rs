@@ -204,7 +204,7 @@ impl<'m> Scorer<'m> {
 /// a rounding tie, or too large, go through `format!`.
 fn push_signed3(out: &mut String, v: f64) {
     let scaled = v.abs() * 1000.0;
-    if !(scaled < 1e15) || (scaled.fract() - 0.5).abs() < 1e-6 {
+    if !scaled.is_finite() || scaled >= 1e15 || (scaled.fract() - 0.5).abs() < 1e-6 {
         // Writing into a String cannot fail.
         let _ = write!(out, "{v:+.3}");
         return;
