@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use stance::features::DfBound;
-use stance::io::{atomic_write, check_not_an_input, check_writable_target, discover, write_output};
+use stance::io::{
+    atomic_write, check_not_an_input, check_writable_target, discover, write_output, Discovery,
+};
 use stance::labels::{expand_paths, read_labels, Classes};
 use stance::lexicon::Lexicon;
 use stance::model::{Model, TrainConfig};
@@ -129,9 +131,31 @@ struct SuggestArgs {
     /// Output CSV file, or `-` for standard output.
     #[arg(long, short, default_value = "-")]
     out: PathBuf,
+    #[command(flatten)]
+    scan: ScanArgs,
     /// Inputs, as for `stance score`.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Extensions a folder is searched for, comma-separated (`.txt` plain
+    /// text, `.md` Markdown, `.html`/`.htm` web pages); other files in it
+    /// are listed as skipped at the end. Files named directly are always read.
+    #[arg(long, value_delimiter = ',', default_value = "txt,md,html,htm")]
+    ext: Vec<String>,
+}
+
+impl ScanArgs {
+    /// The extensions, lowercase, without a leading dot.
+    fn extensions(&self) -> Vec<String> {
+        self.ext
+            .iter()
+            .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect()
+    }
 }
 
 #[derive(Args)]
@@ -248,8 +272,12 @@ struct ScoreArgs {
     /// `csv` or `jsonl` (one JSON object per sentence, the CSV's fields).
     #[arg(long, default_value = "csv", value_parser = ["csv", "jsonl"])]
     format: String,
-    /// `.txt` files, folders (searched recursively for `.txt`), `.csv` files with a
-    /// `text` column (and optional `doc_id`), or `-` for standard input.
+    #[command(flatten)]
+    scan: ScanArgs,
+    /// Article files (`.txt`, `.md`, `.html`/`.htm`), folders (searched
+    /// recursively, see --ext), `.csv` files with a `text` column (and
+    /// optional `doc_id`, `date`, `source`, `title`), or `-` for standard
+    /// input.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
 }
@@ -537,11 +565,12 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         check_writable_target(target)?;
     }
     let jsonl = args.input_format == "jsonl";
-    let (inputs, missing) = if jsonl {
-        (Vec::new(), Vec::new())
+    let found = if jsonl {
+        Discovery::default()
     } else {
-        discover(&args.inputs)
+        discover(&args.inputs, &args.scan.extensions())
     };
+    let inputs = &found.inputs;
     for target in &outputs {
         check_not_an_input(target, args.inputs.iter().map(PathBuf::as_path))?;
         check_not_an_input(target, inputs.iter().filter_map(|i| i.path()))?;
@@ -560,16 +589,13 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     if jsonl {
         return score_jsonl(&args, &model, options);
     }
-    for s in &missing {
-        eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
-    }
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let keep = args.report.is_some();
     let (summary, articles) = write_output(&args.out, |w| {
         score_inputs_keeping(
             &model,
-            &inputs,
+            inputs,
             w,
             options,
             on_event,
@@ -581,7 +607,8 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     }
     write_article_reports(&args, &model, &summary.articles)?;
     write_html_report(&args, &model, articles.into_iter().flatten().collect())?;
-    let skipped = summary.skipped + missing.len();
+    let nothing = report_discovery(&found, &args.scan);
+    let skipped = summary.skipped + found.skipped.len();
     eprintln!(
         "scored {} sentences in {} documents from {} inputs{}{}",
         summary.sentences,
@@ -594,7 +621,33 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             format!("; wrote {}", args.out.display())
         }
     );
-    Ok(partial_exit(skipped > 0))
+    Ok(partial_exit(skipped > 0 || nothing))
+}
+
+/// Says, at the end of a run, which inputs got another doc_id and which
+/// paths were skipped and why; returns whether no input was found at all.
+fn report_discovery(found: &Discovery, scan: &ScanArgs) -> bool {
+    for r in &found.renamed {
+        eprintln!(
+            "stance: note: {}: doc_id `{}` is already {}'s; its rows carry `{}`",
+            r.path.display(),
+            r.wanted,
+            r.taken_by,
+            r.doc_id
+        );
+    }
+    for s in &found.skipped {
+        eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
+    }
+    let nothing = found.inputs.is_empty() && found.skipped.is_empty();
+    if nothing {
+        let chosen: Vec<String> = scan.extensions().iter().map(|e| format!(".{e}")).collect();
+        eprintln!(
+            "stance: no inputs found (folders are searched for {}; see --ext)",
+            chosen.join(", ")
+        );
+    }
+    nothing
 }
 
 /// `"; N what skipped"` for a summary line, or nothing when none were.
@@ -773,7 +826,8 @@ fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
 fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     pin_mmap_threshold();
     let to_stdout = args.out.as_os_str() == "-";
-    let (inputs, missing) = discover(&args.inputs);
+    let found = discover(&args.inputs, &args.scan.extensions());
+    let inputs = &found.inputs;
     if !to_stdout {
         check_writable_target(&args.out)?;
         check_not_an_input(&args.out, args.inputs.iter().map(PathBuf::as_path))?;
@@ -781,26 +835,24 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     }
     let model = Model::load(&args.model)?;
     let known = stance::labels::read_texts(&expand_paths(&args.labels)?)?;
-    for s in &missing {
-        eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
-    }
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let options = ScoreOptions::default();
     let (summary, listed) = write_output(&args.out, |w| {
-        stance::review::suggest(&model, &inputs, args.n, &known, w, options, on_event)
+        stance::review::suggest(&model, inputs, args.n, &known, w, options, on_event)
     })?;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let skipped = summary.skipped + missing.len();
+    let nothing = report_discovery(&found, &args.scan);
+    let skipped = summary.skipped + found.skipped.len();
     eprintln!(
         "listed {listed} sentence(s), the least certain of {} scored ({} already labelled left out){}",
         summary.sentences,
         known.len(),
         skipped_note(skipped, "input(s)")
     );
-    Ok(partial_exit(skipped > 0))
+    Ok(partial_exit(skipped > 0 || nothing))
 }
 
 fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {

@@ -5,7 +5,7 @@
 //!
 //! | part | file | from → to |
 //! |---|---|---|
-//! | input | `input.rs` | files, sentence CSVs, JSONL records → [`Document`]s |
+//! | input | `input.rs` (`input/markdown.rs`, `input/html.rs`) | text, Markdown and HTML files, sentence CSVs, JSONL records → [`Document`]s |
 //! | runner | `runner.rs` | documents → [`Scored`] sentences, in parallel, in input order, memory bounded |
 //! | output | `output.rs` | scored sentences → CSV or JSON rows, per-article [`DocSummary`] |
 //! | measurement | `offtopic.rs` | off-topic articles → the share that gets a stance label |
@@ -19,8 +19,9 @@ mod output;
 mod runner;
 
 pub use input::{
-    decode, decode_document, decode_record_line, doc_id_of, load, load_article_csv, load_csv,
-    parse_jsonl_record, read_record_line, Document, Loaded,
+    clean_date, decode, decode_article, decode_document, decode_record_line, doc_id_of,
+    extract_page, load, load_article_csv, load_csv, normalize_date, parse_jsonl_record,
+    read_record_line, strip_markdown, Document, Loaded, Page, Piece, Stripped,
 };
 pub use offtopic::measure_off_topic;
 pub(crate) use output::{finish_rows, header_bytes, row_buffer};
