@@ -10,7 +10,7 @@
 //! | output | `output.rs` | scored sentences → CSV or JSON rows, per-article [`DocSummary`] |
 //! | measurement | `offtopic.rs` | off-topic articles → the share that gets a stance label |
 //!
-//! A new input format is a reader in `input.rs`, a new output format a
+//! A new input format is a reader in `input/`, a new output format a
 //! writer in `output.rs`; the runner does not change.
 
 mod input;
