@@ -88,7 +88,7 @@ $(VENV_SPARK)/.installed:
 	touch $@
 
 test-spark: $(VENV_SPARK)/.installed build
-	$(VENV_SPARK)/bin/python spark/test_spark.py
+	STANCE=$(STANCE) $(VENV_SPARK)/bin/python spark/test_spark.py
 
 # The HTML report in a real browser: Debian's Chromium, headless, without
 # network features; tests/browser/check_report.py checks the DOM after the

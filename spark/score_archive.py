@@ -124,11 +124,12 @@ def main(argv):
     prob_cols = [f"p_{c}" for c in classes]
     schema = (
         "doc_id string, sentence_id long, start long, `end` long, text string, label string, "
-        "confidence double, " + ", ".join(f"`{c}` double" for c in prob_cols) + ", evidence string"
+        "confidence double, " + ", ".join(f"`{c}` double" for c in prob_cols)
+        + ", evidence string, date string, source string, title string"
     )
     rows = spark.read.schema(schema).json(scored)
     columns = ["doc_id", "sentence_id", "start", "end", "text", "label", "confidence",
-               *prob_cols, "evidence"]
+               *prob_cols, "evidence", "date", "source", "title"]
     predictions = (
         rows.join(order, "doc_id")
         .orderBy("_order", "sentence_id")

@@ -11,7 +11,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STANCE = os.path.join(ROOT, "target", "release", "stance")
+# The binary `make test-spark` built (the Makefile's STANCE).
+STANCE = os.environ.get("STANCE") or os.path.join(ROOT, "target", "release", "stance")
 
 
 def read_csv(path):
@@ -29,14 +30,15 @@ def main():
                 with open(path, encoding="utf-8") as s:
                     text = s.read()
                 doc_id = os.path.splitext(os.path.basename(path))[0]
-                f.write(json.dumps({"doc_id": doc_id, "text": text}, ensure_ascii=False) + "\n")
+                record = {"doc_id": doc_id, "text": text, "source": path}
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
         expected_path = os.path.join(tmp, "expected.csv")
         subprocess.run([STANCE, "score", "--out", expected_path, *seeds], check=True)
         out = os.path.join(tmp, "out")
         run = subprocess.run(
             [sys.executable, os.path.join(ROOT, "spark", "score_archive.py"),
              "--master", "local[2]", "--partitions", "2",
-             "--input", archive, "--output", out],
+             "--input", archive, "--output", out, "--stance", STANCE],
             check=True, stdout=subprocess.PIPE, text=True,
         )
         print(run.stdout.strip().splitlines()[-1])
@@ -47,7 +49,8 @@ def main():
     if len(got) != len(want):
         failures.append(f"{len(got)} rows from Spark, {len(want)} from stance score")
     for i, (g, w) in enumerate(zip(got, want)):
-        for key in ("doc_id", "sentence_id", "start", "end", "text", "label", "evidence"):
+        for key in ("doc_id", "sentence_id", "start", "end", "text", "label", "evidence",
+                    "date", "source", "title"):
             if g[key] != w[key]:
                 failures.append(f"row {i + 1} {key}: {g[key]!r} != {w[key]!r}")
         for key in [k for k in w if k.startswith("p_")] + ["confidence"]:

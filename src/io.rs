@@ -507,8 +507,14 @@ impl<R: Read> Read for CrlfToLf<R> {
 pub enum Input {
     /// Standard input, read as article text.
     Stdin,
-    /// A file of article text.
-    Text(PathBuf),
+    /// An article file: plain text, Markdown or HTML by its extension
+    /// (see [`ArticleFormat::of`]).
+    Article {
+        /// The file.
+        path: PathBuf,
+        /// The id its rows carry (see [`discover`]).
+        doc_id: String,
+    },
     /// A CSV file whose `text` column holds already-split sentences.
     Csv(PathBuf),
     /// A JSONL stream, one article per line (`-` is standard input).
@@ -521,18 +527,51 @@ impl Input {
         match self {
             Input::Stdin => None,
             Input::Jsonl(p) if p.as_os_str() == "-" => None,
-            Input::Text(p) | Input::Csv(p) | Input::Jsonl(p) => Some(p),
+            Input::Article { path, .. } | Input::Csv(path) | Input::Jsonl(path) => Some(path),
         }
     }
 
-    /// How the input is named in messages and as a default doc_id source.
+    /// How the input is named in messages and in the `source` column.
     pub fn display(&self) -> String {
         match self {
             Input::Stdin => "-".into(),
-            Input::Text(p) | Input::Csv(p) | Input::Jsonl(p) => p.display().to_string(),
+            Input::Article { path, .. } | Input::Csv(path) | Input::Jsonl(path) => {
+                path.display().to_string()
+            }
         }
     }
 }
+
+/// How an article file is read, by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleFormat {
+    /// Plain text (`.txt`, and any extension not listed below).
+    Text,
+    /// Markdown (`.md`, `.markdown`): markup is stripped.
+    Markdown,
+    /// A web page (`.html`, `.htm`): the article's main text is extracted.
+    Html,
+}
+
+impl ArticleFormat {
+    /// The format of `path` by its extension (ASCII case ignored).
+    pub fn of(path: &Path) -> ArticleFormat {
+        match extension(path).as_deref() {
+            Some("md" | "markdown") => ArticleFormat::Markdown,
+            Some("html" | "htm" | "xhtml") => ArticleFormat::Html,
+            _ => ArticleFormat::Text,
+        }
+    }
+}
+
+/// The lowercased extension of `path`, if any.
+fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// The extensions a folder is searched for unless told otherwise.
+pub const DEFAULT_EXTENSIONS: [&str; 4] = ["txt", "md", "html", "htm"];
 
 /// An input path that could not be used, with the reason.
 #[derive(Debug)]
@@ -543,118 +582,253 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// An input whose natural doc_id another input of the run already had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renamed {
+    /// The input renamed.
+    pub path: PathBuf,
+    /// The doc_id it would have had.
+    pub wanted: String,
+    /// The input that has that doc_id (the first in input order).
+    pub taken_by: String,
+    /// The doc_id it gets instead.
+    pub doc_id: String,
+}
+
+/// What [`discover`] found behind the paths given.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// The inputs, in the order given (a folder's files sorted by path).
+    pub inputs: Vec<Input>,
+    /// Paths not read, with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Inputs whose doc_id was made unique.
+    pub renamed: Vec<Renamed>,
+}
+
 /// Expands command-line inputs: `-` is stdin; a folder is searched
-/// recursively for regular `*.txt` files (sorted by path); a file ending in
-/// `.csv` is a sentence CSV; any other file is article text (a named pipe
-/// or device named explicitly is read as a stream, see [`open_input`]).
+/// recursively for regular files with one of `extensions` (lowercase,
+/// without the dot; sorted by path); a file ending in `.csv` is a sentence
+/// CSV; any other file is an article (a named pipe or device named
+/// explicitly is read as a stream, see [`open_input`]).
+///
+/// Article ids: a file named directly gets its stem (`oct/article.txt` →
+/// `article`), a file found under a folder its path relative to that folder
+/// without the extension, `/`-separated (`oct/article`), standard input
+/// `stdin`. When two inputs of the run would get the same id, the later
+/// ones get `~2`, `~3`, … (the first free suffix), listed in
+/// [`Discovery::renamed`].
 ///
 /// Symlinks are followed: a folder reached twice under two names (an alias
 /// such as `latest -> 2026-11`) is scanned once, under the first name; a
 /// link back to a folder being scanned (a cycle) is cut and reported.
-/// Paths that do not exist or cannot be listed, and special files (pipes,
-/// devices) named `*.txt` inside a folder, are returned as skipped.
-pub fn discover(args: &[PathBuf]) -> (Vec<Input>, Vec<Skipped>) {
-    let mut inputs = Vec::new();
-    let mut skipped = Vec::new();
+/// Skipped, with the reason: paths that do not exist or cannot be listed;
+/// special files (pipes, devices) inside a folder; files inside a folder
+/// whose extension is not chosen (hidden files and folders, named `.…`,
+/// silently); and
+/// word-processor documents and PDFs named directly, with a hint to save
+/// them as text or HTML.
+pub fn discover(args: &[PathBuf], extensions: &[String]) -> Discovery {
+    let mut found = Discovery::default();
     for arg in args {
         if arg.as_os_str() == "-" {
-            inputs.push(Input::Stdin);
+            found.inputs.push(Input::Stdin);
         } else if arg.is_dir() {
             let mut visited = HashSet::new();
-            walk(
-                arg,
-                &mut Vec::new(),
-                &mut visited,
-                &mut inputs,
-                &mut skipped,
-            );
+            let mut scan = Scan {
+                root: arg,
+                extensions,
+                visited: &mut visited,
+                found: &mut found,
+            };
+            scan.walk(arg, &mut Vec::new());
         } else if arg.exists() {
-            inputs.push(classify(arg.clone()));
+            if let Some(hint) = extension(arg).as_deref().and_then(not_text_hint) {
+                found.skipped.push(Skipped {
+                    path: arg.clone(),
+                    reason: hint.to_string(),
+                });
+            } else if extension(arg).as_deref() == Some("csv") {
+                found.inputs.push(Input::Csv(arg.clone()));
+            } else {
+                let doc_id = stem(arg);
+                found.inputs.push(Input::Article {
+                    path: arg.clone(),
+                    doc_id,
+                });
+            }
         } else {
-            skipped.push(Skipped {
+            found.skipped.push(Skipped {
                 path: arg.clone(),
                 reason: "no such file or folder".into(),
             });
         }
     }
-    (inputs, skipped)
+    found.renamed = make_ids_unique(&mut found.inputs);
+    found
 }
 
-fn classify(path: PathBuf) -> Input {
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-    {
-        Input::Csv(path)
-    } else {
-        Input::Text(path)
-    }
+/// The stem of a file name (`a/b.txt` → `b`), or the whole path.
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
-fn walk(
-    dir: &Path,
-    ancestors: &mut Vec<PathBuf>,
-    visited: &mut HashSet<PathBuf>,
-    inputs: &mut Vec<Input>,
-    skipped: &mut Vec<Skipped>,
-) {
-    let real = match dir.canonicalize() {
-        Ok(r) => r,
-        Err(e) => {
-            skipped.push(Skipped {
-                path: dir.to_path_buf(),
-                reason: e.to_string(),
-            });
-            return;
+/// `path` relative to `root`, without its extension, `/`-separated.
+fn relative_id(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut parts: Vec<String> = rel
+        .parent()
+        .into_iter()
+        .flat_map(|p| p.components())
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.push(stem(rel));
+    parts.join("/")
+}
+
+/// Why a file of this extension is not read as article text, with what to
+/// do instead; `None` for extensions that may be text.
+fn not_text_hint(ext: &str) -> Option<&'static str> {
+    Some(match ext {
+        "docx" | "doc" | "odt" | "rtf" | "pages" => {
+            "a word-processor document, not text: save it as plain text (.txt) or a web page (.html) to score it"
         }
+        "pdf" => "a PDF, not text: save or export it as plain text (.txt) to score it",
+        _ => return None,
+    })
+}
+
+/// Gives every article and standard-input id that an earlier input already
+/// has the first free `~N` suffix (N from 2), and says which were renamed.
+fn make_ids_unique(inputs: &mut [Input]) -> Vec<Renamed> {
+    let id_of = |input: &Input| match input {
+        Input::Stdin => Some("stdin".to_string()),
+        Input::Article { doc_id, .. } => Some(doc_id.clone()),
+        Input::Csv(_) | Input::Jsonl(_) => None,
     };
-    if ancestors.contains(&real) {
-        skipped.push(Skipped {
-            path: dir.to_path_buf(),
-            reason: format!(
+    let all: HashSet<String> = inputs.iter().filter_map(id_of).collect();
+    // id -> the input that holds it
+    let mut taken: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut renamed = Vec::new();
+    for input in inputs.iter_mut() {
+        let Some(wanted) = id_of(input) else {
+            continue;
+        };
+        if let Some(first) = taken.get(&wanted).cloned() {
+            let doc_id = (2..)
+                .map(|n| format!("{wanted}~{n}"))
+                .find(|id| !all.contains(id) && !taken.contains_key(id))
+                .unwrap_or_default();
+            if let Input::Article { doc_id: id, path } = input {
+                id.clone_from(&doc_id);
+                renamed.push(Renamed {
+                    path: path.clone(),
+                    wanted,
+                    taken_by: first,
+                    doc_id: doc_id.clone(),
+                });
+            }
+            taken.insert(doc_id, input.display());
+        } else {
+            taken.insert(wanted, input.display());
+        }
+    }
+    renamed
+}
+
+/// One folder argument being searched.
+struct Scan<'a> {
+    root: &'a Path,
+    extensions: &'a [String],
+    visited: &'a mut HashSet<PathBuf>,
+    found: &'a mut Discovery,
+}
+
+impl Scan<'_> {
+    fn skip(&mut self, path: PathBuf, reason: impl Into<String>) {
+        self.found.skipped.push(Skipped {
+            path,
+            reason: reason.into(),
+        });
+    }
+
+    /// Why a regular file found in a folder is not read, or `None` to read it.
+    fn not_chosen(&self, path: &Path) -> Option<String> {
+        let ext = extension(path);
+        if ext
+            .as_ref()
+            .is_some_and(|e| self.extensions.iter().any(|x| x == e))
+        {
+            return None;
+        }
+        let chosen = self
+            .extensions
+            .iter()
+            .map(|e| format!(".{e}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Some(match ext.as_deref() {
+            Some(e) if not_text_hint(e).is_some() => not_text_hint(e).unwrap_or("").to_string(),
+            Some("csv") => "a sentence CSV is read only when named as an input".into(),
+            Some("jsonl") => "a JSONL archive is read with --input-format jsonl".into(),
+            Some(e) if DEFAULT_EXTENSIONS.contains(&e) || e == "markdown" => {
+                format!(".{e} is not among the extensions chosen with --ext ({chosen})")
+            }
+            _ => format!("not an article file (folders are searched for {chosen}; see --ext)"),
+        })
+    }
+
+    fn walk(&mut self, dir: &Path, ancestors: &mut Vec<PathBuf>) {
+        let real = match dir.canonicalize() {
+            Ok(r) => r,
+            Err(e) => return self.skip(dir.to_path_buf(), e.to_string()),
+        };
+        if ancestors.contains(&real) {
+            let reason = format!(
                 "symlink loop (leads back to {}), not followed",
                 real.display()
-            ),
-        });
-        return;
-    }
-    if !visited.insert(real.clone()) {
-        // An alias of a folder already scanned: its files are scored once.
-        return;
-    }
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            skipped.push(Skipped {
-                path: dir.to_path_buf(),
-                reason: e.to_string(),
-            });
+            );
+            return self.skip(dir.to_path_buf(), reason);
+        }
+        if !self.visited.insert(real.clone()) {
+            // An alias of a folder already scanned: its files are scored once.
             return;
         }
-    };
-    ancestors.push(real);
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        let is_txt = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("txt"));
-        // `metadata` follows symlinks: a link is what it points to.
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk(&path, ancestors, visited, inputs, skipped),
-            Ok(meta) if is_txt && meta.is_file() => inputs.push(Input::Text(path)),
-            Ok(_) if is_txt => skipped.push(Skipped {
-                path,
-                reason: "not a regular file (a named pipe, socket or device), not read".into(),
-            }),
-            Err(e) if is_txt => skipped.push(Skipped {
-                path,
-                reason: e.to_string(),
-            }),
-            _ => {}
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => return self.skip(dir.to_path_buf(), e.to_string()),
+        };
+        ancestors.push(real);
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            let hidden = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            // `metadata` follows symlinks: a link is what it points to.
+            match std::fs::metadata(&path) {
+                // Hidden files and folders (`.git`, `.DS_Store`, temporary
+                // files) are not articles and not worth a line each.
+                _ if hidden => {}
+                Ok(meta) if meta.is_dir() => self.walk(&path, ancestors),
+                Ok(meta) => match self.not_chosen(&path) {
+                    Some(reason) => self.skip(path, reason),
+                    None if meta.is_file() => {
+                        let doc_id = relative_id(self.root, &path);
+                        self.found.inputs.push(Input::Article { path, doc_id });
+                    }
+                    None => self.skip(
+                        path,
+                        "not a regular file (a named pipe, socket or device), not read",
+                    ),
+                },
+                Err(e) => self.skip(path, e.to_string()),
+            }
         }
+        ancestors.pop();
     }
-    ancestors.pop();
 }
 
 #[cfg(test)]
@@ -720,6 +894,10 @@ mod tests {
         assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
     }
 
+    fn default_extensions() -> Vec<String> {
+        DEFAULT_EXTENSIONS.map(String::from).to_vec()
+    }
+
     #[test]
     fn discover_sorts_recurses_and_reports_missing() {
         let dir = tempfile::tempdir().unwrap();
@@ -728,18 +906,157 @@ mod tests {
         std::fs::write(d.join("b.txt"), "x").unwrap();
         std::fs::write(d.join("a.txt"), "x").unwrap();
         std::fs::write(d.join("sub/c.txt"), "x").unwrap();
-        std::fs::write(d.join("skip.md"), "x").unwrap();
+        std::fs::write(d.join("skip.xyz"), "x").unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink(d, d.join("sub/loop")).unwrap();
-        let (inputs, skipped) = discover(&[d.to_path_buf(), d.join("missing.txt")]);
-        let names: Vec<String> = inputs
+        let found = discover(
+            &[d.to_path_buf(), d.join("missing.txt")],
+            &default_extensions(),
+        );
+        let names: Vec<String> = found
+            .inputs
             .iter()
             .map(|i| i.display().replace(&d.display().to_string(), ""))
             .collect();
         assert_eq!(names, ["/a.txt", "/b.txt", "/sub/c.txt"]);
+        let skipped = &found.skipped;
         assert!(skipped.iter().any(|s| s.reason.contains("no such file")));
+        assert!(skipped.iter().any(|s| s.path == d.join("skip.xyz")
+            && s.reason
+                == "not an article file (folders are searched for .txt, .md, .html, .htm; see --ext)"));
         #[cfg(unix)]
         assert!(skipped.iter().any(|s| s.reason.contains("symlink loop")));
+    }
+
+    #[test]
+    fn doc_ids_are_paths_relative_to_the_folder_and_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for sub in ["oct", "nov", "nov/x"] {
+            std::fs::create_dir(d.join(sub)).unwrap();
+        }
+        for f in [
+            "oct/article.txt",
+            "nov/article.txt",
+            "nov/x/a.b.md",
+            "article.html",
+        ] {
+            std::fs::write(d.join(f), "x").unwrap();
+        }
+        // The folder, then two files named directly: the second
+        // `article` and the `article` of `article.html` collide.
+        let args = [
+            d.to_path_buf(),
+            d.join("oct/article.txt"),
+            d.join("nov/article.txt"),
+        ];
+        let found = discover(&args, &default_extensions());
+        let ids: Vec<&str> = found
+            .inputs
+            .iter()
+            .map(|i| match i {
+                Input::Article { doc_id, .. } => doc_id.as_str(),
+                _ => "?",
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "article",
+                "nov/article",
+                "nov/x/a.b",
+                "oct/article",
+                "article~2",
+                "article~3"
+            ]
+        );
+        assert_eq!(found.renamed.len(), 2);
+        assert_eq!(
+            (
+                found.renamed[0].wanted.as_str(),
+                found.renamed[0].doc_id.as_str(),
+                found.renamed[0].taken_by.as_str()
+            ),
+            (
+                "article",
+                "article~2",
+                d.join("article.html").to_str().unwrap()
+            )
+        );
+    }
+
+    #[test]
+    fn extensions_choose_what_folders_give_and_documents_get_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in [
+            "a.txt",
+            "b.md",
+            "c.html",
+            "d.htm",
+            "e.docx",
+            "f.pdf",
+            "g.csv",
+            ".hidden.txt",
+        ] {
+            std::fs::write(d.join(f), "x").unwrap();
+        }
+        std::fs::create_dir(d.join(".git")).unwrap();
+        std::fs::write(d.join(".git/HEAD"), "x").unwrap();
+        let reasons = |found: &Discovery| -> Vec<(String, String)> {
+            found
+                .skipped
+                .iter()
+                .map(|s| {
+                    let name = s.path.file_name().unwrap().to_string_lossy().into_owned();
+                    (name, s.reason.clone())
+                })
+                .collect()
+        };
+        let all = discover(&[d.to_path_buf()], &default_extensions());
+        let names: Vec<String> = all.inputs.iter().map(|i| i.display()).collect();
+        assert_eq!(names.len(), 4, "{names:?}");
+        assert_eq!(
+            reasons(&all),
+            [
+                (
+                    "e.docx".to_string(),
+                    not_text_hint("docx").unwrap().to_string()
+                ),
+                (
+                    "f.pdf".to_string(),
+                    not_text_hint("pdf").unwrap().to_string()
+                ),
+                (
+                    "g.csv".to_string(),
+                    "a sentence CSV is read only when named as an input".to_string()
+                ),
+            ]
+        );
+        let some = discover(&[d.to_path_buf()], &["md".to_string(), "htm".to_string()]);
+        let names: Vec<String> = some
+            .inputs
+            .iter()
+            .map(|i| {
+                i.path()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(names, ["b.md", "d.htm"]);
+        assert!(reasons(&some).contains(&(
+            "a.txt".to_string(),
+            ".txt is not among the extensions chosen with --ext (.md, .htm)".to_string()
+        )));
+        // Named directly, a Word file is refused with the hint, before it is read.
+        let direct = discover(&[d.join("e.docx")], &default_extensions());
+        assert!(direct.inputs.is_empty());
+        assert!(direct.skipped[0]
+            .reason
+            .contains("save it as plain text (.txt)"));
     }
 
     #[cfg(unix)]
@@ -751,9 +1068,9 @@ mod tests {
         std::fs::create_dir(d.join("2026-11")).unwrap();
         std::fs::write(d.join("2026-11/a.txt"), "x").unwrap();
         std::os::unix::fs::symlink("2026-11", d.join("latest")).unwrap();
-        let (inputs, skipped) = discover(&[d.to_path_buf()]);
-        assert_eq!(inputs.len(), 1, "{inputs:?}");
-        assert!(skipped.is_empty(), "{skipped:?}");
+        let found = discover(&[d.to_path_buf()], &default_extensions());
+        assert_eq!(found.inputs.len(), 1, "{:?}", found.inputs);
+        assert!(found.skipped.is_empty(), "{:?}", found.skipped);
     }
 
     #[cfg(unix)]
@@ -768,10 +1085,16 @@ mod tests {
             .status()
             .unwrap();
         assert!(status.success());
-        let (inputs, skipped) = discover(&[d.to_path_buf()]);
-        assert_eq!(inputs, [Input::Text(d.join("a.txt"))]);
-        assert_eq!(skipped.len(), 1);
-        assert!(skipped[0].reason.contains("not a regular file"));
+        let found = discover(&[d.to_path_buf()], &default_extensions());
+        assert_eq!(
+            found.inputs,
+            [Input::Article {
+                path: d.join("a.txt"),
+                doc_id: "a".into()
+            }]
+        );
+        assert_eq!(found.skipped.len(), 1);
+        assert!(found.skipped[0].reason.contains("not a regular file"));
     }
 
     #[test]

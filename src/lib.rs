@@ -35,8 +35,9 @@
 //!   rows + review column ─review─► label rows     Model, Metrics, DocSummary, Batch ─report─► Markdown, SVG, HTML
 //! ```
 //!
-//! Where new things go: a new input format is a reader in `score/input.rs`
-//! (and, if it is found by folder scanning, a rule in [`io::discover`]); a
+//! Where new things go: a new input format is a file in `score/input/`
+//! called from `score/input.rs` (and, if it is found by folder scanning, an
+//! extension in [`io::ArticleFormat`] and [`io::discover`]); a
 //! new output format is a writer in `score/output.rs`; a new picture or page
 //! is a file in `report/`. The command line (`src/main.rs`) only parses
 //! arguments, calls these modules and maps errors to exit codes.

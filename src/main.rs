@@ -9,7 +9,8 @@ use anyhow::{bail, Context};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use stance::features::DfBound;
 use stance::io::{
-    atomic_write, check_not_an_input, check_writable_target, discover, write_output, Input,
+    atomic_write, check_not_an_input, check_writable_target, discover, write_output, Discovery,
+    Input,
 };
 use stance::labels::{expand_paths, read_labels, Classes};
 use stance::lexicon::Lexicon;
@@ -140,8 +141,30 @@ struct SuggestArgs {
     /// CSV for Excel: a UTF-8 byte-order mark and CRLF line ends.
     #[arg(long)]
     excel: bool,
+    #[command(flatten)]
+    scan: ScanArgs,
     /// Inputs, as for `stance score`.
     inputs: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Extensions a folder is searched for, comma-separated (`.txt` plain
+    /// text, `.md` Markdown, `.html`/`.htm` web pages); other files in it
+    /// are listed as skipped at the end. Files named directly are always read.
+    #[arg(long, value_delimiter = ',', default_value = "txt,md,html,htm")]
+    ext: Vec<String>,
+}
+
+impl ScanArgs {
+    /// The extensions, lowercase, without a leading dot.
+    fn extensions(&self) -> Vec<String> {
+        self.ext
+            .iter()
+            .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect()
+    }
 }
 
 #[derive(Args)]
@@ -265,8 +288,12 @@ struct ScoreArgs {
     /// CSV for Excel: a UTF-8 byte-order mark and CRLF line ends.
     #[arg(long)]
     excel: bool,
-    /// `.txt` files, folders (searched recursively for `.txt`), `.csv` files with a
-    /// `text` column (and optional `doc_id`), or `-` for standard input.
+    #[command(flatten)]
+    scan: ScanArgs,
+    /// Article files (`.txt`, `.md`, `.html`/`.htm`), folders (searched
+    /// recursively, see --ext), `.csv` files with a `text` column (and
+    /// optional `doc_id`, `date`, `source`, `title`), or `-` for standard
+    /// input.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
 }
@@ -648,12 +675,15 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         check_writable_target(target)?;
     }
     let jsonl = args.input_format == "jsonl";
-    let (inputs, missing) = if jsonl {
-        let inputs = args.inputs.iter().cloned().map(Input::Jsonl).collect();
-        (inputs, Vec::new())
+    let found = if jsonl {
+        Discovery {
+            inputs: args.inputs.iter().cloned().map(Input::Jsonl).collect(),
+            ..Discovery::default()
+        }
     } else {
-        discover(&args.inputs)
+        discover(&args.inputs, &args.scan.extensions())
     };
+    let inputs = &found.inputs;
     for target in &outputs {
         check_not_an_input(target, args.inputs.iter().map(PathBuf::as_path))?;
         check_not_an_input(target, inputs.iter().filter_map(|i| i.path()))?;
@@ -666,9 +696,6 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         summaries: args.summary.is_some() || args.chart.is_some(),
         ..ScoreOptions::default()
     };
-    for s in &missing {
-        eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
-    }
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let keep = args.report.is_some();
@@ -676,7 +703,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         write_predictions(&args.out, format, args.excel, model.classes(), |w| {
             score_inputs_keeping(
                 &model,
-                &inputs,
+                inputs,
                 w,
                 options,
                 on_event,
@@ -688,7 +715,8 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     }
     write_article_reports(&args, &model, &summary.articles)?;
     write_html_report(&args, &model, articles.into_iter().flatten().collect())?;
-    let skipped = summary.skipped + missing.len();
+    let nothing = report_discovery(&found, &args.scan);
+    let skipped = summary.skipped + found.skipped.len();
     let (documents, skipped_note) = if jsonl {
         let n = skipped + summary.records_skipped;
         ("records", skipped_note(n, "record(s) or input(s)"))
@@ -706,7 +734,35 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             format!("; wrote {}", args.out.display())
         }
     );
-    Ok(partial_exit(skipped + summary.records_skipped > 0))
+    Ok(partial_exit(
+        skipped + summary.records_skipped > 0 || nothing,
+    ))
+}
+
+/// Says, at the end of a run, which inputs got another doc_id and which
+/// paths were skipped and why; returns whether no input was found at all.
+fn report_discovery(found: &Discovery, scan: &ScanArgs) -> bool {
+    for r in &found.renamed {
+        eprintln!(
+            "stance: note: {}: doc_id `{}` is already {}'s; its rows carry `{}`",
+            r.path.display(),
+            r.wanted,
+            r.taken_by,
+            r.doc_id
+        );
+    }
+    for s in &found.skipped {
+        eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
+    }
+    let nothing = found.inputs.is_empty() && found.skipped.is_empty();
+    if nothing {
+        let chosen: Vec<String> = scan.extensions().iter().map(|e| format!(".{e}")).collect();
+        eprintln!(
+            "stance: no inputs found (folders are searched for {}; see --ext)",
+            chosen.join(", ")
+        );
+    }
+    nothing
 }
 
 /// `"; N what skipped"` for a summary line, or nothing when none were.
@@ -867,7 +923,8 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
         bail!("suggest writes csv or xlsx, not jsonl");
     }
     let to_stdout = args.out.as_os_str() == "-";
-    let (inputs, missing) = discover(&args.inputs);
+    let found = discover(&args.inputs, &args.scan.extensions());
+    let inputs = &found.inputs;
     if !to_stdout {
         check_writable_target(&args.out)?;
         check_not_an_input(&args.out, args.inputs.iter().map(PathBuf::as_path))?;
@@ -875,27 +932,25 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     }
     let model = Model::load(&args.model)?;
     let known = stance::labels::read_texts(&expand_paths(&args.labels)?)?;
-    for s in &missing {
-        eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
-    }
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let options = ScoreOptions::default();
     let (summary, listed) =
         write_predictions(&args.out, format, args.excel, model.classes(), |w| {
-            stance::review::suggest(&model, &inputs, args.n, &known, w, options, on_event)
+            stance::review::suggest(&model, inputs, args.n, &known, w, options, on_event)
         })?;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let skipped = summary.skipped + missing.len();
+    let nothing = report_discovery(&found, &args.scan);
+    let skipped = summary.skipped + found.skipped.len();
     eprintln!(
         "listed {listed} sentence(s), the least certain of {} scored ({} already labelled left out){}",
         summary.sentences,
         known.len(),
         skipped_note(skipped, "input(s)")
     );
-    Ok(partial_exit(skipped > 0))
+    Ok(partial_exit(skipped > 0 || nothing))
 }
 
 fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {

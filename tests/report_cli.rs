@@ -33,7 +33,8 @@ fn score_report_and_rebuilt_report_hold_every_sentence_escaped() {
     assert!(!page.contains("<img"));
     assert_eq!(page.matches("<script>").count(), 1);
 
-    // Rebuilt from the CSV: the same sentences; no dates, so no trend.
+    // Rebuilt from the CSV, which carries each article's date and source:
+    // the same page, trend included.
     let (again, chart) = (dir.path().join("again.html"), dir.path().join("a.svg"));
     let out = stance(&[
         "report",
@@ -46,7 +47,11 @@ fn score_report_and_rebuilt_report_hold_every_sentence_escaped() {
     assert!(out.status.success(), "{}", stderr(&out));
     let rebuilt = std::fs::read_to_string(&again).unwrap();
     assert_eq!(rebuilt.matches("<span class=\"s c").count(), rows);
-    assert!(!rebuilt.contains("class=\"period\""));
+    assert_eq!(rebuilt.matches("<g class=\"period\"").count(), 11);
+    assert!(
+        rebuilt == page,
+        "the rebuilt report differs from the one drawn while scoring"
+    );
     assert!(std::fs::read_to_string(&chart)
         .unwrap()
         .contains("most convergent first"));

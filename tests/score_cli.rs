@@ -15,7 +15,7 @@ fn scores_every_seed_sentence_with_consistent_columns() {
     let header = &rows[0];
     assert_eq!(
         header.join(","),
-        "doc_id,sentence_id,start,end,text,label,confidence,p_convergence,p_divergence,p_western_pressure,p_other,evidence,review"
+        "doc_id,sentence_id,start,end,text,label,confidence,p_convergence,p_divergence,p_western_pressure,p_other,evidence,date,source,title,review"
     );
     let mut expected_rows = 0;
     let mut sources = std::collections::HashMap::new();
@@ -32,7 +32,11 @@ fn scores_every_seed_sentence_with_consistent_columns() {
         let (start, end): (usize, usize) = (row[2].parse().unwrap(), row[3].parse().unwrap());
         let text = stance::io::unprotect_cell(&row[4]);
         assert_eq!(&source[start..end], text, "span does not match text");
-        assert_eq!(row[12], "", "review column starts empty");
+        assert_eq!(
+            row[12..],
+            ["", &format!("seeds/{}.txt", row[0]), "", ""],
+            "no date, the file as source, no title, an empty review"
+        );
         for term in row[11].split("; ").filter(|t| !t.is_empty()) {
             let (words, value) = term.rsplit_once(" (+").expect("term (+value)");
             assert!(value.ends_with(')'));
@@ -96,7 +100,12 @@ fn writes_out_file_atomically_and_reads_stdin_and_csv_inputs() {
     let stdin_rows = parse_csv(&stdout(&piped));
     assert_eq!(stdin_rows.len(), file_rows.len());
     assert_eq!(stdin_rows[1][0], "stdin");
-    assert_eq!(stdin_rows[1][4..], file_rows[1][4..]);
+    assert_eq!(stdin_rows[1][4..12], file_rows[1][4..12]);
+    assert_eq!(
+        (stdin_rows[1][13].as_str(), file_rows[1][13].as_str()),
+        ("", "seeds/004_77300b823648d066.txt"),
+        "standard input has no source, a file its path"
+    );
 
     // The same sentences given as a CSV of already-split rows.
     let csv_path = dir.path().join("rows.csv");
@@ -117,7 +126,8 @@ fn writes_out_file_atomically_and_reads_stdin_and_csv_inputs() {
             ("", ""),
             "CSV rows have no offsets"
         );
-        assert_eq!(a[4..], b[4..]);
+        assert_eq!(a[4..12], b[4..12]);
+        assert_eq!(a[13], csv_path.to_str().unwrap(), "the CSV is the source");
     }
 }
 
@@ -232,8 +242,12 @@ fn jsonl_records_stream_in_and_sentences_stream_out() {
         let text = std::fs::read_to_string(&path).unwrap();
         expected_rows += segment(&text).len();
         let doc_id = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let source = format!("seeds/{doc_id}.txt");
         input.extend(
-            serde_json::to_vec(&serde_json::json!({"doc_id": doc_id, "text": text})).unwrap(),
+            serde_json::to_vec(
+                &serde_json::json!({"doc_id": doc_id, "text": text, "source": source}),
+            )
+            .unwrap(),
         );
         input.push(b'\n');
     }
@@ -259,6 +273,12 @@ fn jsonl_records_stream_in_and_sentences_stream_out() {
     assert_eq!(rows.len(), expected_rows + 1);
     let last = &rows[rows.len() - 1];
     assert_eq!(last["doc_id"], "-:7", "doc_id defaults to source:line");
+    assert_eq!(
+        last["source"],
+        serde_json::Value::Null,
+        "standard input has no path"
+    );
+    assert_eq!(rows[0]["source"], "seeds/000_1ff71cbcd28b900c.txt");
     // Same predictions, in the same order, as the CSV of a plain run.
     let plain = stance(&["score", "seeds"]);
     let csv_rows = parse_csv(&stdout(&plain));
@@ -270,6 +290,8 @@ fn jsonl_records_stream_in_and_sentences_stream_out() {
         assert_eq!(json["label"], csv[5].as_str());
         assert_eq!(format!("{:.6}", json["p_other"].as_f64().unwrap()), csv[10]);
         assert_eq!(json["evidence"], csv[11].as_str());
+        assert_eq!(json["date"], serde_json::Value::Null);
+        assert_eq!(json["source"], csv[13].as_str());
     }
     // JSONL in, CSV out: byte-identical to scoring the files.
     let jsonl_csv = stance_with_stdin(&["score", "--input-format", "jsonl", "-"], Some(&input));

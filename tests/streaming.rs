@@ -119,10 +119,14 @@ fn sentence_csv_output_does_not_depend_on_threads_or_batches() {
     assert_eq!((summary.documents, summary.sentences), (seeds.len(), rows));
 
     // The same labels and probabilities as the articles scored as text
-    // (only start/end differ: a CSV row has no offsets).
+    // (only start/end and source differ: a CSV row has no offsets, and its
+    // source is the CSV).
     let files: Vec<Input> = seeds
         .iter()
-        .map(|(id, _)| Input::Text(root().join("seeds").join(format!("{id}.txt"))))
+        .map(|(id, _)| Input::Article {
+            path: root().join("seeds").join(format!("{id}.txt")),
+            doc_id: id.clone(),
+        })
         .collect();
     let mut text_out = Vec::new();
     score_inputs(
@@ -136,14 +140,16 @@ fn sentence_csv_output_does_not_depend_on_threads_or_batches() {
     // Sentences spanning lines hold a line break inside a quoted cell: compare
     // whole records.
     let records = |s: &str| -> Vec<String> {
-        csv::Reader::from_reader(s.as_bytes())
+        let mut reader = csv::Reader::from_reader(s.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        reader
             .records()
             .map(|r| {
                 r.unwrap()
                     .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != 2 && *i != 3)
-                    .map(|(_, c)| c.to_string())
+                    .zip(&header)
+                    .filter(|(_, h)| !["start", "end", "source"].contains(h))
+                    .map(|(c, _)| c.to_string())
                     .collect::<Vec<_>>()
                     .join("|")
             })

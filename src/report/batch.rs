@@ -46,8 +46,11 @@ impl Sentence {
 pub struct Article {
     /// The article's id.
     pub doc_id: String,
-    /// Where it came from (the input file), when known.
+    /// Where it came from (the input file, or a web page's canonical URL),
+    /// when known.
     pub source: Option<String>,
+    /// Its title, when the input named one.
+    pub title: Option<String>,
     /// Its date as the input gave it, when known (see [`super::Day::parse`]).
     pub date: Option<String>,
     /// Its sentences in order.
@@ -55,16 +58,18 @@ pub struct Article {
 }
 
 impl Article {
-    /// The article as scored: `source` names the input it came from.
-    pub fn from_scored(source: &Input, doc: &Document, scored: &[Scored]) -> Article {
-        Article::from_document(Some(source.display()), doc, scored)
+    /// The article as scored: its source is the document's, else the input
+    /// it came from.
+    pub fn from_scored(input: &Input, doc: &Document, scored: &[Scored]) -> Article {
+        Article::from_document(Some(input.display()), doc, scored)
     }
 
-    /// The article as scored, with `source` as given.
+    /// The article as scored; `source` when the document names none.
     pub fn from_document(source: Option<String>, doc: &Document, scored: &[Scored]) -> Article {
         Article {
             doc_id: doc.doc_id.clone(),
-            source,
+            source: doc.source.clone().or(source),
+            title: doc.title.clone(),
             date: doc.date.clone(),
             sentences: scored
                 .iter()
@@ -134,15 +139,16 @@ impl Batch {
     /// Reads a predictions CSV (or xlsx workbook, see
     /// [`PredictionRows`]) as `stance score` writes it: the columns
     /// `doc_id`, `sentence_id`, `text`, `label`, one `p_<class>` per class
-    /// (their order is the class order), and optionally `evidence`, `date`
-    /// and `source`. Consecutive rows with the same `doc_id` form one
+    /// (their order is the class order), and optionally `evidence`, `date`,
+    /// `source` and `title`. Consecutive rows with the same `doc_id` form one
     /// article, dated by its first non-empty `date`.
     pub fn read_csv(path: &Path) -> Result<Batch> {
         let mut rows = PredictionRows::open(path)?;
         let header = rows.header()?;
         let cols = column_indices(path, &header, &["doc_id", "sentence_id", "text", "label"])?;
         let optional = |name: &str| column_indices(path, &header, &[name]).ok().map(|v| v[0]);
-        let (evidence, date, source) = (optional("evidence"), optional("date"), optional("source"));
+        let evidence = optional("evidence");
+        let meta = [optional("date"), optional("source"), optional("title")];
         let p_cols: Vec<(usize, String)> = header
             .iter()
             .enumerate()
@@ -196,12 +202,7 @@ impl Batch {
                 c.map(|c| unprotect_cell(cell(c).trim()).to_string())
                     .filter(|v| !v.is_empty())
             };
-            batch.push(
-                unprotect_cell(cell(cols[0])),
-                text_of(date),
-                text_of(source),
-                sentence,
-            );
+            batch.push(unprotect_cell(cell(cols[0])), meta.map(text_of), sentence);
             Ok(())
         })?;
         batch.finish(path)
@@ -209,8 +210,8 @@ impl Batch {
 
     /// Reads predictions written with `--format jsonl`: one object per
     /// sentence with the CSV's fields (the `p_<class>` keys of the first
-    /// line give the classes, in their order), and optionally `date` and
-    /// `source`.
+    /// line give the classes, in their order), and optionally `date`,
+    /// `source` and `title`.
     pub fn read_jsonl(path: &Path) -> Result<Batch> {
         use std::io::BufRead;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
@@ -277,8 +278,8 @@ impl Batch {
                     .map(|s| s.trim().to_string())
                     .filter(|s| !s.is_empty())
             };
-            let (date, source) = (optional("date"), optional("source"));
-            batch.push(doc_id, date, source, sentence);
+            let meta = ["date", "source", "title"].map(optional);
+            batch.push(doc_id, meta, sentence);
         }
         batch.finish(path)
     }
@@ -288,27 +289,21 @@ impl Batch {
     }
 
     /// Adds a sentence to the last article when it has the same id, else
-    /// starts a new article.
-    fn push(
-        &mut self,
-        doc_id: &str,
-        date: Option<String>,
-        source: Option<String>,
-        sentence: Sentence,
-    ) {
+    /// starts a new article. `meta` is the row's date, source and title; an
+    /// article keeps the first non-empty one of each.
+    fn push(&mut self, doc_id: &str, meta: [Option<String>; 3], sentence: Sentence) {
+        let [date, source, title] = meta;
         match self.articles.last_mut() {
             Some(a) if a.doc_id == doc_id => {
-                if a.date.is_none() {
-                    a.date = date;
-                }
-                if a.source.is_none() {
-                    a.source = source;
-                }
+                a.date = a.date.take().or(date);
+                a.source = a.source.take().or(source);
+                a.title = a.title.take().or(title);
                 a.sentences.push(sentence);
             }
             _ => self.articles.push(Article {
                 doc_id: doc_id.to_string(),
                 source,
+                title,
                 date,
                 sentences: vec![sentence],
             }),

@@ -30,7 +30,7 @@ table{border-collapse:collapse;margin:.5rem 0}th,td{padding:.2rem .6rem;text-ali
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .sw{display:inline-block;width:.9em;height:.9em;margin-right:.35em;vertical-align:-.1em;border-bottom-width:3px}
 .bar{display:flex;width:12rem;height:.9rem;border:1px solid #888}.bar span{display:block;height:100%}
-.meta{color:#444;font-size:.9rem;margin:0 0 .5rem}.note{color:#444;font-size:.9rem;max-width:48rem}
+.meta{color:#444;font-size:.9rem;margin:0 0 .5rem}.doc .title{font-weight:600;margin:0 0 .25rem}.note{color:#444;font-size:.9rem;max-width:48rem}
 .text{max-width:48rem;line-height:1.9}
 .key{padding:.05em .2em}
 .s{position:relative;padding:.05em .1em;border-bottom-width:3px;cursor:help}
@@ -253,6 +253,7 @@ pub fn report_page(batch: &Batch, title: &str) -> String {
                         @let a = &batch.articles[i];
                         article.doc id=(format!("a{i}")) data-doc-id=(a.doc_id) {
                             h3 { (a.doc_id) a.back href=(format!("#a{i}")) title="This article alone (its address can be shared)" { "alone" } " " a.back href="#overview" { "overview" } }
+                            @if let Some(t) = &a.title { p.title { (t) } }
                             p.meta {
                                 (a.sentences.len()) " sentences"
                                 @if let Some(d) = &a.date { " · " (d) }
@@ -466,6 +467,7 @@ mod tests {
                 Article {
                     doc_id: "<script>alert(1)</script>".into(),
                     source: Some("\"><img src=x onerror=alert(2)>".into()),
+                    title: Some("<i>hostile</i> title".into()),
                     date: Some("2026-01-05".into()),
                     sentences: vec![
                         sentence("\"><img src=x onerror=alert(3)> & more", 1, 0.9),
@@ -478,6 +480,7 @@ mod tests {
                 Article {
                     doc_id: "b".into(),
                     source: None,
+                    title: None,
                     date: None,
                     sentences: vec![sentence("All good.", 0, 0.8)],
                 },
@@ -488,13 +491,20 @@ mod tests {
     #[test]
     fn hostile_text_is_escaped_everywhere() {
         let page = report_page(&batch(), "Report <i>");
-        for raw in ["<script>alert", "<img", "<b>evidence", "Report <i>"] {
+        for raw in [
+            "<script>alert",
+            "<img",
+            "<b>evidence",
+            "Report <i>",
+            "<i>hostile",
+        ] {
             assert!(!page.contains(raw), "{raw} reached the page unescaped");
         }
         for escaped in [
             "&lt;script&gt;alert(1)&lt;/script&gt;",
             "&quot;&gt;&lt;img src=x onerror=alert(3)&gt; &amp; more",
             "&lt;b&gt;evidence&lt;/b&gt;",
+            "&lt;i&gt;hostile&lt;/i&gt; title",
         ] {
             assert!(page.contains(escaped), "{escaped} missing");
         }

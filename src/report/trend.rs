@@ -275,6 +275,7 @@ mod tests {
         Article {
             doc_id: "a".into(),
             source: None,
+            title: None,
             date: date.map(String::from),
             sentences: labels
                 .iter()

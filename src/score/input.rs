@@ -1,7 +1,15 @@
-//! Inputs → documents: article files, sentence CSVs and JSONL records.
+//! Inputs → documents: article files (plain text, Markdown, HTML), sentence
+//! CSVs and JSONL records.
 //!
 //! Has the responsibility to read one input and hand back documents whose
-//! sentence spans point into their text. A file's bytes are decoded once
+//! sentence spans point into their text, with the article's identity: its
+//! id, `source` (the file, or a web page's canonical URL), date and title.
+//! Plain text is the source verbatim. Markdown (`markdown.rs`) is the file's
+//! text with the markup left out, and every piece of it remembers where it
+//! stands in the file, so offsets stay true to the file's bytes. HTML
+//! (`html.rs`) is the main text of the page, rebuilt from its elements (tags
+//! dropped, entities decoded, whitespace collapsed): no byte range of the
+//! file is a sentence, so HTML sentences have no offsets. A file's bytes are decoded once
 //! here, the same way for every format: a UTF-8 byte-order mark is dropped
 //! (offsets still count it), binary data (NUL bytes) in an article is
 //! refused, and invalid UTF-8 becomes U+FFFD with one warning naming the
@@ -15,30 +23,71 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::io::{
-    open_input, too_large, unprotect_cell, Capped, CrlfToLf, Input, MAX_ARTICLE_BYTES,
+    open_input, too_large, unprotect_cell, ArticleFormat, Capped, CrlfToLf, Input,
+    MAX_ARTICLE_BYTES,
 };
 use crate::labels::{column_indices, for_each_record};
 use crate::segment::{segment, Span};
 
-/// One article ready to score: its text and the sentence spans in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+mod html;
+mod markdown;
+
+pub use html::{extract_page, Page};
+pub use markdown::{strip_markdown, Stripped};
+
+/// One article ready to score: its text, the sentence spans in it, and
+/// what identifies it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Document {
-    /// Article id (the file stem, the CSV's `doc_id`, or `stdin`).
+    /// Article id (see [`crate::io::discover`]; the CSV's `doc_id`, or `stdin`).
     pub doc_id: String,
     /// The text the spans point into.
     pub text: String,
     /// Sentence spans in `text`.
     pub spans: Vec<Span>,
-    /// Whether spans are offsets into a source file (false for CSV rows).
+    /// Whether spans map to byte offsets in the source (the file, or a
+    /// JSONL record's `text`); false for CSV rows, which are sentences
+    /// already, and for HTML pages, whose text is rebuilt from the markup.
     pub has_offsets: bool,
     /// Bytes dropped from the front of the source before `text` (a UTF-8
     /// byte-order mark); added to spans when offsets are written.
     pub base_offset: usize,
-    /// The article's date as the input gave it (a sentence CSV's `date`
-    /// column, a JSONL record's `date` field), trimmed; `None` when absent
-    /// or empty. Only the HTML report reads it (it expects `YYYY-MM-DD`);
-    /// the predictions file does not carry it.
+    /// Where the pieces of `text` stand in the source, when `text` is not
+    /// the source verbatim (Markdown with its markup left out); empty when
+    /// it is. See [`Document::source_range`].
+    pub pieces: Vec<Piece>,
+    /// The article's date: a sentence CSV's `date` column, a JSONL record's
+    /// `date` field, a web page's publication date, a Markdown file's front
+    /// matter `date`; written as `YYYY-MM-DD` when it can be read as a date
+    /// (see [`normalize_date`]), as given otherwise. `None` when unknown.
     pub date: Option<String>,
+    /// Where the article came from: the file (as named on the command
+    /// line or found in a folder), a web page's canonical URL, or a CSV's
+    /// `source` column / a JSONL record's `source` field (default: the CSV
+    /// or JSONL file). `None` when unknown (standard input).
+    pub source: Option<String>,
+    /// The article's title, when the input names one: a web page's title,
+    /// a Markdown file's front matter `title` or first top-level heading, a
+    /// CSV's `title` column or a JSONL record's `title` field.
+    pub title: Option<String>,
+}
+
+/// A stretch of a [`Document`]'s text taken from the source file: bytes
+/// `text_start..text_start + text_len` of the text came from bytes
+/// `source_start..source_start + source_len` of the source (after the
+/// byte-order mark). Equal lengths mean a verbatim copy; different ones a
+/// character written otherwise in the source (`&amp;` for `&`, `\*` for
+/// `*`), which maps as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    /// Start in the document's text.
+    pub text_start: usize,
+    /// Length in the document's text.
+    pub text_len: usize,
+    /// Start in the source.
+    pub source_start: usize,
+    /// Length in the source.
+    pub source_len: usize,
 }
 
 impl Document {
@@ -50,8 +99,7 @@ impl Document {
             text,
             spans,
             has_offsets: true,
-            base_offset: 0,
-            date: None,
+            ..Document::default()
         }
     }
 
@@ -74,10 +122,113 @@ impl Document {
             text,
             spans,
             has_offsets: false,
-            base_offset: 0,
-            date: None,
+            ..Document::default()
         }
     }
+
+    /// The bytes of the source file that sentence `span` was read from:
+    /// from its first character to its last, so markup inside it (a
+    /// Markdown link's target, `**`) lies in the range but not in the
+    /// sentence. `None` when the document has no offsets (CSV rows, HTML).
+    pub fn source_range(&self, span: Span) -> Option<(usize, usize)> {
+        if !self.has_offsets {
+            return None;
+        }
+        let base = self.base_offset;
+        if self.pieces.is_empty() {
+            return Some((base + span.start, base + span.end));
+        }
+        // The piece holding the first byte, and the one holding the last.
+        let first = self
+            .pieces
+            .partition_point(|p| p.text_start + p.text_len <= span.start);
+        let last = self
+            .pieces
+            .partition_point(|p| p.text_start < span.end)
+            .checked_sub(1)?;
+        let (a, b) = (self.pieces.get(first)?, self.pieces.get(last)?);
+        let start = if a.text_len == a.source_len && span.start >= a.text_start {
+            a.source_start + (span.start - a.text_start)
+        } else {
+            a.source_start
+        };
+        let end = if b.text_len == b.source_len && span.end <= b.text_start + b.text_len {
+            b.source_start + (span.end - b.text_start)
+        } else {
+            b.source_start + b.source_len
+        };
+        Some((base + start, base + end.max(start)))
+    }
+}
+
+/// Reads a date as `YYYY-MM-DD` where it can: ISO dates and timestamps
+/// (`2024-11-05`, `2024-11-05T08:00:00Z`, `2024/11/5`, `20241105`) and
+/// dates with an English month name (`5 November 2024`, `Nov 5, 2024`,
+/// `Tue, 05 Nov 2024 08:00:00 GMT`). `None` when it is not one of these.
+pub fn normalize_date(value: &str) -> Option<String> {
+    let value = value.trim();
+    let ymd = |y: u32, m: u32, d: u32| {
+        ((1000..=9999).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d))
+            .then(|| format!("{y:04}-{m:02}-{d:02}"))
+    };
+    let digits: Vec<&str> = value
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let bytes = value.as_bytes();
+    if bytes.len() >= 8 && bytes[..4].iter().all(u8::is_ascii_digit) {
+        if bytes[..8].iter().all(u8::is_ascii_digit) {
+            let n = |r: std::ops::Range<usize>| value[r].parse().unwrap_or(0);
+            return ymd(n(0..4), n(4..6), n(6..8));
+        }
+        if let [y, m, d, ..] = digits[..] {
+            if matches!(bytes[4], b'-' | b'/' | b'.')
+                && y.len() == 4
+                && m.len() <= 2
+                && d.len() <= 2
+            {
+                return ymd(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+            }
+        }
+    }
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let words: Vec<&str> = value
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let month = words.iter().find_map(|w| {
+        let lower = w.to_lowercase();
+        (w.len() >= 3 && w.chars().all(|c| c.is_alphabetic()))
+            .then(|| MONTHS.iter().position(|m| lower.starts_with(m)))
+            .flatten()
+    })?;
+    let year = words
+        .iter()
+        .find(|w| w.len() == 4 && w.chars().all(|c| c.is_ascii_digit()))?;
+    let day = words
+        .iter()
+        .find(|w| (1..=2).contains(&w.len()) && w.chars().all(|c| c.is_ascii_digit()))?;
+    ymd(year.parse().ok()?, month as u32 + 1, day.parse().ok()?)
+}
+
+/// A date as an input gave it: trimmed, `YYYY-MM-DD` where
+/// [`normalize_date`] can read it, as given otherwise; `None` when empty.
+pub fn clean_date(value: &str) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    Some(normalize_date(value).unwrap_or_else(|| value.to_string()))
+}
+
+/// A trimmed optional text, `None` when empty.
+fn non_empty(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
 }
 
 /// The documents read from one input, and any warnings about it.
@@ -101,10 +252,54 @@ pub fn decode_document(
     bytes: Vec<u8>,
     warnings: &mut Vec<String>,
 ) -> Result<Document> {
+    decode_article(path, doc_id, ArticleFormat::Text, bytes, warnings)
+}
+
+/// Decodes the bytes of an article file in `format` into a document, as
+/// [`decode_document`] does, and reads it by its format: plain text as it
+/// is; Markdown with its markup left out ([`strip_markdown`], offsets still
+/// into the file); HTML reduced to the page's main text ([`extract_page`],
+/// no offsets). `source` is the page's canonical URL when it names one, the
+/// path otherwise (none for standard input, `-`).
+pub fn decode_article(
+    path: &Path,
+    doc_id: String,
+    format: ArticleFormat,
+    bytes: Vec<u8>,
+    warnings: &mut Vec<String>,
+) -> Result<Document> {
     let base_offset = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
     let text = decode(path, bytes, warnings)?;
-    let mut doc = Document::from_text(doc_id, text);
+    let mut doc = match format {
+        ArticleFormat::Text => Document::from_text(doc_id, text),
+        ArticleFormat::Markdown => {
+            let stripped = strip_markdown(&text);
+            Document {
+                spans: segment(&stripped.text),
+                text: stripped.text,
+                pieces: stripped.pieces,
+                title: stripped.title,
+                date: stripped.date.as_deref().and_then(clean_date),
+                ..Document::from_text(doc_id, String::new())
+            }
+        }
+        ArticleFormat::Html => {
+            let page = extract_page(&text);
+            Document {
+                spans: segment(&page.text),
+                text: page.text,
+                has_offsets: false,
+                title: page.title,
+                date: page.date.as_deref().and_then(clean_date),
+                source: page.canonical,
+                ..Document::from_text(doc_id, String::new())
+            }
+        }
+    };
     doc.base_offset = base_offset;
+    if doc.source.is_none() && path.as_os_str() != "-" {
+        doc.source = Some(path.display().to_string());
+    }
     Ok(doc)
 }
 
@@ -153,12 +348,13 @@ pub fn load(input: &Input) -> Result<Loaded> {
             let doc = decode_document(Path::new("-"), "stdin".into(), bytes, &mut loaded.warnings)?;
             loaded.documents.push(doc);
         }
-        Input::Text(path) => {
+        Input::Article { path, doc_id } => {
             let mut bytes = Vec::new();
             open_input(path, MAX_ARTICLE_BYTES)?
                 .read_to_end(&mut bytes)
                 .map_err(|e| Error::io(path, e))?;
-            let doc = decode_document(path, doc_id_of(path), bytes, &mut loaded.warnings)?;
+            let format = ArticleFormat::of(path);
+            let doc = decode_article(path, doc_id.clone(), format, bytes, &mut loaded.warnings)?;
             loaded.documents.push(doc);
         }
         Input::Csv(path) => loaded.documents = load_csv(path, &mut loaded.warnings)?,
@@ -188,12 +384,14 @@ pub fn load(input: &Input) -> Result<Loaded> {
 }
 
 /// Reads a CSV of already-split sentences: a `text` column, an optional
-/// `doc_id` column (default: the file stem) and an optional `date` column.
-/// Consecutive rows with the same doc_id form one document, dated by the
-/// first non-empty `date` among its rows. Cells that are not valid UTF-8 are
-/// repaired (U+FFFD), with one warning in `warnings` for the file; rows with
-/// fewer or more fields than the header are read as far as they go. Holds
-/// every document; [`SentenceCsv`] reads one at a time.
+/// `doc_id` column (default: the file stem) and optional `date`, `source`
+/// and `title` columns (a predictions file has them all). Consecutive rows
+/// with the same doc_id form one document, whose date, source and title are
+/// the first non-empty ones among its rows; the source defaults to the CSV's
+/// path. Cells that are not valid UTF-8 are repaired (U+FFFD), with one
+/// warning in `warnings` for the file; rows with fewer or more fields than
+/// the header are read as far as they go. Holds every document;
+/// [`SentenceCsv`] reads one at a time.
 pub fn load_csv(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<Document>> {
     let mut csv = SentenceCsv::open(path)?;
     let mut docs = Vec::new();
@@ -208,22 +406,10 @@ pub fn load_csv(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<Document>
 #[derive(Debug)]
 struct Gathering {
     doc_id: String,
-    date: Option<String>,
+    /// The first non-empty date, source and title among its rows.
+    meta: [Option<String>; 3],
     text: String,
     spans: Vec<Span>,
-}
-
-impl Gathering {
-    fn into_document(self) -> Document {
-        Document {
-            doc_id: self.doc_id,
-            text: self.text,
-            spans: self.spans,
-            has_offsets: false,
-            base_offset: 0,
-            date: self.date,
-        }
-    }
 }
 
 /// A sentence CSV (see [`load_csv`]) read one document at a time, so that
@@ -235,7 +421,8 @@ pub struct SentenceCsv {
     reader: csv::Reader<CrlfToLf<Box<dyn Read + Send>>>,
     text_col: usize,
     doc_col: Option<usize>,
-    date_col: Option<usize>,
+    /// The `date`, `source` and `title` columns.
+    meta_cols: [Option<usize>; 3],
     default_id: String,
     record: csv::ByteRecord,
     /// The document whose rows are being read.
@@ -273,7 +460,7 @@ impl SentenceCsv {
             path: path.to_path_buf(),
             text_col,
             doc_col: optional("doc_id"),
-            date_col: optional("date"),
+            meta_cols: [optional("date"), optional("source"), optional("title")],
             default_id: doc_id_of(path),
             reader,
             record: csv::ByteRecord::new(),
@@ -311,7 +498,7 @@ impl SentenceCsv {
             };
             let text_cell = cell(Some(self.text_col));
             let doc_cell = cell(self.doc_col);
-            let date_cell = cell(self.date_col);
+            let meta_cells = self.meta_cols.map(&mut cell);
             if bad {
                 self.repaired.get_or_insert((line, 0)).1 += 1;
             }
@@ -322,7 +509,6 @@ impl SentenceCsv {
             let doc_id = Some(unprotect_cell(doc_cell.trim()))
                 .filter(|d| !d.is_empty())
                 .unwrap_or(&self.default_id);
-            let date = Some(date_cell.trim()).filter(|d| !d.is_empty());
             let same = self.gathering.as_ref().is_some_and(|g| g.doc_id == doc_id);
             let full = self
                 .gathering
@@ -338,12 +524,14 @@ impl SentenceCsv {
             };
             let g = self.gathering.get_or_insert_with(|| Gathering {
                 doc_id: doc_id.to_string(),
-                date: None,
+                meta: [None, None, None],
                 text: String::new(),
                 spans: Vec::new(),
             });
-            if g.date.is_none() {
-                g.date = date.map(String::from);
+            for (first, value) in g.meta.iter_mut().zip(&meta_cells) {
+                if first.is_none() {
+                    *first = non_empty(Some(unprotect_cell(value.trim())));
+                }
             }
             let start = g.text.len();
             g.text.push_str(text);
@@ -353,10 +541,23 @@ impl SentenceCsv {
             });
             g.text.push('\n');
             if let Some(done) = finished {
-                return Ok(Some(done.into_document()));
+                return Ok(Some(self.document(done)));
             }
         }
-        Ok(self.gathering.take().map(Gathering::into_document))
+        Ok(self.gathering.take().map(|g| self.document(g)))
+    }
+
+    /// The document of gathered rows.
+    fn document(&self, g: Gathering) -> Document {
+        let [date, source, title] = g.meta;
+        Document {
+            date: date.as_deref().and_then(clean_date),
+            source: source.or_else(|| Some(self.path.display().to_string())),
+            title,
+            text: g.text,
+            spans: g.spans,
+            ..Document::from_sentences(g.doc_id, &[] as &[&str])
+        }
     }
 
     /// The file's warnings so far (invalid UTF-8, documents read in parts),
@@ -402,6 +603,8 @@ struct JsonRecord {
     doc_id: Option<DocId>,
     text: String,
     date: Option<String>,
+    source: Option<String>,
+    title: Option<String>,
 }
 
 /// A `doc_id` as archives write it: a string or a number.
@@ -414,7 +617,8 @@ enum DocId {
 
 /// Parses line `line` of the JSONL stream `source` into a document: an
 /// object with the whole article in `text`, an optional `doc_id` (a string
-/// or a number; default `SOURCE:LINE`) and an optional `date`.
+/// or a number; default `SOURCE:LINE`) and optional `date`, `source`
+/// (default: the stream's path; none for standard input) and `title`.
 pub fn parse_jsonl_record(source: &Path, line: u64, json: &str) -> Result<Document> {
     let record: JsonRecord = serde_json::from_str(json).map_err(|e| Error::Record {
         path: source.to_path_buf(),
@@ -427,10 +631,10 @@ pub fn parse_jsonl_record(source: &Path, line: u64, json: &str) -> Result<Docume
         None => format!("{}:{line}", source.display()),
     };
     Ok(Document {
-        date: record
-            .date
-            .map(|d| d.trim().to_string())
-            .filter(|d| !d.is_empty()),
+        date: record.date.as_deref().and_then(clean_date),
+        source: non_empty(record.source.as_deref())
+            .or_else(|| (source.as_os_str() != "-").then(|| source.display().to_string())),
+        title: non_empty(record.title.as_deref()),
         ..Document::from_text(doc_id, record.text)
     })
 }
@@ -608,12 +812,102 @@ mod tests {
     }
 
     #[test]
+    fn dates_are_read_as_yyyy_mm_dd_where_possible() {
+        for (value, want) in [
+            ("2024-11-05", Some("2024-11-05")),
+            ("2024-11-05T08:00:00+03:00", Some("2024-11-05")),
+            ("2024/1/5", Some("2024-01-05")),
+            ("20241105", Some("2024-11-05")),
+            ("5 November 2024", Some("2024-11-05")),
+            ("Nov 5, 2024", Some("2024-11-05")),
+            ("Tue, 05 Nov 2024 08:00:00 GMT", Some("2024-11-05")),
+            ("2024-13-05", None),
+            ("yesterday", None),
+            ("", None),
+        ] {
+            assert_eq!(normalize_date(value).as_deref(), want, "{value:?}");
+        }
+        assert_eq!(clean_date(" spring 2024 ").as_deref(), Some("spring 2024"));
+        assert_eq!(clean_date("  "), None);
+    }
+
+    #[test]
+    fn article_formats_give_text_identity_and_offsets() {
+        let p = Path::new("dir/page.html");
+        let html = "\u{FEFF}<html><head><title>T</title><link rel=canonical href=\"https://x.org/p\"></head><body><nav>Menu</nav><article><p>Moscow &amp; Beijing met.</p></article></body></html>";
+        let doc = decode_article(
+            p,
+            "page".into(),
+            ArticleFormat::Html,
+            html.as_bytes().to_vec(),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(doc.text, "Moscow & Beijing met.\n");
+        assert_eq!(doc.source.as_deref(), Some("https://x.org/p"));
+        assert_eq!(doc.title.as_deref(), Some("T"));
+        assert_eq!(doc.source_range(doc.spans[0]), None);
+
+        let p = Path::new("dir/note.md");
+        let md = "\u{FEFF}# Title\n\nThe **deal** was signed.\n";
+        let doc = decode_article(
+            p,
+            "note".into(),
+            ArticleFormat::Markdown,
+            md.as_bytes().to_vec(),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(doc.source.as_deref(), Some("dir/note.md"));
+        assert_eq!(doc.title.as_deref(), Some("Title"));
+        let ranges: Vec<&str> = doc
+            .spans
+            .iter()
+            .map(|&s| {
+                let (a, b) = doc.source_range(s).unwrap();
+                &md[a..b]
+            })
+            .collect();
+        // Offsets count the byte-order mark, as for plain text.
+        assert_eq!(ranges, ["Title", "The **deal** was signed."]);
+
+        let doc = decode_article(
+            Path::new("a.txt"),
+            "a".into(),
+            ArticleFormat::Text,
+            b"One. Two.".to_vec(),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(doc.source_range(doc.spans[1]), Some((5, 9)));
+        assert_eq!(doc.source.as_deref(), Some("a.txt"));
+    }
+
+    #[test]
     fn jsonl_record_carries_its_date() {
         let p = Path::new("a.jsonl");
         let doc = parse_jsonl_record(p, 3, r#"{"text":"Hi.","date":" 2026-01-05 "}"#).unwrap();
         assert_eq!(
-            (doc.doc_id.as_str(), doc.date.as_deref()),
-            ("a.jsonl:3", Some("2026-01-05"))
+            (
+                doc.doc_id.as_str(),
+                doc.date.as_deref(),
+                doc.source.as_deref()
+            ),
+            ("a.jsonl:3", Some("2026-01-05"), Some("a.jsonl"))
+        );
+        let doc = parse_jsonl_record(
+            p,
+            4,
+            r#"{"text":"Hi.","source":"https://x.org/a","title":" T ","date":"5 May 2022"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                doc.source.as_deref(),
+                doc.title.as_deref(),
+                doc.date.as_deref()
+            ),
+            (Some("https://x.org/a"), Some("T"), Some("2022-05-05"))
         );
         let doc = parse_jsonl_record(p, 4, r#"{"doc_id":"x","text":"Hi."}"#).unwrap();
         assert_eq!(doc.date, None);

@@ -5,13 +5,13 @@
 //!
 //! | part | file | from → to |
 //! |---|---|---|
-//! | input | `input.rs` | files, sentence CSVs, JSONL records → [`Document`]s |
+//! | input | `input.rs` (`input/markdown.rs`, `input/html.rs`) | text, Markdown and HTML files, sentence CSVs, JSONL records → [`Document`]s |
 //! | runner | `runner.rs` | documents → [`Scored`] sentences, in parallel, in input order, memory bounded, for every input format |
 //! | output | `output.rs` | scored sentences → CSV or JSON rows, per-article [`DocSummary`] |
 //! | spreadsheets | `spreadsheet.rs` | predictions CSV → xlsx review workbook, CSV for Excel; either read back |
 //! | measurement | `offtopic.rs` | off-topic articles → the share that gets a stance label |
 //!
-//! A new input format is a reader in `input.rs`, a new output format a
+//! A new input format is a reader in `input/`, a new output format a
 //! writer in `output.rs`; the runner does not change.
 
 mod input;
@@ -21,9 +21,10 @@ mod runner;
 mod spreadsheet;
 
 pub use input::{
-    decode, decode_document, decode_record_line, doc_id_of, load, load_article_csv, load_csv,
-    parse_jsonl_record, read_record_line, record_document, Document, Loaded, RecordLines,
-    SentenceCsv,
+    clean_date, decode, decode_article, decode_document, decode_record_line, doc_id_of,
+    extract_page, load, load_article_csv, load_csv, normalize_date, parse_jsonl_record,
+    read_record_line, record_document, strip_markdown, Document, Loaded, Page, Piece, RecordLines,
+    SentenceCsv, Stripped,
 };
 pub use offtopic::measure_off_topic;
 pub(crate) use output::{finish_rows, header_bytes, row_buffer};

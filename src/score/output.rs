@@ -3,13 +3,16 @@
 //!
 //! Has the responsibility to format what the runner scored. Output columns:
 //! `doc_id,sentence_id,start,end,text,label,confidence`, one `p_<class>` per
-//! class in model order, `evidence`, then an empty `review` column for
+//! class in model order, `evidence`, the article's `date`, `source` and
+//! `title` (empty when unknown), then an empty `review` column for
 //! corrections. `sentence_id` counts from 1 within a document; `start`/`end`
-//! are byte offsets into the source file (empty for CSV inputs, whose rows
-//! are already sentences); probabilities have six decimals; `evidence` lists
-//! up to N terms as `term (+0.123)`, joined by `; `. Text cells are guarded
-//! against spreadsheet formulas ([`protect_cell`]). A new output format is a
-//! writer in this file.
+//! are byte offsets into the source file ([`Document::source_range`]: for
+//! Markdown the range from the sentence's first character to its last, markup
+//! inside included; empty for CSV inputs, whose rows are already sentences,
+//! and for HTML, whose text is rebuilt from the markup); probabilities have
+//! six decimals; `evidence` lists up to N terms as `term (+0.123)`, joined by
+//! `; `. Text cells are guarded against spreadsheet formulas
+//! ([`protect_cell`]). A new output format is a writer in this file.
 
 use std::io::Write;
 
@@ -19,7 +22,8 @@ use crate::error::{Error, Result};
 use crate::io::protect_cell;
 
 /// The CSV header for a model's classes: the fixed columns, one `p_<class>`
-/// per class, `evidence`, and an empty `review` column for corrections.
+/// per class, `evidence`, the article's `date`, `source` and `title`, and an
+/// empty `review` column for corrections.
 pub fn header(classes: &[String]) -> Vec<String> {
     let mut h: Vec<String> = [
         "doc_id",
@@ -34,8 +38,7 @@ pub fn header(classes: &[String]) -> Vec<String> {
     .map(|s| s.to_string())
     .collect();
     h.extend(classes.iter().map(|c| format!("p_{c}")));
-    h.push("evidence".into());
-    h.push("review".into());
+    h.extend(["evidence", "date", "source", "title", "review"].map(String::from));
     h
 }
 
@@ -46,7 +49,8 @@ pub enum Format {
     #[default]
     Csv,
     /// One JSON object per sentence and line, with the CSV's fields (but
-    /// `review`); `start` and `end` are `null` for pre-split sentences.
+    /// `review`); `start` and `end` are `null` for pre-split sentences and
+    /// web pages, `date`, `source` and `title` `null` when unknown.
     Jsonl,
 }
 
@@ -81,12 +85,12 @@ impl Scorer<'_> {
         buf.clear();
         push_uint(buf, scored.index as u64 + 1);
         field(out, buf)?;
-        if doc.has_offsets {
+        if let Some((start, end)) = doc.source_range(span) {
             buf.clear();
-            push_uint(buf, (doc.base_offset + span.start) as u64);
+            push_uint(buf, start as u64);
             field(out, buf)?;
             buf.clear();
-            push_uint(buf, (doc.base_offset + span.end) as u64);
+            push_uint(buf, end as u64);
             field(out, buf)?;
         } else {
             field(out, b"")?;
@@ -103,6 +107,9 @@ impl Scorer<'_> {
             field(out, buf)?;
         }
         field(out, scored.evidence.as_bytes())?;
+        for value in [&doc.date, &doc.source, &doc.title] {
+            field(out, protect_cell(value.as_deref().unwrap_or("")).as_bytes())?;
+        }
         field(out, b"")?;
         out.write_record(None::<&[u8]>).map_err(Error::CsvRow)
     }
@@ -118,11 +125,11 @@ impl Scorer<'_> {
         string(out, &doc.doc_id);
         out.extend_from_slice(b",\"sentence_id\":");
         push_uint(out, scored.index as u64 + 1);
-        if doc.has_offsets {
+        if let Some((start, end)) = doc.source_range(span) {
             out.extend_from_slice(b",\"start\":");
-            push_uint(out, (doc.base_offset + span.start) as u64);
+            push_uint(out, start as u64);
             out.extend_from_slice(b",\"end\":");
-            push_uint(out, (doc.base_offset + span.end) as u64);
+            push_uint(out, end as u64);
         } else {
             out.extend_from_slice(b",\"start\":null,\"end\":null");
         }
@@ -140,6 +147,17 @@ impl Scorer<'_> {
         }
         out.extend_from_slice(b",\"evidence\":");
         string(out, &scored.evidence);
+        for (key, value) in [
+            (&b",\"date\":"[..], &doc.date),
+            (b",\"source\":", &doc.source),
+            (b",\"title\":", &doc.title),
+        ] {
+            out.extend_from_slice(key);
+            match value {
+                Some(v) => string(out, v),
+                None => out.extend_from_slice(b"null"),
+            }
+        }
         out.extend_from_slice(b"}\n");
     }
 
@@ -313,7 +331,7 @@ mod tests {
         let h = header(&["a".into(), "b".into()]);
         assert_eq!(
             h.join(","),
-            "doc_id,sentence_id,start,end,text,label,confidence,p_a,p_b,evidence,review"
+            "doc_id,sentence_id,start,end,text,label,confidence,p_a,p_b,evidence,date,source,title,review"
         );
     }
 

@@ -341,7 +341,7 @@ impl Feed<'_> {
             None => {
                 let input = self.next_input;
                 let opened = match self.inputs.get(input)? {
-                    Input::Stdin | Input::Text(_) => None,
+                    Input::Stdin | Input::Article { .. } => None,
                     Input::Csv(p) => Some(SentenceCsv::open(p).map(|c| Open::Csv(Box::new(c)))),
                     Input::Jsonl(p) => Some(RecordLines::open(p).map(Open::Jsonl)),
                 };
@@ -763,8 +763,22 @@ mod tests {
     #[test]
     fn signed_three_decimals_match_format() {
         let mut values = vec![
-            0.0, -0.0, 0.0004, 0.0005, 0.0015, 0.0625, 0.1234, 0.9995, 1.0, 12.3456, -0.25,
-            -3.0005, 1e14, 1e16, f64::NAN, f64::INFINITY,
+            0.0,
+            -0.0,
+            0.0004,
+            0.0005,
+            0.0015,
+            0.0625,
+            0.1234,
+            0.9995,
+            1.0,
+            12.3456,
+            -0.25,
+            -3.0005,
+            1e14,
+            1e16,
+            f64::NAN,
+            f64::INFINITY,
         ];
         // A deterministic spread of values over several magnitudes.
         let mut x = 0x2545_f491_4f6c_dd1du64;

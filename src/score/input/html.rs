@@ -1,0 +1,586 @@
+//! A saved web page → the article's main text, title, canonical URL and
+//! publication date.
+//!
+//! Has the responsibility to keep what a reader reads as the article and
+//! leave out the page around it. The page is parsed as a browser would
+//! (html5ever, through `scraper`), and the main content is found by one
+//! rule:
+//!
+//! 1. the `<article>` element with the most paragraph text of its own
+//!    (text in `<p>` elements inside it but not inside a nested
+//!    `<article>`, such as a related-story teaser);
+//! 2. else the `<main>` element (or `role="main"`) with the most paragraph
+//!    text;
+//! 3. else the element whose own `<p>` children hold the most text;
+//! 4. else `<body>`.
+//!
+//! Inside it, these are left out with everything in them: `script`,
+//! `style`, `noscript`, `template`, `nav`, `aside`, `footer`, `form`,
+//! buttons and form fields, `iframe`, `svg`, media, `figure` (pictures and
+//! their captions), `dialog`; a `header` that is not inside an `<article>`
+//! (a site header; an article's own header, with its headline, stays);
+//! nested `<article>`s; elements that are hidden (`hidden`,
+//! `aria-hidden="true"`) or whose role is navigation, banner, contentinfo,
+//! complementary, dialog, alertdialog or search; and elements whose class
+//! or id names page furniture — cookie and consent banners, newsletter and
+//! subscription boxes, share and social buttons, related and recommended
+//! links, bylines and author boxes, adverts and promotions, comments,
+//! breadcrumbs, sidebars, pop-ups, paywalls (see [`is_furniture`]).
+//!
+//! The text keeps the page's blocks as lines: every heading, paragraph,
+//! list item, quote, table row and `<br>` ends a line; within a line, runs
+//! of white space are one space. Entities are decoded. Since tags are
+//! dropped and entities decoded, the text is not a stretch of the file, and
+//! sentences of a page have no byte offsets.
+
+use scraper::{ElementRef, Html, Node};
+
+/// What a web page gives: the article's text and what identifies it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Page {
+    /// The main text, one block per line.
+    pub text: String,
+    /// `og:title`, else `<title>`, else the main content's first `<h1>`;
+    /// white space collapsed.
+    pub title: Option<String>,
+    /// `<link rel="canonical">`, else `og:url`: an absolute `http(s)` URL.
+    pub canonical: Option<String>,
+    /// The publication date as the page writes it, from the first of:
+    /// `article:published_time`, `itemprop="datePublished"`, JSON-LD
+    /// `datePublished`, a `date`/`pubdate`/`publish-date`/`dc.date`/
+    /// `dcterms.date` meta tag, the main content's first
+    /// `<time datetime>`.
+    pub date: Option<String>,
+}
+
+/// Elements left out with everything in them, wherever they are.
+const DROPPED: [&str; 27] = [
+    "script", "style", "noscript", "template", "nav", "aside", "footer", "form", "button", "input",
+    "select", "textarea", "label", "iframe", "object", "embed", "svg", "canvas", "figure",
+    "picture", "video", "audio", "map", "dialog", "menu", "head", "title",
+];
+
+/// Elements that end a line before and after them.
+const BLOCKS: [&str; 31] = [
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "blockquote",
+    "pre",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "caption",
+    "hr",
+    "address",
+    "details",
+    "summary",
+    "center",
+];
+
+/// Roles of page furniture.
+const FURNITURE_ROLES: [&str; 7] = [
+    "navigation",
+    "banner",
+    "contentinfo",
+    "complementary",
+    "dialog",
+    "alertdialog",
+    "search",
+];
+
+/// Words in a class or id that always mean page furniture.
+const FURNITURE_ALWAYS: [&str; 14] = [
+    "cookie",
+    "consent",
+    "gdpr",
+    "newsletter",
+    "subscribe",
+    "signup",
+    "related",
+    "recommend",
+    "byline",
+    "advert",
+    "promo",
+    "paywall",
+    "breadcrumb",
+    "skip-link",
+];
+
+/// Words in a class or id that mean page furniture unless the same class
+/// or id also says content (`comment-body` is furniture, `article-body`
+/// is not).
+const FURNITURE_UNLESS_CONTENT: [&str; 12] = [
+    "comment",
+    "share",
+    "social",
+    "sidebar",
+    "popup",
+    "modal",
+    "sponsor",
+    "author",
+    "more-stories",
+    "outbrain",
+    "taboola",
+    "toolbar",
+];
+
+/// Whole class or id tokens that mean page furniture (`ad`, not `head`).
+const FURNITURE_TOKENS: [&str; 7] = ["ad", "ads", "nav", "menu", "tags", "masthead", "banner"];
+
+/// Words that mark content in a class or id.
+const CONTENT_WORDS: [&str; 6] = ["article", "body", "content", "main", "story", "text"];
+
+/// Whether a class or id (`names`, white-space separated) names page
+/// furniture (see the module docs).
+pub fn is_furniture(names: &str) -> bool {
+    names.split_whitespace().any(|name| {
+        let name = name.to_ascii_lowercase();
+        let parts = || name.split(['-', '_']);
+        FURNITURE_ALWAYS.iter().any(|w| name.contains(w))
+            || (FURNITURE_UNLESS_CONTENT.iter().any(|w| name.contains(w))
+                && !CONTENT_WORDS.iter().any(|w| name.contains(w)))
+            || parts().any(|p| FURNITURE_TOKENS.contains(&p))
+    })
+}
+
+/// Whether `el` is left out with everything in it.
+fn is_dropped(el: ElementRef<'_>) -> bool {
+    let e = el.value();
+    let name = e.name();
+    if DROPPED.contains(&name) {
+        return true;
+    }
+    if name == "header"
+        && !el
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .any(|a| a.value().name() == "article")
+    {
+        return true;
+    }
+    if e.attr("hidden").is_some()
+        || e.attr("aria-hidden")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        || e.attr("role")
+            .is_some_and(|r| FURNITURE_ROLES.contains(&r.to_ascii_lowercase().as_str()))
+    {
+        return true;
+    }
+    e.attr("class").is_some_and(is_furniture) || e.attr("id").is_some_and(is_furniture)
+}
+
+/// Bytes of text in `<p>` elements inside `el`, not counting what is in
+/// dropped elements or in nested `<article>`s.
+fn paragraph_text(el: ElementRef<'_>) -> usize {
+    fn walk(el: ElementRef<'_>, in_p: bool, total: &mut usize) {
+        for child in el.children() {
+            match child.value() {
+                Node::Text(t) if in_p => *total += t.trim().len(),
+                Node::Element(_) => {
+                    if let Some(c) = ElementRef::wrap(child) {
+                        let name = c.value().name();
+                        if name != "article" && !is_dropped(c) {
+                            walk(c, in_p || name == "p", total);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut total = 0;
+    walk(el, false, &mut total);
+    total
+}
+
+/// Bytes of text in the `<p>` children of `el`.
+fn own_paragraph_text(el: ElementRef<'_>) -> usize {
+    el.child_elements()
+        .filter(|c| c.value().name() == "p" && !is_dropped(*c))
+        .map(paragraph_text_of_p)
+        .sum()
+}
+
+fn paragraph_text_of_p(p: ElementRef<'_>) -> usize {
+    p.text().map(|t| t.trim().len()).sum()
+}
+
+/// Whether some ancestor of `el` is dropped.
+fn inside_dropped(el: ElementRef<'_>) -> bool {
+    el.ancestors()
+        .filter_map(ElementRef::wrap)
+        .any(|a| is_dropped(a))
+}
+
+/// The element with the largest score above 0; ties keep the first.
+fn best<'a>(candidates: Vec<(usize, ElementRef<'a>)>) -> Option<ElementRef<'a>> {
+    candidates
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .fold(
+            None,
+            |best: Option<(usize, ElementRef<'a>)>, c| match best {
+                Some(b) if b.0 >= c.0 => Some(b),
+                _ => Some(c),
+            },
+        )
+        .map(|(_, e)| e)
+}
+
+/// The element holding the article's main text (see the module docs).
+fn main_content(doc: &Html) -> ElementRef<'_> {
+    let elements = || {
+        doc.root_element()
+            .descendent_elements()
+            .filter(|e| !is_dropped(*e) && !inside_dropped(*e))
+    };
+    let articles = elements()
+        .filter(|e| e.value().name() == "article")
+        .map(|e| (paragraph_text(e), e))
+        .collect();
+    if let Some(e) = best(articles) {
+        return e;
+    }
+    let mains = elements()
+        .filter(|e| e.value().name() == "main" || e.value().attr("role") == Some("main"))
+        .map(|e| (paragraph_text(e), e))
+        .collect();
+    if let Some(e) = best(mains) {
+        return e;
+    }
+    let parents = elements().map(|e| (own_paragraph_text(e), e)).collect();
+    if let Some(e) = best(parents) {
+        return e;
+    }
+    elements()
+        .find(|e| e.value().name() == "body")
+        .unwrap_or_else(|| doc.root_element())
+}
+
+/// Builds the text of `root`: blocks as lines, white space collapsed.
+struct TextBuilder {
+    text: String,
+    /// A space is due before the next word on this line.
+    space: bool,
+}
+
+impl TextBuilder {
+    fn line_break(&mut self) {
+        self.space = false;
+        if !self.text.is_empty() && !self.text.ends_with('\n') {
+            self.text.push('\n');
+        }
+    }
+
+    fn push(&mut self, text: &str) {
+        for c in text.chars() {
+            if c.is_whitespace() {
+                self.space = true;
+            } else {
+                if self.space && !self.text.is_empty() && !self.text.ends_with('\n') {
+                    self.text.push(' ');
+                }
+                self.space = false;
+                self.text.push(c);
+            }
+        }
+    }
+
+    /// Adds the text inside `el`, leaving out nested `<article>`s.
+    fn walk(&mut self, el: ElementRef<'_>) {
+        for child in el.children() {
+            match child.value() {
+                Node::Text(t) => self.push(t),
+                Node::Element(e) => {
+                    let Some(c) = ElementRef::wrap(child) else {
+                        continue;
+                    };
+                    let name = e.name();
+                    if is_dropped(c) || name == "article" {
+                        continue;
+                    }
+                    if name == "br" {
+                        self.line_break();
+                        continue;
+                    }
+                    let block = BLOCKS.contains(&name);
+                    if block {
+                        self.line_break();
+                    } else if matches!(name, "td" | "th") {
+                        self.space = true;
+                    }
+                    self.walk(c);
+                    if block {
+                        self.line_break();
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Collapses white space runs to one space and trims.
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A `<meta>` tag's `content` whose `property`, `name` or `itemprop` is one
+/// of `keys` (ASCII case ignored), in document order.
+fn meta_content<'a>(doc: &'a Html, keys: &[&str]) -> Option<&'a str> {
+    doc.root_element()
+        .descendent_elements()
+        .filter(|e| e.value().name() == "meta")
+        .find(|e| {
+            ["property", "name", "itemprop"].iter().any(|a| {
+                e.value()
+                    .attr(a)
+                    .is_some_and(|v| keys.iter().any(|k| v.trim().eq_ignore_ascii_case(k)))
+            })
+        })
+        .and_then(|e| e.value().attr("content"))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The first `datePublished` string anywhere in the page's JSON-LD blocks.
+fn json_ld_date(doc: &Html) -> Option<String> {
+    fn find(v: &serde_json::Value) -> Option<String> {
+        match v {
+            serde_json::Value::Object(map) => map
+                .get("datePublished")
+                .and_then(|d| d.as_str())
+                .map(String::from)
+                .or_else(|| map.values().find_map(find)),
+            serde_json::Value::Array(items) => items.iter().find_map(find),
+            _ => None,
+        }
+    }
+    doc.root_element()
+        .descendent_elements()
+        .filter(|e| {
+            e.value().name() == "script"
+                && e.value()
+                    .attr("type")
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json"))
+        })
+        .find_map(|e| {
+            let json: String = e.text().collect();
+            serde_json::from_str::<serde_json::Value>(&json)
+                .ok()
+                .and_then(|v| find(&v))
+        })
+}
+
+/// Reads a web page (see the module docs).
+pub fn extract_page(html: &str) -> Page {
+    let doc = Html::parse_document(html);
+    let root = main_content(&doc);
+    let mut builder = TextBuilder {
+        text: String::new(),
+        space: false,
+    };
+    builder.walk(root);
+    builder.line_break();
+    let first = |name: &str| {
+        doc.root_element()
+            .descendent_elements()
+            .find(|e| e.value().name() == name)
+    };
+    let title = meta_content(&doc, &["og:title"])
+        .map(collapse)
+        .or_else(|| first("title").map(|t| collapse(&t.text().collect::<String>())))
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            root.descendent_elements()
+                .find(|e| e.value().name() == "h1")
+                .map(|h| collapse(&h.text().collect::<String>()))
+        })
+        .filter(|t| !t.is_empty());
+    let absolute = |url: &str| {
+        let url = url.trim();
+        (url.starts_with("https://") || url.starts_with("http://")).then(|| url.to_string())
+    };
+    let canonical = doc
+        .root_element()
+        .descendent_elements()
+        .filter(|e| e.value().name() == "link")
+        .find(|e| {
+            e.value().attr("rel").is_some_and(|r| {
+                r.split_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("canonical"))
+            })
+        })
+        .and_then(|e| e.value().attr("href"))
+        .and_then(absolute)
+        .or_else(|| meta_content(&doc, &["og:url"]).and_then(absolute));
+    let date = meta_content(&doc, &["article:published_time", "datePublished"])
+        .map(String::from)
+        .or_else(|| {
+            doc.root_element()
+                .descendent_elements()
+                .find(|e| e.value().attr("itemprop") == Some("datePublished"))
+                .and_then(|e| e.value().attr("datetime").or(e.value().attr("content")))
+                .map(String::from)
+        })
+        .or_else(|| json_ld_date(&doc))
+        .or_else(|| {
+            meta_content(
+                &doc,
+                &[
+                    "date",
+                    "pubdate",
+                    "publishdate",
+                    "publish-date",
+                    "dc.date",
+                    "dc.date.issued",
+                    "dcterms.date",
+                    "dcterms.created",
+                ],
+            )
+            .map(String::from)
+        })
+        .or_else(|| {
+            root.descendent_elements()
+                .chain(doc.root_element().descendent_elements())
+                .filter(|e| e.value().name() == "time")
+                .find_map(|e| e.value().attr("datetime"))
+                .map(String::from)
+        })
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
+    Page {
+        text: builder.text,
+        title,
+        canonical,
+        date,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn main_content_rule_table() {
+        let cases = [
+            // No markup at all, and an empty page.
+            ("Just text.", "Just text.\n"),
+            ("", ""),
+            // <article> wins over the page around it.
+            (
+                "<nav>Home News</nav><article><h1>Head</h1><p>One &amp; two.</p></article><footer>(c)</footer>",
+                "Head\nOne & two.\n",
+            ),
+            // Of several articles, the one with most paragraph text of its
+            // own; teasers nested in it are left out.
+            (
+                "<article><p>Teaser.</p></article><article><p>The long story text.</p><article><p>Teaser two.</p></article></article>",
+                "The long story text.\n",
+            ),
+            // A wrapper article whose text is all in a nested one: the
+            // nested one.
+            (
+                "<article><div><article><p>Inner story.</p></article></div></article>",
+                "Inner story.\n",
+            ),
+            // <main> when there is no article.
+            (
+                "<header>Site</header><main><h2>Title</h2><p>Body text.</p></main><aside><p>Other long text in the aside.</p></aside>",
+                "Title\nBody text.\n",
+            ),
+            // Else the element whose paragraphs hold the most text.
+            (
+                "<div class=x><p>Short.</p></div><div id=y><p>First paragraph.</p><p>Second one.</p></div>",
+                "First paragraph.\nSecond one.\n",
+            ),
+            // Inline elements join, blocks and <br> break, spaces collapse.
+            (
+                "<article><p>A <b>bold</b>\n   claim<br>next line</p><ul><li>one</li><li>two</li></ul></article>",
+                "A bold claim\nnext line\none\ntwo\n",
+            ),
+            // Furniture by class, id, role and hidden, inside the article.
+            (
+                "<article><div class=\"byline\">By Ann</div><p>Text.</p><div id=cookie-banner><p>We use cookies.</p></div><div role=dialog>Hi</div><p hidden>Gone.</p><div class=\"related-links\"><p>More.</p></div><div class=\"article-body\"><p>Kept.</p></div></article>",
+                "Text.\nKept.\n",
+            ),
+            // Table cells are words on one line.
+            (
+                "<article><p>Intro.</p><table><tr><td>Russia</td><td>Китай</td></tr></table></article>",
+                "Intro.\nRussia Китай\n",
+            ),
+        ];
+        for (html, want) in cases {
+            assert_eq!(extract_page(html).text, want, "{html}");
+        }
+    }
+
+    #[test]
+    fn furniture_names() {
+        for (names, want) in [
+            ("cookie-banner", true),
+            ("site-nav", true),
+            ("ad", true),
+            ("ad-slot", true),
+            ("header", false),
+            ("comments", true),
+            ("comment-body", false),
+            ("article-body", false),
+            ("story byline", true),
+            ("leading", false),
+            ("", false),
+        ] {
+            assert_eq!(is_furniture(names), want, "{names}");
+        }
+    }
+
+    #[test]
+    fn metadata_title_canonical_and_date() {
+        let page = extract_page(
+            r#"<html><head><title>Axis | Site</title>
+            <meta property="og:title" content=" The  Axis ">
+            <link rel="canonical" href="https://example.org/axis">
+            <meta property="article:published_time" content="2024-11-05T08:00:00Z">
+            </head><body><p>Text.</p></body></html>"#,
+        );
+        assert_eq!(page.title.as_deref(), Some("The Axis"));
+        assert_eq!(page.canonical.as_deref(), Some("https://example.org/axis"));
+        assert_eq!(page.date.as_deref(), Some("2024-11-05T08:00:00Z"));
+        // Fallbacks: <title>, og:url, JSON-LD, and nothing relative.
+        let page = extract_page(
+            r#"<head><title>Plain</title><link rel=canonical href="/axis">
+            <script type="application/ld+json">{"@graph":[{"@type":"NewsArticle","datePublished":"2023-03-21"}]}</script>
+            </head><p>Text.</p>"#,
+        );
+        assert_eq!(page.title.as_deref(), Some("Plain"));
+        assert_eq!(page.canonical, None);
+        assert_eq!(page.date.as_deref(), Some("2023-03-21"));
+        let page = extract_page(
+            r#"<meta name="DATE" content="5 May 2022"><meta property="og:url" content="http://x.org/a"><article><h1>Headline</h1><time datetime="2020-01-01">then</time><p>T.</p></article>"#,
+        );
+        assert_eq!(page.title.as_deref(), Some("Headline"));
+        assert_eq!(page.canonical.as_deref(), Some("http://x.org/a"));
+        assert_eq!(page.date.as_deref(), Some("5 May 2022"));
+        let page =
+            extract_page(r#"<article><p>T.</p><time datetime=" 2020-01-02 ">x</time></article>"#);
+        assert_eq!(page.date.as_deref(), Some("2020-01-02"));
+    }
+}
