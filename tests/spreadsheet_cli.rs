@@ -55,7 +55,7 @@ fn the_workbook_has_the_csv_rows_numbers_a_frozen_header_a_filter_and_a_dropdown
     assert_eq!(
         rows[0].join(","),
         format!(
-            "doc_id,sentence_id,start,end,text,label,confidence,{},evidence,review",
+            "doc_id,sentence_id,start,end,text,label,confidence,{},evidence,date,source,title,review",
             CLASSES
                 .split(',')
                 .map(|c| format!("p_{c}"))
@@ -64,6 +64,8 @@ fn the_workbook_has_the_csv_rows_numbers_a_frozen_header_a_filter_and_a_dropdown
         )
     );
     assert_eq!(last, 54);
+    let n_cols = rows[0].len();
+    let review = letter(n_cols - 1);
 
     let sheet_xml = part(&xlsx, "xl/worksheets/sheet1.xml");
     let doc = roxmltree::Document::parse(&sheet_xml).unwrap();
@@ -77,22 +79,29 @@ fn the_workbook_has_the_csv_rows_numbers_a_frozen_header_a_filter_and_a_dropdown
     assert_eq!(pane.attribute("state"), Some("frozen"));
     assert_eq!(
         find("autoFilter").attribute("ref"),
-        Some(&*format!("A1:M{last}"))
+        Some(&*format!("A1:{review}{last}"))
     );
     let validation = find("dataValidation");
     assert_eq!(validation.attribute("type"), Some("list"));
-    assert_eq!(validation.attribute("sqref"), Some(&*format!("M2:M{last}")));
+    assert_eq!(
+        validation.attribute("sqref"),
+        Some(&*format!("{review}2:{review}{last}"))
+    );
     assert_eq!(
         find("formula1").text(),
         Some(&*format!("\"{CLASSES}\"")),
         "the review dropdown offers the class names"
     );
-    let widths: Vec<&str> = doc
+    // Every column has a width (neighbours of equal width share a <col>).
+    let covered: usize = doc
         .descendants()
-        .filter(|n| n.tag_name().name() == "col")
-        .filter_map(|n| n.attribute("width"))
-        .collect();
-    assert_eq!(widths.len(), 12, "{widths:?}");
+        .filter(|n| n.tag_name().name() == "col" && n.attribute("width").is_some())
+        .map(|n| {
+            let at = |a: &str| n.attribute(a).unwrap().parse::<usize>().unwrap();
+            at("max") - at("min") + 1
+        })
+        .sum();
+    assert_eq!(covered, n_cols);
 
     // Every cell: numbers where the CSV has numbers, text as written.
     let numeric = [1, 2, 3, 6, 7, 8, 9, 10];
@@ -104,7 +113,7 @@ fn the_workbook_has_the_csv_rows_numbers_a_frozen_header_a_filter_and_a_dropdown
     assert_eq!(sheet_rows.len(), last);
     for (r, row) in sheet_rows.iter().enumerate() {
         let cells: Vec<_> = row.children().filter(|n| n.is_element()).collect();
-        assert_eq!(cells.len(), 13, "row {}", r + 1);
+        assert_eq!(cells.len(), n_cols, "row {}", r + 1);
         for (c, cell) in cells.iter().enumerate() {
             assert_eq!(
                 cell.attribute("r"),
@@ -243,7 +252,8 @@ fn reviews_typed_into_the_workbook_become_the_same_label_rows_as_from_the_csv() 
     fill_reviews(&xlsx, &reviews);
     let mut rows = parse_csv(&std::fs::read_to_string(&csv_path).unwrap());
     for &(r, label) in &reviews {
-        rows[r][12] = label.into();
+        let review = rows[0].iter().position(|h| h == "review").unwrap();
+        rows[r][review] = label.into();
     }
     let mut w = csv::Writer::from_path(&csv_path).unwrap();
     for r in &rows {
@@ -330,7 +340,7 @@ fn suggestions_go_to_a_workbook_that_review_apply_reads() {
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     let sheet_xml = part(&xlsx, "xl/worksheets/sheet1.xml");
-    assert!(sheet_xml.contains("sqref=\"M2:M6\""), "dropdown on 5 rows");
+    assert!(sheet_xml.contains("sqref=\"P2:P6\""), "dropdown on 5 rows");
     fill_reviews(&xlsx, &[(1, "other"), (5, "divergence")]);
     let run = stance(&[
         "review",

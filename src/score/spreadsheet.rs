@@ -71,6 +71,7 @@ fn width_of(column: &str) -> f64 {
         "text" => 80.0,
         "evidence" => 48.0,
         "doc_id" => 24.0,
+        "source" | "title" => 40.0,
         "label" | "review" => 20.0,
         _ => own.max(10.0),
     }
