@@ -200,3 +200,48 @@ fn jsonl_output_and_messages_do_not_depend_on_threads_or_batches() {
     // CSV out of the same records: also independent of scheduling.
     assert_independent_of_scheduling(&input, Format::Csv);
 }
+
+#[test]
+fn jsonl_rows_come_out_before_the_next_record_comes_in() {
+    // A program that feeds records one at a time and waits for each one's
+    // rows (a pipe, as Spark's executors use) must get them without
+    // sending more or closing the pipe, whatever the thread count.
+    use std::io::{BufRead, Write};
+    for threads in ["1", "2", "4"] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stance"))
+            .args(["score", "--input-format", "jsonl", "--format", "jsonl"])
+            .args(["--threads", threads, "-"])
+            .current_dir(root())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                if tx.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        for (i, text) in ["Moscow and Beijing signed a deal.", "NATO warned China."]
+            .iter()
+            .enumerate()
+        {
+            let record = serde_json::json!({"doc_id": format!("r{i}"), "text": text});
+            writeln!(stdin, "{record}").unwrap();
+            stdin.flush().unwrap();
+            // Generous: this waits for a hang, it does not time anything.
+            let row = rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no row for record {i} with {threads} threads"));
+            let row: serde_json::Value = serde_json::from_str(&row).unwrap();
+            assert_eq!(row["doc_id"], format!("r{i}"));
+        }
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+    }
+}

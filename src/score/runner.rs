@@ -494,9 +494,15 @@ where
         Full,
         /// No job is left (or the run stops).
         End,
+        /// Another thread is reading the next job (it may be waiting on a
+        /// pipe).
+        Busy,
     }
     // The next job, unless `window` jobs are in flight; then waits for
-    // room when `wait`, else returns `Full`.
+    // room when `wait`. Without `wait` (the writing thread) it returns
+    // `Full` instead, and `Busy` rather than wait for the feed: the writer
+    // must not sit behind a worker that waits for the next line of a pipe
+    // while finished rows wait to be written.
     let take = |wait: bool| -> Taken {
         loop {
             if stop.load(Ordering::Relaxed) {
@@ -504,7 +510,15 @@ where
             }
             let w = *written.0.lock().unwrap_or_else(|e| e.into_inner());
             {
-                let mut feed = feed.lock().unwrap_or_else(|e| e.into_inner());
+                let mut feed = if wait {
+                    feed.lock().unwrap_or_else(|e| e.into_inner())
+                } else {
+                    match feed.try_lock() {
+                        Ok(feed) => feed,
+                        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+                        Err(std::sync::TryLockError::WouldBlock) => return Taken::Busy,
+                    }
+                };
                 if feed.produced < w + window {
                     let job = feed.next();
                     produced.store(feed.produced, Ordering::Release);
@@ -685,6 +699,14 @@ where
                             }
                             Err(_) => break,
                         }
+                    }
+                }
+                Taken::Busy => {
+                    // A worker is reading: wait for a result, looking at
+                    // the feed again now and then (the worker may find the
+                    // end of the input and hand out no job).
+                    if let Ok((i, done)) = rx.recv_timeout(std::time::Duration::from_millis(5)) {
+                        pending.insert(i, done);
                     }
                 }
             }
