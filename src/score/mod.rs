@@ -1,11 +1,12 @@
 //! Batch scoring: inputs → documents → scored sentences → rows.
 //!
 //! Has the responsibility to score every sentence of every input and write
-//! one row per sentence in input order. It has three parts, one file each:
+//! one row per sentence in input order. It has these parts, one file each:
 //!
 //! | part | file | from → to |
 //! |---|---|---|
 //! | input | `input.rs` | files, sentence CSVs, JSONL records → [`Document`]s |
+//! | large files | `stream.rs` | an article file too large to hold whole → [`Document`]s of consecutive sentences |
 //! | runner | `runner.rs` | documents → [`Scored`] sentences, in parallel, in input order, memory bounded, for every input format |
 //! | output | `output.rs` | scored sentences → CSV or JSON rows, per-article [`DocSummary`] |
 //! | measurement | `offtopic.rs` | off-topic articles → the share that gets a stance label |
@@ -17,6 +18,7 @@ mod input;
 mod offtopic;
 mod output;
 mod runner;
+mod stream;
 
 pub use input::{
     decode, decode_document, decode_record_line, doc_id_of, load, load_article_csv, load_csv,
@@ -30,3 +32,4 @@ pub use runner::{
     for_each_input, score_inputs, score_inputs_keeping, Event, ScoreOptions, Scored, Scorer,
     Summary, BATCH_BYTES, OFF_TOPIC_EVIDENCE,
 };
+pub use stream::STREAM_ABOVE;
