@@ -384,6 +384,6 @@ fn a_binary_large_article_is_skipped_before_any_row() {
 
 #[test]
 fn article_files_are_read_in_parts_only_above_the_threshold() {
-    assert_eq!(STREAM_ABOVE, 8 << 20);
+    assert_eq!(STREAM_ABOVE, 1 << 20);
     assert_eq!(ScoreOptions::default().stream_above, STREAM_ABOVE);
 }
