@@ -26,7 +26,7 @@ help:
 	@echo "make golden  regenerate the golden files after an intended output change"
 	@echo "make bench   Criterion benches of the featurizer and scorer"
 	@echo "make bench-peer  featurizer against scikit-learn on the same sentences"
-	@echo "make bench-scale scoring with 1 and 2 threads, memory for 1 and 20 copies"
+	@echo "make bench-scale scoring with 1 and 2 threads, memory for 1 and 10 copies and one 200 MB article"
 
 build:
 	$(CARGO) build --release

@@ -8,6 +8,7 @@ and writes it three ways:
   * text: a folder of .txt files, one per article;
   * csv: a sentence CSV (doc_id,text), split into sentences by stance itself;
   * jsonl: one {"doc_id", "text"} record per article;
+  * one article file: every article in one .txt file (read in parts);
 
 each once (1x) and ten times over (10x, with distinct doc_ids). For each
 format it times `stance score` end to end (read, segment, featurize, predict,
@@ -15,7 +16,9 @@ write CSV) on the 10x input with --threads 1 and --threads 2, and measures
 peak resident memory on the 1x and 10x inputs with 2 threads: memory should
 not grow with the input. Throughput counts the article text (the same bytes
 in every format). Each timing is the best of $SCALE_REPEATS runs (default 3).
-Prints a Markdown table.
+Prints a Markdown table, then the peak memory of one article file of
+$SCALE_ONE_FILE_MB MB (default 200) on a single line: memory should not grow
+with the file either.
 """
 import csv
 import io
@@ -34,6 +37,7 @@ CORPUS = os.environ.get(
 COPIES = 10
 REPEATS = int(os.environ.get("SCALE_REPEATS", "3"))
 MODEL = os.path.join(ROOT, "models", "stance.json")
+ONE_FILE_MB = int(os.environ.get("SCALE_ONE_FILE_MB", "200"))
 
 
 def run(args):
@@ -76,6 +80,9 @@ def write_inputs(tmp, articles, copies):
         for i, a in enumerate(articles):
             with open(os.path.join(d, f"{i:04d}.txt"), "w", encoding="utf-8") as f:
                 f.write(a)
+    with open(os.path.join(base, "one-article.txt"), "w", encoding="utf-8") as f:
+        for c in range(copies):
+            f.write("\n\n".join(articles) + "\n\n")
     jsonl = os.path.join(base, "articles.jsonl")
     with open(jsonl, "w", encoding="utf-8") as f:
         for c in range(copies):
@@ -122,13 +129,23 @@ def main():
                 "text folder": [text],
                 "sentence CSV": [sentences],
                 "JSONL": ["--input-format", "jsonl", jsonl],
+                "one article file": [os.path.join(tmp, f"x{copies}", "one-article.txt")],
             }
-        for fmt in ("text folder", "sentence CSV", "JSONL"):
+        for fmt in ("text folder", "sentence CSV", "JSONL", "one article file"):
             base = ["score", "--model", MODEL, "--out", os.devnull]
             t1, _ = best(base + ["--threads", "1", *paths[COPIES][fmt]])
             t2, m10 = best(base + ["--threads", "2", *paths[COPIES][fmt]])
             _, m1 = best(base + ["--threads", "2", *paths[1][fmt]])
             results.append((fmt, t1, t2, m1, m10))
+        # One article file of ONE_FILE_MB MB on one line: the articles
+        # joined by spaces, repeated.
+        one_line = os.path.join(tmp, "one-line.txt")
+        line = " ".join(" ".join(a.split()) for a in articles).encode("utf-8") + b" "
+        with open(one_line, "wb") as f:
+            for _ in range(-(-ONE_FILE_MB * 10**6 // len(line))):
+                f.write(line)
+        one_mb = os.path.getsize(one_line) / 1e6
+        t_one, m_one = best(["score", "--model", MODEL, "--out", os.devnull, "--threads", "2", one_line])
     total = COPIES * mb
     print()
     print(f"corpus: {os.path.basename(CORPUS)} — {len(articles)} articles, {mb:.2f} MB of text; "
@@ -140,6 +157,9 @@ def main():
     for fmt, t1, t2, m1, m10 in results:
         print(f"| {fmt} | {total / t1:.1f} MB/s | {total / t2:.1f} MB/s | {t1 / t2:.2f}x "
               f"| {m1:.1f} MiB | {m10:.1f} MiB | {m10 / m1:.2f}x |")
+    print()
+    print(f"one article file of {one_mb:.0f} MB on one line, 2 threads: "
+          f"{one_mb / t_one:.1f} MB/s, peak RSS {m_one:.1f} MiB")
 
 
 if __name__ == "__main__":

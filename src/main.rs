@@ -810,10 +810,7 @@ fn write_html_report(
     articles: Vec<Article>,
 ) -> anyhow::Result<()> {
     if let Some(path) = &args.report {
-        let batch = Batch {
-            classes: model.classes().to_vec(),
-            articles,
-        };
+        let batch = Batch::scored(model.classes().to_vec(), articles);
         let page = stance::report::report_page(&batch, &args.title);
         atomic_write(path, |w| w.write_all(page.as_bytes()))?;
         eprintln!("wrote {}", path.display());

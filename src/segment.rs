@@ -155,6 +155,100 @@ pub fn segment(text: &str) -> Vec<Span> {
     spans
 }
 
+/// The sentences of `text` that no text appended to it can change, and the
+/// offset from which `text` must be kept: segmenting `text[keep..]` with
+/// whatever follows appended gives, shifted by `keep`, the remaining spans
+/// [`segment`] gives the whole.
+///
+/// Settled are the sentences of every complete line, and within the last,
+/// unfinished line those a cut point follows. A sentence's end depends on
+/// the line only from its start up to the first word of the next sentence
+/// (and, for a stop with no space after it, on the word before, which
+/// whitespace ends), so a cut point is the start of a sentence that
+/// whitespace precedes and that is not the line's last two sentences: the
+/// sentence before it was decided on text read in full. A line with no cut
+/// point is kept whole until it ends.
+pub fn segment_settled(text: &str) -> (Vec<Span>, usize) {
+    let line_start = text.rfind('\n').map_or(0, |i| i + 1);
+    let mut spans = segment(&text[..line_start]);
+    let mut tail = Vec::new();
+    segment_line(text, line_start, text.len(), &mut tail);
+    let cut = (1..tail.len().saturating_sub(1)).rev().find(|&s| {
+        text[..tail[s].start]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_whitespace)
+    });
+    match cut {
+        Some(s) => {
+            spans.extend_from_slice(&tail[..s]);
+            (spans, tail[s].start)
+        }
+        None => (spans, line_start),
+    }
+}
+
+/// Segments text that arrives in pieces (a file read in chunks), giving the
+/// spans [`segment`] gives the whole text, as soon as they are settled
+/// (see [`segment_settled`]). Holds the text from the first unsettled
+/// sentence on: memory is bounded by the longest line without a cut point,
+/// not by the text.
+#[derive(Debug, Default)]
+pub struct Segmenter {
+    /// Text not yet handed out.
+    text: String,
+    /// Offset of `text` in the whole.
+    offset: usize,
+}
+
+/// Sentences handed out by a [`Segmenter`]: their spans point into `text`,
+/// which starts at byte `offset` of the whole text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// Offset of `text` in the whole text.
+    pub offset: usize,
+    /// The text the spans point into.
+    pub text: String,
+    /// Sentence spans in `text`.
+    pub spans: Vec<Span>,
+}
+
+impl Segmenter {
+    /// A segmenter at the start of a text.
+    pub fn new() -> Segmenter {
+        Segmenter::default()
+    }
+
+    /// Appends the next piece of the text.
+    pub fn push_str(&mut self, piece: &str) {
+        self.text.push_str(piece);
+    }
+
+    /// Bytes held: read but not handed out.
+    pub fn pending(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Hands out the settled sentences (all of them when `end`, the text
+    /// being complete), with the text before the first unsettled one.
+    pub fn take(&mut self, end: bool) -> Settled {
+        let (spans, keep) = if end {
+            (segment(&self.text), self.text.len())
+        } else {
+            segment_settled(&self.text)
+        };
+        let rest = self.text.split_off(keep);
+        let text = std::mem::replace(&mut self.text, rest);
+        let offset = self.offset;
+        self.offset += keep;
+        Settled {
+            offset,
+            text,
+            spans,
+        }
+    }
+}
+
 /// Segments one line `text[from..to]` and appends its sentences to `out`.
 fn segment_line(text: &str, from: usize, to: usize, out: &mut Vec<Span>) {
     let bytes = text.as_bytes();
@@ -473,6 +567,55 @@ mod tests {
             spans,
             vec![Span { start: 0, end: 21 }, Span { start: 22, end: 35 }]
         );
+    }
+
+    /// Spans of `text` segmented in pieces of `size` bytes (at character
+    /// boundaries), in offsets of the whole.
+    fn in_pieces(text: &str, size: usize) -> Vec<Span> {
+        let mut seg = Segmenter::new();
+        let mut spans = Vec::new();
+        let mut start = 0;
+        while start < text.len() {
+            let mut end = (start + size).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            seg.push_str(&text[start..end]);
+            start = end;
+            let settled = seg.take(false);
+            assert!(settled.spans.iter().all(|s| s.end <= settled.text.len()));
+            spans.extend(settled.spans.iter().map(|s| Span {
+                start: s.start + settled.offset,
+                end: s.end + settled.offset,
+            }));
+        }
+        let settled = seg.take(true);
+        spans.extend(settled.spans.iter().map(|s| Span {
+            start: s.start + settled.offset,
+            end: s.end + settled.offset,
+        }));
+        spans
+    }
+
+    #[test]
+    fn pieces_give_the_spans_of_the_whole() {
+        let texts = [
+            "The U.S. Inside. Moscow blamed the U.S. The talks failed. Mr. Putin met Dr. Li. They talked.",
+            "Exports rose 28 per cent.Last year they fell. See www.Reuters.com for more. x",
+            "北京和莫斯科。合作加深。 http://a.b/c.De 中俄关系很好。美国不满！",
+            "Headline\n\nOne. Two. Three.\r\nFour… Five? “Six.” (Seven.) Eight",
+        ];
+        for text in texts {
+            for size in 1..=text.len() + 1 {
+                assert_eq!(in_pieces(text, size), segment(text), "{text:?} in {size}");
+            }
+        }
+        // A long line is handed out before it ends, keeping little.
+        let line = "China and Russia met again. ".repeat(1000);
+        let mut seg = Segmenter::new();
+        seg.push_str(&line);
+        let settled = seg.take(false);
+        assert_eq!((settled.spans.len(), seg.pending()), (998, 56));
     }
 
     #[test]

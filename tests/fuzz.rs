@@ -1,12 +1,13 @@
 //! Fuzzing by property: the segmenter, tokenizer, CSV and JSONL readers and
 //! the model loader on arbitrary bytes must never panic, and whatever they
-//! accept must satisfy the contracts the rest of the pipeline relies on.
+//! accept must satisfy the contracts the rest of the pipeline relies on; an
+//! article file read in parts must score as when read whole.
 //!
 //! `cargo test` runs each property with proptest's default number of cases;
 //! `make fuzz` runs them with many more (`PROPTEST_CASES`), in release mode.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
@@ -62,6 +63,42 @@ fn bytes_strategy() -> impl Strategy<Value = Vec<u8>> {
         )
         .prop_map(|v| v.concat()),
     ]
+}
+
+/// The shipped model, whose off-topic gate names China and Russia.
+fn shipped_model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| Model::load(Path::new("models/stance.json")).unwrap())
+}
+
+/// Article-like bytes that sometimes name China or Russia, mixed with
+/// what [`bytes_strategy`] makes.
+fn article_bytes() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(
+        prop_oneof![
+            bytes_strategy(),
+            Just(b"Beijing and Moscow met. ".to_vec()),
+            Just(b"The match ended. ".to_vec()),
+            Just("U.S. Inside 中俄关系很好。".as_bytes().to_vec()),
+            Just(b"cent.Last \n".to_vec()),
+        ],
+        0..6,
+    )
+    .prop_map(|v| v.concat())
+}
+
+/// Scores the article file `path` with `options`: the output, the events
+/// and the sentence and document counts.
+fn score_file(path: &Path, options: ScoreOptions) -> (String, Vec<String>, (usize, usize)) {
+    let mut out = Vec::new();
+    let mut events = Vec::new();
+    let input = article(path.to_path_buf());
+    let summary = score_inputs(shipped_model(), &[input], &mut out, options, |e| {
+        events.push(format!("{e:?}"))
+    })
+    .unwrap();
+    let counts = (summary.sentences, summary.documents);
+    (String::from_utf8(out).unwrap(), events, counts)
 }
 
 fn check_probabilities(p: &[f64]) -> Result<(), TestCaseError> {
@@ -171,7 +208,30 @@ proptest! {
     }
 
     #[test]
+    fn article_files_read_in_parts_score_as_read_whole(
+        bytes in article_bytes(),
+        bom in any::<bool>(),
+        batch in 1usize..48,
+        threads in 1usize..4,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        let bom: &[u8] = if bom { b"\xEF\xBB\xBF" } else { b"" };
+        std::fs::write(&path, [bom, &bytes].concat()).unwrap();
+        let whole = ScoreOptions { threads: 1, stream_above: u64::MAX, ..ScoreOptions::default() };
+        let parts = ScoreOptions { threads, batch_bytes: batch, window: 2, stream_above: 0, ..whole };
+        prop_assert_eq!(score_file(&path, parts), score_file(&path, whole));
+    }
+
+    #[test]
     fn model_loader_takes_any_bytes(bytes in bytes_strategy()) {
         let _ = Model::from_json(&bytes);
     }
+}
+
+/// An article file as a folder scan names it: its stem is its doc_id.
+fn article(path: impl Into<PathBuf>) -> Input {
+    let path = path.into();
+    let doc_id = path.file_stem().unwrap().to_string_lossy().into_owned();
+    Input::Article { path, doc_id }
 }

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use stance::features::TfIdfVectorizer;
-use stance::segment::segment;
+use stance::segment::{segment, Segmenter, Span};
 use stance::tokenize::{for_each_word, Tokenizer, TokenizerConfig};
 
 fn text_strategy() -> impl Strategy<Value = String> {
@@ -31,8 +31,77 @@ fn text_strategy() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Text where sentence ends hinge on context: glued stops, initials before
+/// openers, addresses, CJK stops without spaces, unusual whitespace.
+fn tricky_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            "[A-Za-z]{1,6}",
+            "[a-z]{1,3}\\.[A-Z][a-z]{0,3}",
+            Just(" ".to_string()),
+            Just(". ".to_string()),
+            Just(".".to_string()),
+            Just("U.S. ".to_string()),
+            Just("U.S.".to_string()),
+            Just("The ".to_string()),
+            Just("Inside ".to_string()),
+            Just("No. 5 ".to_string()),
+            Just("http://".to_string()),
+            Just("www".to_string()),
+            Just("@".to_string()),
+            Just("。".to_string()),
+            Just("！".to_string()),
+            Just("“(".to_string()),
+            Just("”) ".to_string()),
+            Just("\u{3000}".to_string()),
+            Just("\u{a0}".to_string()),
+            Just("\n".to_string()),
+            Just("\r\n".to_string()),
+            Just("28 per cent.Last ".to_string()),
+        ],
+        0..80,
+    )
+    .prop_map(|v| v.concat())
+}
+
+/// The spans a [`Segmenter`] hands out when `text` arrives in pieces of the
+/// given sizes (cut at character boundaries), in offsets of the whole.
+fn segment_in_pieces(text: &str, sizes: &[usize]) -> Vec<Span> {
+    let mut seg = Segmenter::new();
+    let mut spans = Vec::new();
+    let mut start = 0;
+    let mut k = 0;
+    let take = |seg: &mut Segmenter, end: bool, spans: &mut Vec<Span>| {
+        let settled = seg.take(end);
+        spans.extend(settled.spans.iter().map(|s| Span {
+            start: s.start + settled.offset,
+            end: s.end + settled.offset,
+        }));
+    };
+    while start < text.len() {
+        let mut end = (start + sizes[k % sizes.len()]).min(text.len());
+        k += 1;
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        seg.push_str(&text[start..end]);
+        start = end;
+        take(&mut seg, false, &mut spans);
+    }
+    take(&mut seg, true, &mut spans);
+    spans
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn segmenting_in_pieces_gives_the_spans_of_the_whole(
+        text in prop_oneof![text_strategy(), tricky_text()],
+        sizes in proptest::collection::vec(1usize..40, 1..6),
+    ) {
+        prop_assert_eq!(segment_in_pieces(&text, &sizes), segment(&text));
+    }
 
     #[test]
     fn segment_spans_are_valid_ordered_and_cover_all_text(text in text_strategy()) {

@@ -1,14 +1,17 @@
-//! Sentence CSVs and JSONL streams go through the parallel runner in
-//! batches: the rows, their order and the messages must not depend on the
-//! thread count, the batch size or the window of work in flight, and must
-//! be the rows the same articles get as text files.
+//! Sentence CSVs, JSONL streams and large article files go through the
+//! parallel runner in batches: the rows, their order and the messages must
+//! not depend on the thread count, the batch size or the window of work in
+//! flight, and must be the rows the same articles get as text files read
+//! whole.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use stance::io::Input;
 use stance::model::Model;
-use stance::score::{score_inputs, Event, Format, ScoreOptions, Summary};
+use stance::score::{
+    score_inputs, Event, Format, ScoreOptions, Summary, OFF_TOPIC_EVIDENCE, STREAM_ABOVE,
+};
 use stance::segment::segment;
 
 fn root() -> PathBuf {
@@ -52,6 +55,12 @@ fn run(
         format,
         ..ScoreOptions::default()
     };
+    run_with(input, options)
+}
+
+/// Scores `input` with `options`; returns the output and every event as a
+/// line.
+fn run_with(input: &Input, options: ScoreOptions) -> (String, Vec<String>, Summary) {
     let mut out = Vec::new();
     let mut events = Vec::new();
     let summary = score_inputs(
@@ -244,4 +253,202 @@ fn jsonl_rows_come_out_before_the_next_record_comes_in() {
         drop(stdin);
         assert!(child.wait().unwrap().success());
     }
+}
+
+/// Scores `input` read whole, then read in parts with every combination of
+/// threads, window and part size, in both formats: the output, the
+/// messages and the totals are the same (probability sums, added part by
+/// part, to 1e-9). Returns the CSV output and the events of the whole read.
+fn assert_parts_give_the_whole(input: &Input) -> (String, Vec<String>, Summary) {
+    let mut first = None;
+    for format in [Format::Csv, Format::Jsonl] {
+        let whole = ScoreOptions {
+            format,
+            threads: 1,
+            stream_above: u64::MAX,
+            ..ScoreOptions::default()
+        };
+        let reference = run_with(input, whole);
+        for threads in [1, 2, 3, 4] {
+            for (window, batch) in [(1, 1), (2, 7), (3, 200), (128, 4096), (128, 1 << 16)] {
+                let parts = ScoreOptions {
+                    threads,
+                    window,
+                    batch_bytes: batch,
+                    stream_above: 0,
+                    ..whole
+                };
+                let (out, events, summary) = run_with(input, parts);
+                let context = format!(
+                    "{} read in parts: {threads} threads, window {window}, batch {batch}, {format:?}",
+                    input.display()
+                );
+                assert_eq!((&out, &events), (&reference.0, &reference.1), "{context}");
+                assert_same_totals(&summary, &reference.2, &context);
+            }
+        }
+        first.get_or_insert(reference);
+    }
+    first.unwrap()
+}
+
+fn assert_same_totals(got: &Summary, want: &Summary, context: &str) {
+    let counts = |s: &Summary| {
+        let articles: Vec<_> = s
+            .articles
+            .iter()
+            .map(|a| (a.doc_id.clone(), a.sentences, a.counts.clone()))
+            .collect();
+        (s.inputs, s.documents, s.sentences, s.skipped, articles)
+    };
+    assert_eq!(counts(got), counts(want), "{context}");
+    for (g, w) in got.articles.iter().zip(&want.articles) {
+        for (a, b) in g.probability_sums.iter().zip(&w.probability_sums) {
+            assert!((a - b).abs() < 1e-9, "{context}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn seed_articles_read_in_parts_give_the_rows_of_the_whole_file() {
+    for (id, _) in seeds() {
+        let input = Input::Article {
+            path: root().join("seeds").join(format!("{id}.txt")),
+            doc_id: id.clone(),
+        };
+        let (out, events, summary) = assert_parts_give_the_whole(&input);
+        assert_eq!(events, [format!("scored {}", summary.sentences)]);
+        assert_eq!(
+            out.lines().next().unwrap().split(',').next(),
+            Some("doc_id")
+        );
+        assert_eq!(summary.documents, 1);
+    }
+}
+
+#[test]
+fn a_large_article_file_in_parts_gives_the_rows_of_the_whole_file() {
+    // Every seed, twice, behind a byte-order mark, with a stray byte, a
+    // long line without a place to cut it and lines of white space: the
+    // offsets count the mark, the warning counts the repaired byte.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.txt");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    for round in 0..2 {
+        for (_, text) in seeds() {
+            bytes.extend_from_slice(text.as_bytes());
+            bytes.extend_from_slice(b"\n \t \n");
+        }
+        if round == 0 {
+            bytes.extend_from_slice(b"Moscow \xFF and Beijing met.\n");
+            bytes.extend_from_slice("中俄关系很好。".repeat(300).as_bytes());
+            bytes.push(b'\n');
+        }
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let input = article(path);
+    let (out, events, summary) = assert_parts_give_the_whole(&input);
+    let text = String::from_utf8_lossy(&bytes[3..]);
+    assert_eq!(summary.sentences, segment(&text).len());
+    assert_eq!(summary.documents, 1);
+    assert_eq!(
+        events,
+        [
+            "warning not valid UTF-8: 1 invalid sequence(s) replaced with U+FFFD".to_string(),
+            format!("scored {}", summary.sentences),
+        ]
+    );
+    // The last row's offsets point at its text in the (repaired) file,
+    // and at the file's end.
+    let last = csv::Reader::from_reader(out.as_bytes())
+        .records()
+        .last()
+        .unwrap()
+        .unwrap();
+    let (start, end): (usize, usize) = (last[2].parse().unwrap(), last[3].parse().unwrap());
+    let file = String::from_utf8_lossy(&bytes);
+    assert_eq!(&file[start..end], &last[4]);
+    assert_eq!(end, file.trim_end().len());
+    assert_eq!(last[1], summary.sentences.to_string());
+}
+
+/// Sentences that name neither China nor Russia.
+const OFF_TOPIC: &str = "The home side won the cup final on penalties. \
+    Their coach praised the young goalkeeper after the match.\n\
+    Fans celebrated in the streets until late at night. ";
+
+/// The rows of `out` as (label, evidence).
+fn labels_and_evidence(out: &str) -> Vec<(String, String)> {
+    let mut reader = csv::Reader::from_reader(out.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (label, evidence) = (col("label"), col("evidence"));
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[label].to_string(), r[evidence].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_off_topic_gate_decides_on_the_whole_large_article() {
+    let dir = tempfile::tempdir().unwrap();
+    // Off-topic throughout: every sentence of every part is `other`.
+    let path = dir.path().join("sports.txt");
+    std::fs::write(&path, OFF_TOPIC.repeat(40)).unwrap();
+    let (out, _, summary) = assert_parts_give_the_whole(&article(path));
+    let rows = labels_and_evidence(&out);
+    assert_eq!(rows.len(), 120);
+    assert_eq!(summary.sentences, 120);
+    for row in &rows {
+        assert_eq!(row, &("other".to_string(), OFF_TOPIC_EVIDENCE.to_string()));
+    }
+    assert!(out.contains(",other,1.000000,"), "{out}");
+
+    // China named only in the last sentence: the gate is open for every
+    // part, so no row carries the off-topic evidence.
+    let path = dir.path().join("late.txt");
+    let text = format!(
+        "{}Beijing said the final was a fair one.",
+        OFF_TOPIC.repeat(40)
+    );
+    std::fs::write(&path, text).unwrap();
+    let (out, _, _) = assert_parts_give_the_whole(&article(path));
+    let rows = labels_and_evidence(&out);
+    assert_eq!(rows.len(), 121);
+    assert!(rows.iter().all(|(_, e)| e != OFF_TOPIC_EVIDENCE), "{out}");
+}
+
+#[test]
+fn a_binary_large_article_is_skipped_before_any_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("binary.txt");
+    let mut bytes = format!("Moscow and Beijing met. {}", OFF_TOPIC.repeat(20)).into_bytes();
+    bytes.push(0);
+    std::fs::write(&path, &bytes).unwrap();
+    let (out, events, summary) = assert_parts_give_the_whole(&article(path.clone()));
+    assert_eq!(out.lines().count(), 1, "the header only: {out}");
+    assert_eq!(
+        events,
+        [format!(
+            "skipped {}: binary file (contains NUL bytes), skipped",
+            path.display()
+        )]
+    );
+    assert_eq!((summary.skipped, summary.sentences), (1, 0));
+}
+
+#[test]
+fn article_files_are_read_in_parts_only_above_the_threshold() {
+    assert_eq!(STREAM_ABOVE, 1 << 20);
+    assert_eq!(ScoreOptions::default().stream_above, STREAM_ABOVE);
+}
+
+/// An article file as a folder scan names it: its stem is its doc_id.
+fn article(path: impl Into<PathBuf>) -> Input {
+    let path = path.into();
+    let doc_id = path.file_stem().unwrap().to_string_lossy().into_owned();
+    Input::Article { path, doc_id }
 }

@@ -74,7 +74,7 @@ impl Article {
             sentences: scored
                 .iter()
                 .map(|s| Sentence {
-                    sentence_id: s.index as u64 + 1,
+                    sentence_id: doc.sentence_id(s.index),
                     text: doc.spans[s.index].text(&doc.text).to_string(),
                     label: s.label,
                     probabilities: s.probabilities.clone(),
@@ -123,6 +123,32 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// The batch of a scoring run's articles (see [`Article::from_scored`]),
+    /// in input order. The parts of an article file read in parts come as
+    /// articles of their own; each part after the first (same `doc_id`,
+    /// sentence ids going on from the article before) joins that article.
+    pub fn scored(classes: Vec<String>, articles: impl IntoIterator<Item = Article>) -> Batch {
+        let mut batch = Batch {
+            classes,
+            articles: Vec::new(),
+        };
+        for article in articles {
+            let continues = |last: &Article| {
+                let next_id = last.sentences.last().map_or(0, |s| s.sentence_id) + 1;
+                last.doc_id == article.doc_id
+                    && article
+                        .sentences
+                        .first()
+                        .is_some_and(|s| s.sentence_id > 1 && s.sentence_id == next_id)
+            };
+            match batch.articles.last_mut() {
+                Some(last) if continues(last) => last.sentences.extend(article.sentences),
+                _ => batch.articles.push(article),
+            }
+        }
+        batch
+    }
+
     /// Reads a predictions file back: JSON lines when its name ends in
     /// `.jsonl` or `.json`, an xlsx workbook when it ends in `.xlsx`, CSV
     /// otherwise. See [`Batch::read_csv`].
@@ -429,6 +455,58 @@ mod tests {
         ["convergence", "divergence", "western_pressure", "other"]
             .map(String::from)
             .to_vec()
+    }
+
+    #[test]
+    fn parts_of_an_article_join_it() {
+        let scored = |index| Scored {
+            index,
+            label: 3,
+            probabilities: vec![0.0, 0.0, 0.0, 1.0],
+            evidence: String::new(),
+        };
+        let part = |id: &str, first_sentence, n: usize| {
+            let sentences: Vec<String> = (0..n)
+                .map(|i| format!("S{}.", first_sentence + i))
+                .collect();
+            let doc = Document {
+                first_sentence,
+                ..Document::from_sentences(id, &sentences)
+            };
+            let scored: Vec<Scored> = (0..n).map(scored).collect();
+            Article::from_document(None, &doc, &scored)
+        };
+        // a (3 parts), b, a again (another file of the same name), a part
+        // that does not follow on (kept apart).
+        let batch = Batch::scored(
+            classes(),
+            [
+                part("a", 0, 2),
+                part("a", 2, 1),
+                part("a", 3, 2),
+                part("b", 0, 1),
+                part("a", 0, 1),
+                part("a", 5, 1),
+            ],
+        );
+        let shape: Vec<(&str, Vec<u64>)> = batch
+            .articles
+            .iter()
+            .map(|a| {
+                let ids = a.sentences.iter().map(|s| s.sentence_id).collect();
+                (a.doc_id.as_str(), ids)
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("a", vec![1, 2, 3, 4, 5]),
+                ("b", vec![1]),
+                ("a", vec![1]),
+                ("a", vec![6])
+            ]
+        );
+        assert_eq!(batch.articles[0].sentences[4].text, "S4.");
     }
 
     #[test]

@@ -70,6 +70,14 @@ pub struct Document {
     /// a Markdown file's front matter `title` or first top-level heading, a
     /// CSV's `title` column or a JSONL record's `title` field.
     pub title: Option<String>,
+    /// The article's sentences before `spans[0]`: not 0 for a later part
+    /// of an article file read in parts, whose `sentence_id`s go on from
+    /// the part before (see [`Document::sentence_id`]).
+    pub first_sentence: usize,
+    /// For a part of an article file read in parts, the actor groups the
+    /// whole article names (as far as the off-topic gate needs to know):
+    /// the gate decides on them instead of on this part's sentences.
+    pub actors: Option<u32>,
 }
 
 /// A stretch of a [`Document`]'s text taken from the source file: bytes
@@ -101,6 +109,12 @@ impl Document {
             has_offsets: true,
             ..Document::default()
         }
+    }
+
+    /// The 1-based number in its article of the sentence `spans[index]`
+    /// (the predictions file's `sentence_id`).
+    pub fn sentence_id(&self, index: usize) -> u64 {
+        (self.first_sentence + index) as u64 + 1
     }
 
     /// Builds a document whose sentences are given (one per item).
@@ -241,7 +255,7 @@ pub struct Loaded {
 }
 
 /// The UTF-8 byte-order mark.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Decodes file bytes into a document: strips a UTF-8 BOM (offsets still
 /// count it), refuses binary data (NUL bytes), and replaces invalid UTF-8
@@ -320,13 +334,16 @@ pub fn decode(path: &Path, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result
         Err(e) => {
             let bytes = e.into_bytes();
             let text = String::from_utf8_lossy(&bytes).into_owned();
-            let bad = text.matches('\u{FFFD}').count();
-            warnings.push(format!(
-                "not valid UTF-8: {bad} invalid sequence(s) replaced with U+FFFD"
-            ));
+            warnings.push(repaired_warning(text.matches('\u{FFFD}').count()));
             Ok(text)
         }
     }
+}
+
+/// The warning for an article file whose invalid UTF-8 was repaired: `bad`
+/// counts the U+FFFD characters in the repaired text.
+pub(super) fn repaired_warning(bad: usize) -> String {
+    format!("not valid UTF-8: {bad} invalid sequence(s) replaced with U+FFFD")
 }
 
 /// The doc_id of a file: its stem.

@@ -1,11 +1,12 @@
 //! Batch scoring: inputs → documents → scored sentences → rows.
 //!
 //! Has the responsibility to score every sentence of every input and write
-//! one row per sentence in input order. It has three parts, one file each:
+//! one row per sentence in input order. It has these parts, one file each:
 //!
 //! | part | file | from → to |
 //! |---|---|---|
 //! | input | `input.rs` (`input/markdown.rs`, `input/html.rs`) | text, Markdown and HTML files, sentence CSVs, JSONL records → [`Document`]s |
+//! | large files | `stream.rs` | an article file too large to hold whole → [`Document`]s of consecutive sentences |
 //! | runner | `runner.rs` | documents → [`Scored`] sentences, in parallel, in input order, memory bounded, for every input format |
 //! | output | `output.rs` | scored sentences → CSV or JSON rows, per-article [`DocSummary`] |
 //! | spreadsheets | `spreadsheet.rs` | predictions CSV → xlsx review workbook, CSV for Excel; either read back |
@@ -19,6 +20,7 @@ mod offtopic;
 mod output;
 mod runner;
 mod spreadsheet;
+mod stream;
 
 pub use input::{
     clean_date, decode, decode_article, decode_document, decode_record_line, doc_id_of,
@@ -36,3 +38,4 @@ pub use runner::{
 pub use spreadsheet::{
     is_workbook, write_workbook, ExcelCsv, PredictionRows, XlsxWriter, MAX_SHEET_ROWS,
 };
+pub use stream::STREAM_ABOVE;

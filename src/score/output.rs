@@ -83,7 +83,7 @@ impl Scorer<'_> {
         };
         field(out, protect_cell(&doc.doc_id).as_bytes())?;
         buf.clear();
-        push_uint(buf, scored.index as u64 + 1);
+        push_uint(buf, doc.sentence_id(scored.index));
         field(out, buf)?;
         if let Some((start, end)) = doc.source_range(span) {
             buf.clear();
@@ -124,7 +124,7 @@ impl Scorer<'_> {
         out.extend_from_slice(b"{\"doc_id\":");
         string(out, &doc.doc_id);
         out.extend_from_slice(b",\"sentence_id\":");
-        push_uint(out, scored.index as u64 + 1);
+        push_uint(out, doc.sentence_id(scored.index));
         if let Some((start, end)) = doc.source_range(span) {
             out.extend_from_slice(b",\"start\":");
             push_uint(out, start as u64);
@@ -261,6 +261,19 @@ impl DocSummary {
         }
     }
 
+    /// Adds the totals of the next part of the same article (an article
+    /// file read in parts). The probability sums are added part by part, so
+    /// they may differ from the whole file's in the last bits of precision.
+    pub fn absorb(&mut self, part: &DocSummary) {
+        self.sentences += part.sentences;
+        for (c, n) in self.counts.iter_mut().zip(&part.counts) {
+            *c += n;
+        }
+        for (s, p) in self.probability_sums.iter_mut().zip(&part.probability_sums) {
+            *s += p;
+        }
+    }
+
     /// Share of sentences predicted as each class (zeros for no sentences).
     pub fn shares(&self) -> Vec<f64> {
         self.counts
@@ -333,6 +346,24 @@ mod tests {
             h.join(","),
             "doc_id,sentence_id,start,end,text,label,confidence,p_a,p_b,evidence,date,source,title,review"
         );
+    }
+
+    #[test]
+    fn parts_add_up_to_the_article() {
+        let mut a = DocSummary {
+            doc_id: "a".into(),
+            sentences: 2,
+            counts: vec![1, 1],
+            probability_sums: vec![0.75, 1.25],
+        };
+        a.absorb(&DocSummary {
+            doc_id: "a".into(),
+            sentences: 1,
+            counts: vec![0, 1],
+            probability_sums: vec![0.5, 0.5],
+        });
+        assert_eq!((a.sentences, a.counts), (3, vec![1, 2]));
+        assert_eq!(a.probability_sums, [1.25, 1.75]);
     }
 
     #[test]

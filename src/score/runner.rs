@@ -14,6 +14,7 @@ use std::path::Path;
 
 use super::input::{load, record_document, Document, RecordLines, SentenceCsv};
 use super::output::{header_bytes, DocSummary, Format};
+use super::stream::{read_in_parts, ArticleParts, STREAM_ABOVE};
 use crate::error::{Error, Result};
 use crate::features::SparseVec;
 use crate::io::Input;
@@ -39,6 +40,11 @@ pub struct ScoreOptions {
     /// Whether [`Summary::articles`] keeps a [`DocSummary`] per document
     /// (memory grows with the number of documents); defaults to `true`.
     pub summaries: bool,
+    /// Article files (regular files) larger than this many bytes are read
+    /// in parts of about `batch_bytes` of text, scored on every core with
+    /// memory bounded by the longest sentence, the rows the same as when
+    /// read whole; defaults to [`STREAM_ABOVE`].
+    pub stream_above: u64,
 }
 
 impl Default for ScoreOptions {
@@ -50,6 +56,7 @@ impl Default for ScoreOptions {
             batch_bytes: BATCH_BYTES,
             format: Format::Csv,
             summaries: true,
+            stream_above: STREAM_ABOVE,
         }
     }
 }
@@ -174,9 +181,26 @@ impl<'m> Scorer<'m> {
     /// an article none of whose sentences names the gate's actors gets the
     /// gate's class for every sentence, with probability 1 and the evidence
     /// [`OFF_TOPIC_EVIDENCE`].
+    ///
+    /// A part of an article read in parts carries the article's actors
+    /// ([`Document::actors`]): the gate decides on them, and the sentences
+    /// of a part of an off-topic article are not classified at all.
     pub fn score_document(&mut self, doc: &Document) -> Vec<Scored> {
+        if let (Some(actors), Some(gate)) = (doc.actors, self.model.gate()) {
+            if gate.is_off_topic(actors) {
+                let n = self.model.classes().len();
+                return (0..doc.spans.len())
+                    .map(|index| Scored {
+                        index,
+                        label: gate.class,
+                        probabilities: gate.probabilities(n),
+                        evidence: OFF_TOPIC_EVIDENCE.to_string(),
+                    })
+                    .collect();
+            }
+        }
         let (mut scored, mask) = self.score_document_ungated(doc);
-        self.apply_gate(&mut scored, mask);
+        self.apply_gate(&mut scored, doc.actors.unwrap_or(mask));
         scored
     }
 
@@ -308,7 +332,8 @@ struct Job {
 enum Work {
     /// A whole article file or standard input, read by the worker.
     Article,
-    /// Documents read from a sentence CSV.
+    /// Documents read from a sentence CSV, or a part of a large article
+    /// file.
     Documents(Vec<Document>),
     /// Lines of a JSONL stream, parsed by the worker.
     Records(Vec<(u64, Vec<u8>)>),
@@ -318,12 +343,15 @@ enum Work {
 enum Open {
     Csv(Box<SentenceCsv>),
     Jsonl(RecordLines),
+    Text(Box<ArticleParts>),
 }
 
-/// Hands out jobs in output order: a whole article file is one job; a
-/// sentence CSV or JSONL stream is read here, sequentially, into batches
-/// of whole documents or records (see [`ScoreOptions::batch_bytes`]).
+/// Hands out jobs in output order: an article file is one job, or, when
+/// larger than [`ScoreOptions::stream_above`], read here in parts, one job
+/// each; a sentence CSV or JSONL stream is read here, sequentially, into
+/// batches of whole documents or records (see [`ScoreOptions::batch_bytes`]).
 struct Feed<'a> {
+    model: &'a Model,
     inputs: &'a [Input],
     /// The next input to open.
     next_input: usize,
@@ -333,6 +361,8 @@ struct Feed<'a> {
     produced: usize,
     /// See [`ScoreOptions::batch_bytes`].
     batch_bytes: usize,
+    /// See [`ScoreOptions::stream_above`].
+    stream_above: u64,
 }
 
 impl Feed<'_> {
@@ -341,6 +371,14 @@ impl Feed<'_> {
             None => {
                 let input = self.next_input;
                 let opened = match self.inputs.get(input)? {
+                    input @ Input::Article { path, doc_id }
+                        if read_in_parts(input, self.stream_above) =>
+                    {
+                        Some(
+                            ArticleParts::open(path, doc_id, self.batch_bytes, self.model)
+                                .map(|a| Open::Text(Box::new(a))),
+                        )
+                    }
                     Input::Stdin | Input::Article { .. } => None,
                     Input::Csv(p) => Some(SentenceCsv::open(p).map(|c| Open::Csv(Box::new(c)))),
                     Input::Jsonl(p) => Some(RecordLines::open(p).map(Open::Jsonl)),
@@ -398,6 +436,25 @@ impl Feed<'_> {
                     Err(e) => (input, Work::Records(vec![]), true, vec![], vec![], Some(e)),
                 }
             }
+            Some(Open::Text(parts)) => {
+                let input = self.next_input - 1;
+                match parts.next_part() {
+                    Ok(part) => {
+                        let last = parts.finished();
+                        let warnings = if last { parts.take_warnings() } else { vec![] };
+                        let docs = part.into_iter().collect();
+                        (input, Work::Documents(docs), last, warnings, vec![], None)
+                    }
+                    Err(e) => (
+                        input,
+                        Work::Documents(vec![]),
+                        true,
+                        vec![],
+                        vec![],
+                        Some(e),
+                    ),
+                }
+            }
         };
         if last {
             self.open = None;
@@ -424,8 +481,9 @@ struct Done<T> {
     last: bool,
     warnings: Vec<String>,
     problems: Vec<Error>,
-    /// Per document: its totals and what `work` made of it.
-    docs: Vec<(DocSummary, T)>,
+    /// Per document: its totals, what `work` made of it, and whether it
+    /// continues the document before (a later part of an article file).
+    docs: Vec<(DocSummary, T, bool)>,
     /// Why the input ends here early.
     failed: Option<Error>,
 }
@@ -435,11 +493,15 @@ struct Done<T> {
 /// the input it came from) on a worker thread; `on_event` hears about every
 /// input, and every skipped or repaired record.
 ///
-/// Article files are read and scored whole, one per worker at a time;
-/// sentence CSVs and JSONL streams are read here in batches of whole
-/// documents, scored on the workers, so one large file uses every core and
-/// memory stays bounded by [`ScoreOptions::window`] batches, not by the
-/// file. The output does not depend on the thread count.
+/// Article files are read and scored whole, one per worker at a time,
+/// unless larger than [`ScoreOptions::stream_above`]: those, like sentence
+/// CSVs and JSONL streams, are read here in batches (parts of the article,
+/// whole documents or records), scored on the workers, so one large file
+/// uses every core and memory stays bounded by [`ScoreOptions::window`]
+/// batches, not by the file. The parts of one article reach `work` and
+/// `sink` as documents of their own (see [`Document::first_sentence`]);
+/// [`Summary`] counts them as one document with one [`DocSummary`]. The
+/// output does not depend on the thread count.
 pub fn for_each_input<T, W, S>(
     model: &Model,
     inputs: &[Input],
@@ -457,9 +519,10 @@ where
     use std::sync::{Condvar, Mutex};
 
     let n_classes = model.classes().len();
-    let streams = inputs
-        .iter()
-        .any(|i| matches!(i, Input::Csv(_) | Input::Jsonl(_)));
+    let streams = inputs.iter().any(|i| match i {
+        Input::Csv(_) | Input::Jsonl(_) => true,
+        Input::Article { .. } | Input::Stdin => read_in_parts(i, options.stream_above),
+    });
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -473,11 +536,13 @@ where
     };
     let window = options.window.max(threads);
     let feed = Mutex::new(Feed {
+        model,
         inputs,
         next_input: 0,
         open: None,
         produced: 0,
         batch_bytes: options.batch_bytes.max(1),
+        stream_above: options.stream_above,
     });
     // Mirrors of the feed's state, readable without its lock.
     let produced = AtomicUsize::new(0);
@@ -556,7 +621,8 @@ where
         let mut score = |doc: &Document, done: &mut Done<T>| -> Result<()> {
             let scored = scorer.score_document(doc);
             let t = work(scorer, input, doc, &scored)?;
-            done.docs.push((DocSummary::of(doc, &scored, n_classes), t));
+            let summary = DocSummary::of(doc, &scored, n_classes);
+            done.docs.push((summary, t, doc.first_sentence > 0));
             Ok(())
         };
         let result = match job.work {
@@ -638,12 +704,17 @@ where
                     }
                     on_event(Event::Record { input, problem });
                 }
-                summary.documents += done.docs.len();
-                for (doc_summary, t) in done.docs {
+                for (doc_summary, t, continues) in done.docs {
                     input_sentences += doc_summary.sentences;
                     summary.sentences += doc_summary.sentences;
+                    if !continues {
+                        summary.documents += 1;
+                    }
                     if options.summaries {
-                        summary.articles.push(doc_summary);
+                        match summary.articles.last_mut() {
+                            Some(article) if continues => article.absorb(&doc_summary),
+                            _ => summary.articles.push(doc_summary),
+                        }
                     }
                     if failure.is_none() {
                         if let Err(e) = sink(t) {

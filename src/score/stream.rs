@@ -1,0 +1,435 @@
+//! Large article files → documents of consecutive sentences.
+//!
+//! Has the responsibility to read one article file too large to hold whole
+//! in parts, so that memory is bounded by the longest sentence (more
+//! exactly: by the longest line without a place to cut it, see
+//! [`segment_settled`](crate::segment::segment_settled)), not by the file,
+//! while every row is the row the whole file gets. The file is read twice:
+//!
+//! 1. once for the off-topic gate, which needs the whole article: its
+//!    sentences are analysed until one names an actor of the gate (most
+//!    on-topic articles do in their first sentence), and the rest of the
+//!    file is only checked for NUL bytes (binary data), so that a binary
+//!    file is refused before any of its rows is written;
+//! 2. once to hand out its sentences in parts of about
+//!    [`super::ScoreOptions::batch_bytes`] of text, each a [`Document`] whose
+//!    spans, added to its `base_offset`, are byte offsets into the file,
+//!    whose `first_sentence` continues the numbering, and whose `actors`
+//!    carry the gate's decision, so that any worker scores any part.
+//!
+//! The bytes are decoded as [`super::decode`] decodes a whole file: a UTF-8
+//! byte-order mark is dropped (offsets still count it) and invalid UTF-8
+//! becomes U+FFFD with one warning for the file, after its last part.
+//! Standard input and other streams cannot be read twice: they are read
+//! whole, up to [`crate::io::MAX_ARTICLE_BYTES`].
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::input::{repaired_warning, Document, BOM};
+use crate::error::{Error, Result};
+use crate::features::SparseVec;
+use crate::io::{ArticleFormat, Input};
+use crate::model::Model;
+use crate::segment::{Segmenter, Settled};
+
+/// Article files larger than this many bytes are read in parts by default
+/// (see the module docs): 1 MiB. Smaller files are read whole, on the
+/// worker that scores them, so a folder of articles is read in parallel;
+/// a file read whole takes a few hundred bytes per sentence while it is
+/// scored (a 1 MiB file of one-word lines about 70 MiB).
+pub const STREAM_ABOVE: u64 = 1 << 20;
+
+/// Whether `input` is read in parts: a plain-text article (not Markdown
+/// or a web page, whose text is rebuilt whole) in a regular file of more
+/// than `above` bytes.
+pub(super) fn read_in_parts(input: &Input, above: u64) -> bool {
+    match input {
+        Input::Article { path, .. } => {
+            ArticleFormat::of(path) == ArticleFormat::Text
+                && std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > above)
+        }
+        _ => false,
+    }
+}
+
+/// Invalid UTF-8 repaired piece by piece exactly as
+/// [`String::from_utf8_lossy`] repairs the whole: a sequence cut by the end
+/// of a piece waits for the next.
+#[derive(Debug, Default)]
+struct Repair {
+    /// The start of a sequence cut by the end of the last piece.
+    carry: Vec<u8>,
+    /// Invalid sequences replaced.
+    replaced: usize,
+    /// U+FFFD characters the input held already (valid ones).
+    literal: usize,
+}
+
+impl Repair {
+    /// Decodes `bytes` onto `out`; `end` when nothing follows them.
+    fn push(&mut self, bytes: &[u8], end: bool, out: &mut String) {
+        let joined;
+        let mut rest = if self.carry.is_empty() {
+            bytes
+        } else {
+            self.carry.extend_from_slice(bytes);
+            joined = std::mem::take(&mut self.carry);
+            &joined[..]
+        };
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(valid) => {
+                    self.valid(valid, out);
+                    return;
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    // `valid_up_to` bytes are valid UTF-8.
+                    self.valid(std::str::from_utf8(valid).unwrap_or_default(), out);
+                    match e.error_len() {
+                        Some(n) => {
+                            out.push('\u{FFFD}');
+                            self.replaced += 1;
+                            rest = &after[n..];
+                        }
+                        None if end => {
+                            out.push('\u{FFFD}');
+                            self.replaced += 1;
+                            return;
+                        }
+                        None => {
+                            self.carry = after.to_vec();
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn valid(&mut self, text: &str, out: &mut String) {
+        self.literal += text.matches('\u{FFFD}').count();
+        out.push_str(text);
+    }
+
+    /// The file's warning, as [`super::decode`] words it, if any sequence
+    /// was replaced.
+    fn warning(&self) -> Option<String> {
+        (self.replaced > 0).then(|| repaired_warning(self.replaced + self.literal))
+    }
+}
+
+/// An article file read in chunks: NUL bytes refused, a byte-order mark
+/// dropped, invalid UTF-8 repaired, sentences handed out as they settle.
+#[derive(Debug)]
+struct Pieces {
+    path: PathBuf,
+    file: File,
+    /// Bytes read at a time (more while a line cannot be cut).
+    chunk: usize,
+    /// Bytes of the byte-order mark, once the file's start was read.
+    bom: Option<usize>,
+    repair: Repair,
+    segmenter: Segmenter,
+    /// Reused read buffer.
+    buf: Vec<u8>,
+    /// The end of the file was read.
+    end: bool,
+    /// The last sentences were handed out.
+    finished: bool,
+}
+
+impl Pieces {
+    fn open(path: &Path, chunk: usize) -> Result<Pieces> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        Ok(Pieces {
+            path: path.to_path_buf(),
+            file,
+            // At least a byte-order mark's length, so the first read holds it.
+            chunk: chunk.max(BOM.len() + 1),
+            bom: None,
+            repair: Repair::default(),
+            segmenter: Segmenter::new(),
+            buf: Vec::new(),
+            end: false,
+            finished: false,
+        })
+    }
+
+    /// Reads the next `n` bytes into `buf` (fewer only at the end of the
+    /// file); a NUL byte is [`Error::Binary`].
+    fn read(&mut self, n: usize) -> Result<()> {
+        self.buf.clear();
+        (&mut self.file)
+            .take(n as u64)
+            .read_to_end(&mut self.buf)
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.end = self.buf.len() < n;
+        if self.buf.contains(&0) {
+            return Err(Error::Binary {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The next settled sentences (some, or the last, possibly none);
+    /// `None` after the last.
+    fn next(&mut self) -> Result<Option<Settled>> {
+        while !self.finished {
+            // A line that could not be cut is read on in ever larger steps,
+            // so it is segmented a bounded number of times over.
+            self.read(self.chunk.max(self.segmenter.pending()))?;
+            let mut bytes = &self.buf[..];
+            if self.bom.is_none() {
+                let bom = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+                self.bom = Some(bom);
+                bytes = &bytes[bom..];
+            }
+            let mut text = String::with_capacity(bytes.len());
+            self.repair.push(bytes, self.end, &mut text);
+            self.segmenter.push_str(&text);
+            let settled = self.segmenter.take(self.end);
+            self.finished = self.end;
+            if self.end || !settled.spans.is_empty() {
+                return Ok(Some(settled));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads the rest of the file, only checking it for NUL bytes.
+    fn check_rest(&mut self) -> Result<()> {
+        while !self.end {
+            self.read(self.chunk.max(1 << 20))?;
+        }
+        Ok(())
+    }
+}
+
+/// The actor groups the article file `path` names, as far as the model's
+/// off-topic gate needs to know: once a sentence names one of the gate's
+/// groups the gate is open, and the rest of the file is only checked for
+/// NUL bytes. Without a gate, no sentence is analysed.
+fn article_actors(path: &Path, chunk: usize, model: &Model) -> Result<u32> {
+    let mut pieces = Pieces::open(path, chunk)?;
+    let mut mask = 0;
+    if let Some(gate) = model.gate() {
+        let mut transformer = model.featurizer().transformer();
+        let mut x = SparseVec::default();
+        'read: while let Some(settled) = pieces.next()? {
+            for span in &settled.spans {
+                transformer.transform(span.text(&settled.text), &mut x);
+                mask |= transformer.actor_mask();
+                if !gate.is_off_topic(mask) {
+                    break 'read;
+                }
+            }
+        }
+    }
+    pieces.check_rest()?;
+    Ok(mask)
+}
+
+/// An article file handed out in parts (see the module docs).
+#[derive(Debug)]
+pub(super) struct ArticleParts {
+    pieces: Pieces,
+    doc_id: String,
+    /// The `source` of its rows: the path.
+    source: String,
+    /// What the first reading found the article names.
+    actors: u32,
+    /// Sentences handed out.
+    sentences: usize,
+    /// Parts handed out.
+    parts: usize,
+}
+
+impl ArticleParts {
+    /// Reads `path` once for the off-topic gate of `model` (an error, such
+    /// as a NUL byte anywhere in it, refuses the file before any part is
+    /// handed out), then opens it again to hand out parts of about `chunk`
+    /// bytes.
+    pub(super) fn open(
+        path: &Path,
+        doc_id: &str,
+        chunk: usize,
+        model: &Model,
+    ) -> Result<ArticleParts> {
+        let actors = article_actors(path, chunk, model)?;
+        Ok(ArticleParts {
+            pieces: Pieces::open(path, chunk)?,
+            source: path.display().to_string(),
+            doc_id: doc_id.to_string(),
+            actors,
+            sentences: 0,
+            parts: 0,
+        })
+    }
+
+    /// The next part: whole sentences, at least one (the only part of an
+    /// article without sentences has none); `None` after the last. An
+    /// error ends the file (a NUL byte there means the file changed since
+    /// the first reading).
+    pub(super) fn next_part(&mut self) -> Result<Option<Document>> {
+        let Some(settled) = self.pieces.next()? else {
+            return Ok(None);
+        };
+        if settled.spans.is_empty() && self.parts > 0 {
+            return Ok(None);
+        }
+        let doc = Document {
+            doc_id: self.doc_id.clone(),
+            text: settled.text,
+            spans: settled.spans,
+            has_offsets: true,
+            base_offset: self.pieces.bom.unwrap_or(0) + settled.offset,
+            source: Some(self.source.clone()),
+            first_sentence: self.sentences,
+            actors: Some(self.actors),
+            ..Document::default()
+        };
+        self.sentences += doc.spans.len();
+        self.parts += 1;
+        Ok(Some(doc))
+    }
+
+    /// Whether the last part was handed out.
+    pub(super) fn finished(&self) -> bool {
+        self.pieces.finished
+    }
+
+    /// The file's warning (invalid UTF-8), once the last part was handed
+    /// out.
+    pub(super) fn take_warnings(&mut self) -> Vec<String> {
+        self.pieces.repair.warning().into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Decodes `bytes` in pieces of the given sizes.
+    fn repaired_in_pieces(bytes: &[u8], sizes: &[usize]) -> (String, Repair) {
+        let mut repair = Repair::default();
+        let mut out = String::new();
+        let mut start = 0;
+        let mut k = 0;
+        loop {
+            let end = (start + sizes[k % sizes.len()]).min(bytes.len());
+            k += 1;
+            repair.push(&bytes[start..end], end == bytes.len(), &mut out);
+            start = end;
+            if end == bytes.len() {
+                return (out, repair);
+            }
+        }
+    }
+
+    #[test]
+    fn repair_table() {
+        // (bytes, repaired, replaced): a sequence cut anywhere, a lone
+        // continuation byte, a truncated sequence at the end, a literal
+        // U+FFFD (counted by the warning, as the whole-file reading does).
+        let cases: &[(&[u8], &str, usize)] = &[
+            (b"", "", 0),
+            ("a\u{FFFD}b".as_bytes(), "a\u{FFFD}b", 0),
+            ("Xi 習近平.".as_bytes(), "Xi 習近平.", 0),
+            (b"a\xFFb", "a\u{FFFD}b", 1),
+            (b"a\xE7\xBF", "a\u{FFFD}", 1),
+            (b"\xE7\xBFa\x80", "\u{FFFD}a\u{FFFD}", 2),
+        ];
+        for &(bytes, want, replaced) in cases {
+            for size in 1..=bytes.len().max(1) {
+                let (got, repair) = repaired_in_pieces(bytes, &[size]);
+                assert_eq!((got.as_str(), repair.replaced), (want, replaced));
+            }
+        }
+        let (_, repair) = repaired_in_pieces("\u{FFFD}\u{FFFD}".as_bytes(), &[2]);
+        assert_eq!(repair.warning(), None);
+        let (_, repair) = repaired_in_pieces(b"\xEF\xBF\xBD\xFF", &[2]);
+        assert_eq!(
+            repair.warning().unwrap(),
+            "not valid UTF-8: 2 invalid sequence(s) replaced with U+FFFD"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn repair_in_pieces_is_lossy_decoding_of_the_whole(
+            bytes in proptest::collection::vec(
+                prop_oneof![any::<u8>(), 0x80u8..0xC0, 0xE0u8..0xF5, Just(b'a')],
+                0..64,
+            ),
+            sizes in proptest::collection::vec(1usize..8, 1..4),
+        ) {
+            let (got, repair) = repaired_in_pieces(&bytes, &sizes);
+            let want = String::from_utf8_lossy(&bytes);
+            prop_assert_eq!(&got, &want);
+            let fffd = want.matches('\u{FFFD}').count();
+            prop_assert_eq!(repair.replaced + repair.literal, fffd);
+            prop_assert_eq!(repair.replaced > 0, std::str::from_utf8(&bytes).is_err());
+        }
+    }
+
+    #[test]
+    fn parts_of_a_file_are_the_document_of_the_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.txt");
+        let text =
+            "\u{FEFF}Moscow and Beijing met. They agreed.\nA bad \u{FFFD} byte.\n\n  Last line";
+        let mut bytes = text.as_bytes().to_vec();
+        bytes.extend_from_slice(b" \xFF.");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut warnings = Vec::new();
+        let whole =
+            super::super::input::decode_document(&path, "big".into(), bytes.clone(), &mut warnings)
+                .unwrap();
+        let model = &Model::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/stance.json"))
+            .unwrap();
+        for chunk in [1, 5, 16, 1 << 16] {
+            let mut parts = ArticleParts::open(&path, "big", chunk, model).unwrap();
+            // "Moscow" opens the gate; the first reading stops there.
+            assert_ne!(parts.actors, 0);
+            let mut rows = Vec::new();
+            while let Some(doc) = parts.next_part().unwrap() {
+                assert_eq!(doc.actors, Some(parts.actors));
+                for (i, span) in doc.spans.iter().enumerate() {
+                    rows.push((
+                        doc.sentence_id(i),
+                        doc.base_offset + span.start,
+                        doc.base_offset + span.end,
+                        span.text(&doc.text).to_string(),
+                    ));
+                }
+            }
+            assert!(parts.finished());
+            let want: Vec<_> = whole
+                .spans
+                .iter()
+                .enumerate()
+                .map(|(i, span)| {
+                    (
+                        whole.sentence_id(i),
+                        whole.base_offset + span.start,
+                        whole.base_offset + span.end,
+                        span.text(&whole.text).to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(rows, want, "chunk {chunk}");
+            assert_eq!(parts.take_warnings(), warnings);
+        }
+        // A NUL byte anywhere refuses the file before any part.
+        bytes.extend_from_slice(&[b'x'; 100]);
+        bytes.push(0);
+        std::fs::write(&path, &bytes).unwrap();
+        let err = ArticleParts::open(&path, "big", 8, model).unwrap_err();
+        assert!(matches!(err, Error::Binary { .. }), "{err}");
+    }
+}
