@@ -2,11 +2,13 @@
 //!
 //! Has the responsibility to score every input on worker threads and hand
 //! the results to one writer in input order. Worker threads (one [`Scorer`]
-//! each, so each keeps its word cache for the whole run) take inputs in
-//! turn, read, score and format them; the calling thread writes the results
-//! in input order as they complete. At most [`ScoreOptions::window`] inputs
-//! are in flight, so memory does not grow with the input, and the output
-//! does not depend on the thread count.
+//! each, so each keeps its word cache for the whole run) take units of work
+//! in turn — an article file, or a batch of documents or records that the
+//! taking worker reads from a sentence CSV, JSONL stream or large article
+//! file — and score and format them; the calling thread only writes the
+//! results in input order as they complete. At most
+//! [`ScoreOptions::window`] units are in flight, so memory does not grow
+//! with the input, and the output does not depend on the thread count.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -546,62 +548,32 @@ where
     });
     // Mirrors of the feed's state, readable without its lock.
     let produced = AtomicUsize::new(0);
-    let exhausted = AtomicBool::new(false);
     let stop = AtomicBool::new(false);
     // Jobs written so far; workers wait while `window` jobs are in flight.
     let written = (Mutex::new(0usize), Condvar::new());
     let mut summary = Summary::default();
     let mut failure = None;
 
-    enum Taken {
-        Job(Job),
-        /// `window` jobs are in flight.
-        Full,
-        /// No job is left (or the run stops).
-        End,
-        /// Another thread is reading the next job (it may be waiting on a
-        /// pipe).
-        Busy,
-    }
-    // The next job, unless `window` jobs are in flight; then waits for
-    // room when `wait`. Without `wait` (the writing thread) it returns
-    // `Full` instead, and `Busy` rather than wait for the feed: the writer
-    // must not sit behind a worker that waits for the next line of a pipe
-    // while finished rows wait to be written.
-    let take = |wait: bool| -> Taken {
+    // The next job, waiting while `window` jobs are in flight; `None`
+    // when none is left or the run stops.
+    let take = || -> Option<Job> {
         loop {
             if stop.load(Ordering::Relaxed) {
-                return Taken::End;
+                return None;
             }
             let w = *written.0.lock().unwrap_or_else(|e| e.into_inner());
             {
-                let mut feed = if wait {
-                    feed.lock().unwrap_or_else(|e| e.into_inner())
-                } else {
-                    match feed.try_lock() {
-                        Ok(feed) => feed,
-                        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
-                        Err(std::sync::TryLockError::WouldBlock) => return Taken::Busy,
-                    }
-                };
+                let mut feed = feed.lock().unwrap_or_else(|e| e.into_inner());
                 if feed.produced < w + window {
                     let job = feed.next();
                     produced.store(feed.produced, Ordering::Release);
-                    return match job {
-                        Some(job) => Taken::Job(job),
-                        None => {
-                            exhausted.store(true, Ordering::Release);
-                            Taken::End
-                        }
-                    };
+                    return job;
                 }
-            }
-            if !wait {
-                return Taken::Full;
             }
             let (lock, cv) = &written;
             let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
-            while produced.load(Ordering::Acquire) >= *w + window && !stop.load(Ordering::Relaxed) {
+            while produced.load(Ordering::Acquire) >= *w + window && !stop.load(Ordering::Relaxed)
+            {
                 w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
             }
         }
@@ -655,15 +627,17 @@ where
 
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<(usize, Done<T>)>();
-        // The calling thread is one of the `threads` workers; it also writes.
-        for _ in 1..threads {
+        // `threads` workers read and score; the calling thread only writes,
+        // so it is never held up behind a worker reading a pipe, and never
+        // holds up a worker.
+        for _ in 0..threads {
             let tx = tx.clone();
             let (take, process) = (&take, &process);
             let spawned = std::thread::Builder::new()
                 .name("stance-score".into())
                 .spawn_scoped(scope, move || {
                     let mut scorer = Scorer::new(model, options);
-                    while let Taken::Job(job) = take(true) {
+                    while let Some(job) = take() {
                         let index = job.index;
                         if tx.send((index, process(&mut scorer, job))).is_err() {
                             break;
@@ -684,7 +658,6 @@ where
         }
         drop(tx);
 
-        let mut scorer = Scorer::new(model, options);
         let mut pending = std::collections::BTreeMap::new();
         let mut next_write = 0;
         // Sentences and failure of the input being written.
@@ -744,42 +717,13 @@ where
                 cv.notify_all();
             }
         };
-        loop {
-            // Collect what the other workers finished, without waiting.
-            while let Ok((i, done)) = rx.try_recv() {
-                pending.insert(i, done);
-            }
+        // Results arrive until every worker has left (no job is left, or
+        // the run stops).
+        while let Ok((i, done)) = rx.recv() {
+            pending.insert(i, done);
             flush(&mut pending, &mut next_write);
-            if stop.load(Ordering::Relaxed)
-                || (exhausted.load(Ordering::Acquire)
-                    && next_write >= produced.load(Ordering::Acquire))
-            {
+            if stop.load(Ordering::Relaxed) {
                 break;
-            }
-            match take(false) {
-                Taken::Job(job) => {
-                    let index = job.index;
-                    pending.insert(index, process(&mut scorer, job));
-                }
-                Taken::Full | Taken::End => {
-                    if next_write < produced.load(Ordering::Acquire) {
-                        // The next result is on a worker: wait for one.
-                        match rx.recv() {
-                            Ok((i, done)) => {
-                                pending.insert(i, done);
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                }
-                Taken::Busy => {
-                    // A worker is reading: wait for a result, looking at
-                    // the feed again now and then (the worker may find the
-                    // end of the input and hand out no job).
-                    if let Ok((i, done)) = rx.recv_timeout(std::time::Duration::from_millis(5)) {
-                        pending.insert(i, done);
-                    }
-                }
             }
         }
         flush(&mut pending, &mut next_write);
