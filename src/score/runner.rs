@@ -572,8 +572,7 @@ where
             }
             let (lock, cv) = &written;
             let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
-            while produced.load(Ordering::Acquire) >= *w + window && !stop.load(Ordering::Relaxed)
-            {
+            while produced.load(Ordering::Acquire) >= *w + window && !stop.load(Ordering::Relaxed) {
                 w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
             }
         }
