@@ -108,15 +108,17 @@ def main():
         resaved = soffice(work, "xlsx", xlsx, resaved_dir)
         xml = sheet_xml(resaved)
         last = len(want)
+        # The review column is the last; found by name, not by letter.
+        col = chr(ord("A") + want[0].index("review"))
         with zipfile.ZipFile(resaved) as z:
             names = "\n".join(
                 z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
-        check(f"A1:M{last}" in names and "_FilterDatabase" in names,
+        check(f"A1:{col}{last}" in names and "_FilterDatabase" in names,
               "the autofilter covers every row and column")
         validation = re.search(r"<dataValidation [^>]*>.*?</dataValidation>", xml, re.S)
         check(validation is not None
               and 'type="list"' in validation.group(0)
-              and f'sqref="M2:M{last}"' in validation.group(0)
+              and f'sqref="{col}2:{col}{last}"' in validation.group(0)
               and ",".join(CLASSES) in validation.group(0),
               "the review column keeps its dropdown of the class names")
         numeric = re.findall(r'<c r="([BGH])2"([^>]*)>', xml)
@@ -130,10 +132,12 @@ def main():
             for item in src.infolist():
                 data = src.read(item.filename)
                 if item.filename == "xl/worksheets/sheet1.xml":
-                    data, n = re.subn(rb'<c r="M2"( s="\d+")?/>',
-                                      rb'<c r="M2"\1 t="inlineStr"><is><t>other</t></is></c>',
+                    cell = f"{col}2".encode()
+                    data, n = re.subn(rb'<c r="' + cell + rb'"( s="\d+")?/>',
+                                      rb'<c r="' + cell
+                                      + rb'"\1 t="inlineStr"><is><t>other</t></is></c>',
                                       data)
-                    check(n == 1, "the review cell M2 is filled in")
+                    check(n == 1, f"the review cell {col}2 is filled in")
                 dst.writestr(item, data)
         lo_dir = os.path.join(work, "lo")
         os.mkdir(lo_dir)
