@@ -330,6 +330,30 @@ struct Job {
     end: Option<Error>,
 }
 
+impl Job {
+    /// A job of input `input` (its place in output order is set when it
+    /// is handed out).
+    fn new(input: usize, work: Work, last: bool) -> Job {
+        Job {
+            index: 0,
+            input,
+            last,
+            work,
+            warnings: Vec::new(),
+            problems: Vec::new(),
+            end: None,
+        }
+    }
+
+    /// The last job of `input`, which ends early with `e`.
+    fn failed(input: usize, e: Error) -> Job {
+        Job {
+            end: Some(e),
+            ..Job::new(input, Work::Documents(Vec::new()), true)
+        }
+    }
+}
+
 /// What a job scores.
 enum Work {
     /// A whole article file or standard input, read by the worker.
@@ -369,12 +393,12 @@ struct Feed<'a> {
 
 impl Feed<'_> {
     fn next(&mut self) -> Option<Job> {
-        let (input, work, last, warnings, problems, end) = match self.open.as_mut() {
+        let mut job = match self.open.as_mut() {
             None => {
                 let input = self.next_input;
                 let opened = match self.inputs.get(input)? {
-                    input @ Input::Article { path, doc_id }
-                        if read_in_parts(input, self.stream_above) =>
+                    article @ Input::Article { path, doc_id }
+                        if read_in_parts(article, self.stream_above) =>
                     {
                         Some(
                             ArticleParts::open(path, doc_id, self.batch_bytes, self.model)
@@ -387,19 +411,12 @@ impl Feed<'_> {
                 };
                 self.next_input += 1;
                 match opened {
-                    None => (input, Work::Article, true, vec![], vec![], None),
+                    None => Job::new(input, Work::Article, true),
                     Some(Ok(open)) => {
                         self.open = Some(open);
                         return self.next();
                     }
-                    Some(Err(e)) => (
-                        input,
-                        Work::Documents(vec![]),
-                        true,
-                        vec![],
-                        vec![],
-                        Some(e),
-                    ),
+                    Some(Err(e)) => Job::failed(input, e),
                 }
             }
             Some(Open::Csv(csv)) => {
@@ -421,21 +438,26 @@ impl Feed<'_> {
                         }
                     }
                 }
-                let warnings = if last { csv.take_warnings() } else { vec![] };
-                (input, Work::Documents(docs), last, warnings, vec![], end)
+                let mut job = Job::new(input, Work::Documents(docs), last);
+                job.end = end;
+                if last {
+                    job.warnings = csv.take_warnings();
+                }
+                job
             }
             Some(Open::Jsonl(lines)) => {
                 let input = self.next_input - 1;
                 match lines.next_batch(self.batch_bytes) {
                     Ok(batch) => {
                         let last = batch.is_empty();
-                        (input, Work::Records(batch), last, vec![], vec![], None)
+                        Job::new(input, Work::Records(batch), last)
                     }
                     // A line over the limit: a record skipped, the end.
-                    Err(e @ Error::Record { .. }) => {
-                        (input, Work::Records(vec![]), true, vec![], vec![e], None)
-                    }
-                    Err(e) => (input, Work::Records(vec![]), true, vec![], vec![], Some(e)),
+                    Err(e @ Error::Record { .. }) => Job {
+                        problems: vec![e],
+                        ..Job::new(input, Work::Records(vec![]), true)
+                    },
+                    Err(e) => Job::failed(input, e),
                 }
             }
             Some(Open::Text(parts)) => {
@@ -443,35 +465,23 @@ impl Feed<'_> {
                 match parts.next_part() {
                     Ok(part) => {
                         let last = parts.finished();
-                        let warnings = if last { parts.take_warnings() } else { vec![] };
-                        let docs = part.into_iter().collect();
-                        (input, Work::Documents(docs), last, warnings, vec![], None)
+                        let mut job =
+                            Job::new(input, Work::Documents(part.into_iter().collect()), last);
+                        if last {
+                            job.warnings = parts.take_warnings();
+                        }
+                        job
                     }
-                    Err(e) => (
-                        input,
-                        Work::Documents(vec![]),
-                        true,
-                        vec![],
-                        vec![],
-                        Some(e),
-                    ),
+                    Err(e) => Job::failed(input, e),
                 }
             }
         };
-        if last {
+        if job.last {
             self.open = None;
         }
-        let index = self.produced;
+        job.index = self.produced;
         self.produced += 1;
-        Some(Job {
-            index,
-            input,
-            last,
-            work,
-            warnings,
-            problems,
-            end,
-        })
+        Some(job)
     }
 }
 
