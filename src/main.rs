@@ -276,8 +276,8 @@ struct ScoreArgs {
     title: String,
     /// `text`: inputs are article files, folders or CSVs (see INPUT);
     /// `jsonl`: each input (a file or `-`) holds one `{"doc_id", "text"}`
-    /// object per line, streamed record by record on one thread (run several
-    /// processes, as the Spark job does, for more).
+    /// object per line, streamed in batches of records scored on every core,
+    /// each record's rows written in input order as soon as they are ready.
     #[arg(long, default_value = "text", value_parser = ["text", "jsonl"])]
     input_format: String,
     /// `csv`, `jsonl` (one JSON object per sentence, the CSV's fields) or
