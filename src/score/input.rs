@@ -353,8 +353,12 @@ pub fn doc_id_of(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-/// Reads one input into documents. An `Err` is the reason it was skipped.
-pub fn load(input: &Input) -> Result<Loaded> {
+/// Reads an article whole: standard input or an article file (a plain-text
+/// one of at most [`super::STREAM_ABOVE`] bytes; larger ones are read in
+/// parts, see `stream.rs`). Sentence CSVs and JSONL streams are read batch by
+/// batch by the runner ([`SentenceCsv`], [`RecordLines`]), never whole, so
+/// they are refused here. An `Err` is the reason the input was skipped.
+pub fn load_article(input: &Input) -> Result<Loaded> {
     let mut loaded = Loaded::default();
     match input {
         Input::Stdin => {
@@ -374,27 +378,11 @@ pub fn load(input: &Input) -> Result<Loaded> {
             let doc = decode_article(path, doc_id.clone(), format, bytes, &mut loaded.warnings)?;
             loaded.documents.push(doc);
         }
-        Input::Csv(path) => loaded.documents = load_csv(path, &mut loaded.warnings)?,
-        Input::Jsonl(path) => {
-            let mut lines = RecordLines::open(path)?;
-            let mut problems = Vec::new();
-            loop {
-                let batch = match lines.next_batch(usize::MAX) {
-                    Ok(batch) if batch.is_empty() => break,
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        problems.push(e);
-                        break;
-                    }
-                };
-                for (line, bytes) in batch {
-                    let doc = record_document(path, line, &bytes, &mut problems);
-                    loaded.documents.extend(doc);
-                }
-            }
-            loaded
-                .warnings
-                .extend(problems.iter().map(ToString::to_string));
+        Input::Csv(path) | Input::Jsonl(path) => {
+            return Err(Error::NotAFile {
+                path: path.clone(),
+                expected: "an article file or -",
+            })
         }
     }
     Ok(loaded)
@@ -568,12 +556,14 @@ impl SentenceCsv {
     fn document(&self, g: Gathering) -> Document {
         let [date, source, title] = g.meta;
         Document {
+            doc_id: g.doc_id,
+            text: g.text,
+            spans: g.spans,
             date: date.as_deref().and_then(clean_date),
             source: source.or_else(|| Some(self.path.display().to_string())),
             title,
-            text: g.text,
-            spans: g.spans,
-            ..Document::from_sentences(g.doc_id, &[] as &[&str])
+            // Rows are sentences already: no offsets into a file.
+            ..Document::default()
         }
     }
 

@@ -24,7 +24,7 @@ mod stream;
 
 pub use input::{
     clean_date, decode, decode_article, decode_document, decode_record_line, doc_id_of,
-    extract_page, load, load_article_csv, load_csv, normalize_date, parse_jsonl_record,
+    extract_page, load_article, load_article_csv, load_csv, normalize_date, parse_jsonl_record,
     read_record_line, record_document, strip_markdown, Document, Loaded, Page, Piece, RecordLines,
     SentenceCsv, Stripped,
 };

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
-use super::input::{load, record_document, Document, RecordLines, SentenceCsv};
+use super::input::{load_article, record_document, Document, RecordLines, SentenceCsv};
 use super::output::{header_bytes, DocSummary, Format};
 use super::stream::{read_in_parts, ArticleParts, STREAM_ABOVE};
 use crate::error::{Error, Result};
@@ -531,20 +531,12 @@ where
     use std::sync::{Condvar, Mutex};
 
     let n_classes = model.classes().len();
-    let streams = inputs.iter().any(|i| match i {
-        Input::Csv(_) | Input::Jsonl(_) => true,
-        Input::Article { .. } | Input::Stdin => read_in_parts(i, options.stream_above),
-    });
+    // A worker that finds no work left leaves at once, so the count is not
+    // trimmed to the inputs (one large file or CSV keeps them all busy).
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         options.threads
-    };
-    // Whole files cannot be shared out: no more workers than files.
-    let threads = if streams {
-        threads
-    } else {
-        threads.min(inputs.len().max(1))
     };
     let window = options.window.max(threads);
     let feed = Mutex::new(Feed {
@@ -607,7 +599,7 @@ where
             Ok(())
         };
         let result = match job.work {
-            Work::Article => load(input).and_then(|loaded| {
+            Work::Article => load_article(input).and_then(|loaded| {
                 done.warnings.splice(0..0, loaded.warnings);
                 loaded
                     .documents
