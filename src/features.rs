@@ -658,8 +658,9 @@ impl<'c> Stream<'c> {
         }
     }
 
-    fn resolve(&mut self, word: &str, ascii_only: bool, ids: &mut dyn Ids) -> u32 {
-        let one_letter = ascii_only && word.len() == 1;
+    fn resolve(&mut self, word: &str, ids: &mut dyn Ids) -> u32 {
+        // A one-byte word is one ASCII character.
+        let one_letter = word.len() == 1;
         self.analyzer.lower(word);
         let base = match self.analyzer.stem_lowered() {
             _ if one_letter => STOP,
@@ -706,11 +707,10 @@ impl<'c> Stream<'c> {
         self.lead = NO_ACTOR;
         self.cue_counts.iter_mut().for_each(|c| *c = 0);
         let mut words = std::mem::take(&mut self.words);
-        for_each_run(sentence, |start, end, ascii_only| {
-            let word = &sentence[start..end];
-            let info = match self.cache.get(word.as_bytes()) {
+        for_each_run(sentence, |start, end| {
+            let info = match self.cache.get_in(sentence.as_bytes(), start, end) {
                 Some(i) => i,
-                None => self.resolve(word, ascii_only, ids),
+                None => self.resolve(&sentence[start..end], ids),
             };
             words.push((start as u32, end as u32, info));
         });

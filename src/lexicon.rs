@@ -130,7 +130,7 @@ pub fn phrase_words(phrase: &str) -> (bool, Vec<String>) {
     };
     let mut words = Vec::new();
     let mut lower = String::new();
-    for_each_run(body, |s, e, _| {
+    for_each_run(body, |s, e| {
         if exact {
             words.push(format!("={}", &body[s..e]));
         } else {
@@ -258,7 +258,7 @@ mod tests {
     fn ids(m: &Matcher, text: &str) -> Vec<u32> {
         let mut out = Vec::new();
         let mut lower = String::new();
-        for_each_run(text, |s, e, _| {
+        for_each_run(text, |s, e| {
             lowercase_into(&text[s..e], &mut lower);
             out.push(m.word_id(&text[s..e], &lower));
         });

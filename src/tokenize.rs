@@ -58,55 +58,145 @@ impl Default for TokenizerConfig {
 /// words are skipped.
 #[inline]
 pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
-    for_each_run(text, |start, end, ascii_only| {
-        if !(ascii_only && end - start == 1) {
+    for_each_run(text, |start, end| {
+        // A run of one byte is one ASCII character.
+        if end - start > 1 {
             f(start, end);
         }
     });
 }
 
-/// Calls `f(start, end, ascii_only)` for every maximal run of alphanumeric
-/// characters of `text`, one-letter runs included (the `U` and `S` of
-/// `U.S.`, which phrase matching needs).
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Gathers the top bit of each byte of `m` into bit `i` for byte `i`.
 #[inline]
-pub fn for_each_run(text: &str, mut f: impl FnMut(usize, usize, bool)) {
+fn top_bits(m: u64) -> u64 {
+    // Each byte's bit lands on its own bit of the top byte: no carries.
+    ((m >> 7) & ONES).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+/// For eight bytes (little-endian in `x`): bit `i` of the first value is
+/// set when byte `i` is an ASCII letter or digit, of the second when it is
+/// not ASCII. Compares all eight bytes at once (SWAR): with the top bits
+/// cleared no byte carries into the next, so `y + (0x80 - lo)` has its top
+/// bit set exactly when the byte is at least `lo`.
+#[inline]
+fn classify8(x: u64) -> (u64, u64) {
+    let y = x & !HIGH;
+    let at_least = |v: u64, lo: u8| v + ONES * (0x80 - lo as u64);
+    let digit = at_least(y, b'0') & !at_least(y, b'9' + 1);
+    let folded = y | ONES * 0x20; // `A`–`Z` onto `a`–`z`, other bytes off the range
+    let letter = at_least(folded, b'a') & !at_least(folded, b'z' + 1);
+    (top_bits((digit | letter) & !x), top_bits(x))
+}
+
+/// For up to 64 bytes: the bits of the ASCII letters and digits, and of the
+/// non-ASCII bytes (bit `i` for byte `i`; none past the end).
+#[inline]
+fn classify64(chunk: &[u8]) -> (u64, u64) {
+    let mut padded = [0u8; 64];
+    let block: &[u8] = if chunk.len() == 64 {
+        chunk
+    } else {
+        padded[..chunk.len()].copy_from_slice(chunk);
+        &padded
+    };
+    let (mut alnum, mut high) = (0u64, 0u64);
+    for (k, eight) in block.chunks_exact(8).enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(eight);
+        let (a, h) = classify8(u64::from_le_bytes(word));
+        alnum |= a << (8 * k);
+        high |= h << (8 * k);
+    }
+    (alnum, high)
+}
+
+/// Calls `f(start, end)` for every maximal run of alphanumeric characters
+/// of `text`, one-letter runs included (the `U` and `S` of `U.S.`, which
+/// phrase matching needs). A run of one byte is one ASCII character; a
+/// non-ASCII character takes at least two.
+///
+/// Works on 64 bytes at a time: a bit mask of the word bytes (ASCII letters
+/// and digits found eight bytes per step, the rare non-ASCII characters
+/// decoded one by one), whose runs of ones are the words; no branch per
+/// byte. Equal to [`for_each_run_scalar`], which the tests check.
+#[inline]
+pub fn for_each_run(text: &str, mut f: impl FnMut(usize, usize)) {
     let bytes = text.as_bytes();
-    let mut i = 0;
     let n = bytes.len();
-    while i < n {
-        // skip separators
-        let b = bytes[i];
-        if b < 0x80 {
-            if !b.is_ascii_alphanumeric() {
-                i += 1;
-                continue;
+    // Bits of the block after this one: word bytes of a character that
+    // started in this block, and continuation bytes already decoded.
+    let (mut carry_word, mut carry_seen) = (0u64, 0u64);
+    let mut open: Option<usize> = None;
+    let mut base = 0;
+    while base < n {
+        let (mut word, high) = classify64(&bytes[base..n.min(base + 64)]);
+        word |= carry_word;
+        let mut leads = high & !carry_seen;
+        (carry_word, carry_seen) = (0, 0);
+        while leads != 0 {
+            let p = leads.trailing_zeros() as usize;
+            let c = decode_at(text, base + p);
+            let len = c.len_utf8();
+            // `len` ones from bit `p`, spilling into the next block.
+            let ones = (1u128 << len) - 1;
+            let here = (ones << p) as u64;
+            let next = (ones << p >> 64) as u64;
+            if is_word_char(c) {
+                word |= here;
+                carry_word |= next;
             }
-        } else {
-            let c = decode_at(text, i);
-            if !is_word_char(c) {
-                i += c.len_utf8();
-                continue;
+            carry_seen |= next;
+            leads &= !here;
+        }
+        let mut pos = 0u32;
+        while pos < 64 {
+            let from = u64::MAX << pos;
+            match open {
+                Some(start) => {
+                    let ends = !word & from;
+                    if ends == 0 {
+                        break;
+                    }
+                    pos = ends.trailing_zeros();
+                    f(start, base + pos as usize);
+                    open = None;
+                }
+                None => {
+                    let starts = word & from;
+                    if starts == 0 {
+                        break;
+                    }
+                    pos = starts.trailing_zeros();
+                    open = Some(base + pos as usize);
+                }
             }
         }
-        let start = i;
-        let mut ascii_only = true;
-        while i < n {
-            let b = bytes[i];
-            if b < 0x80 {
-                if !b.is_ascii_alphanumeric() {
-                    break;
-                }
-                i += 1;
-            } else {
-                let c = decode_at(text, i);
-                if !is_word_char(c) {
-                    break;
-                }
-                ascii_only = false;
-                i += c.len_utf8();
+        base += 64;
+    }
+    if let Some(start) = open {
+        f(start, n);
+    }
+}
+
+/// [`for_each_run`] a character at a time: the reference it is tested
+/// against.
+pub fn for_each_run_scalar(text: &str, mut f: impl FnMut(usize, usize)) {
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (is_word_char(c), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                f(s, i);
+                start = None;
             }
+            _ => {}
         }
-        f(start, i, ascii_only);
+    }
+    if let Some(s) = start {
+        f(s, text.len());
     }
 }
 
@@ -382,6 +472,33 @@ impl WordCache {
             .map(|i| self.slots[i].code)
     }
 
+    /// The code cached for the word `text[start..end]`: [`WordCache::get`],
+    /// but reading the word's first eight bytes in one load when the text
+    /// goes on that far.
+    #[inline]
+    pub fn get_in(&self, text: &[u8], start: usize, end: usize) -> Option<u32> {
+        let word = &text[start..end];
+        if word.is_empty() {
+            return None;
+        }
+        let prefix = match text.get(start..start + 8) {
+            Some(eight) => {
+                let mut buf = [0u8; 8];
+                buf.copy_from_slice(eight);
+                let all = u64::from_le_bytes(buf);
+                if word.len() >= 8 {
+                    all
+                } else {
+                    all & ((1u64 << (8 * word.len())) - 1)
+                }
+            }
+            None => load_u64(word),
+        };
+        self.find(word, prefix, hash_word(word, prefix))
+            .ok()
+            .map(|i| self.slots[i].code)
+    }
+
     /// Remembers `code` for `word` (an empty word is not cached).
     pub fn insert(&mut self, word: &[u8], code: u32) {
         if word.is_empty() || word.len() > u32::MAX as usize {
@@ -528,6 +645,54 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(&words(text), want, "input {text:?}");
         }
+    }
+
+    #[test]
+    fn every_byte_value_at_every_lane_is_classified_like_a_char() {
+        // Each ASCII byte at each of the 64 positions of a block, and past
+        // it: the word scanner agrees with `char::is_alphanumeric`.
+        for b in 0u8..0x80 {
+            for at in 0..70 {
+                let mut text = "-".repeat(at);
+                text.push(b as char);
+                text.push_str("--");
+                let (mut fast, mut reference) = (Vec::new(), Vec::new());
+                for_each_run(&text, |s, e| fast.push((s, e)));
+                for_each_run_scalar(&text, |s, e| reference.push((s, e)));
+                assert_eq!(fast, reference, "byte {b:#x} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn runs_cross_blocks_and_characters_straddle_them() {
+        for at in 56..72 {
+            for piece in ["é", "李克強", "\u{1D518}", "😀", "’"] {
+                let text = format!("{}{piece}x {}", "a".repeat(at), "b".repeat(at));
+                let (mut fast, mut reference) = (Vec::new(), Vec::new());
+                for_each_run(&text, |s, e| fast.push((s, e)));
+                for_each_run_scalar(&text, |s, e| reference.push((s, e)));
+                assert_eq!(fast, reference, "{piece:?} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn cache_lookup_in_the_text_equals_lookup_of_the_word() {
+        let mut cache = WordCache::with_capacity(1 << 10);
+        let text = "Moscow and Beijing agreed: partnership, no limits. x";
+        let mut words = Vec::new();
+        for_each_run(text, |s, e| words.push((s, e)));
+        for (code, &(s, e)) in words.iter().enumerate() {
+            cache.insert(&text.as_bytes()[s..e], code as u32);
+        }
+        for &(s, e) in &words {
+            let word = &text.as_bytes()[s..e];
+            assert_eq!(cache.get_in(text.as_bytes(), s, e), cache.get(word));
+            assert!(cache.get(word).is_some());
+        }
+        // A prefix of a cached word is not that word.
+        assert_eq!(cache.get_in(text.as_bytes(), 0, 3), None);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 use proptest::prelude::*;
 use stance::features::TfIdfVectorizer;
 use stance::segment::{segment, Segmenter, Span};
-use stance::tokenize::{for_each_word, Tokenizer, TokenizerConfig};
+use stance::tokenize::{
+    for_each_run, for_each_run_scalar, for_each_word, Tokenizer, TokenizerConfig,
+};
 
 fn text_strategy() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -26,6 +28,31 @@ fn text_strategy() -> impl Strategy<Value = String> {
                 Just("— ".to_string()),
             ],
             0..60
+        )
+        .prop_map(|v| v.concat()),
+    ]
+}
+
+/// Text long enough to cross the 64-byte blocks of the word scanner many
+/// times, with multi-byte word characters (Latin, CJK, a 4-byte letter) and
+/// non-word ones (curly quotes, an emoji, a no-break space) at every offset.
+fn long_mixed_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        proptest::collection::vec(
+            prop_oneof![
+                "[A-Za-z0-9]{1,12}",
+                "[ -/:-@\\[-`{-~]{1,3}",
+                Just("é".to_string()),
+                Just("Ürümqi".to_string()),
+                Just("李克強".to_string()),
+                Just("\u{1D518}".to_string()),
+                Just("😀".to_string()),
+                Just("’".to_string()),
+                Just("\u{a0}".to_string()),
+                Just("\u{2013}".to_string()),
+            ],
+            0..200
         )
         .prop_map(|v| v.concat()),
     ]
@@ -123,6 +150,14 @@ proptest! {
                 prop_assert!(covered[i], "char {:?} at {} is in no sentence", c, i);
             }
         }
+    }
+
+    #[test]
+    fn word_runs_match_the_character_by_character_reference(text in long_mixed_text()) {
+        let (mut fast, mut reference) = (Vec::new(), Vec::new());
+        for_each_run(&text, |s, e| fast.push((s, e)));
+        for_each_run_scalar(&text, |s, e| reference.push((s, e)));
+        prop_assert_eq!(fast, reference);
     }
 
     #[test]
