@@ -86,7 +86,7 @@ fn classify8(x: u64) -> (u64, u64) {
     let y = x & !HIGH;
     let at_least = |v: u64, lo: u8| v + ONES * (0x80 - lo as u64);
     let digit = at_least(y, b'0') & !at_least(y, b'9' + 1);
-    let folded = y | ONES * 0x20; // `A`–`Z` onto `a`–`z`, other bytes off the range
+    let folded = y | (ONES * 0x20); // `A`–`Z` onto `a`–`z`, other bytes off the range
     let letter = at_least(folded, b'a') & !at_least(folded, b'z' + 1);
     (top_bits((digit | letter) & !x), top_bits(x))
 }
