@@ -187,6 +187,41 @@ fn pack(ids: &[u32]) -> u64 {
         .fold(0u64, |k, &id| (k << ID_BITS) | (id as u64 + 1))
 }
 
+/// A one-hash Bloom filter of packed n-gram keys: a bit per hashed key, in
+/// a set of about eight bits per key (at most 64 KiB). `may_contain` is
+/// false only for keys never added; a key added is always found.
+#[derive(Debug, Clone)]
+struct KeyFilter {
+    bits: Vec<u64>,
+    shift: u32,
+}
+
+impl KeyFilter {
+    fn new(keys: impl ExactSizeIterator<Item = u64>) -> KeyFilter {
+        let n_bits = (keys.len() * 8).next_power_of_two().clamp(64, 1 << 19);
+        let mut filter = KeyFilter {
+            bits: vec![0; n_bits / 64],
+            shift: 64 - n_bits.trailing_zeros(),
+        };
+        for key in keys {
+            let bit = filter.bit(key);
+            filter.bits[bit / 64] |= 1 << (bit % 64);
+        }
+        filter
+    }
+
+    #[inline]
+    fn bit(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    #[inline]
+    fn may_contain(&self, key: u64) -> bool {
+        let bit = self.bit(key);
+        self.bits[bit / 64] & (1 << (bit % 64)) != 0
+    }
+}
+
 /// The canonical unit of actor group `name`: `#russia`.
 pub fn actor_term(name: &str) -> String {
     format!("#{}", name.to_lowercase())
@@ -606,6 +641,28 @@ mod code {
     }
 }
 
+/// The unit id of a word that is not part of a matched actor phrase, or
+/// `None` for a stop word. `scope` counts the words a negator still
+/// negates: a negator opens a scope of [`NEGATION_SCOPE`] words, every
+/// other word closes one.
+#[inline]
+fn unit_id(info: WordInfo, scope: &mut usize) -> Option<u32> {
+    if info.base == STOP {
+        return None;
+    }
+    let negated = *scope > 0 && !info.negator;
+    *scope = if info.negator {
+        NEGATION_SCOPE
+    } else {
+        scope.saturating_sub(1)
+    };
+    Some(if info.base == UNKNOWN {
+        UNKNOWN
+    } else {
+        info.base * 2 + negated as u32
+    })
+}
+
 /// One unit of the stream: a unit id (or `UNKNOWN`) and its byte span.
 #[derive(Debug, Clone, Copy)]
 struct Unit {
@@ -706,6 +763,27 @@ impl<'c> Stream<'c> {
         self.actor_mask = 0;
         self.lead = NO_ACTOR;
         self.cue_counts.iter_mut().for_each(|c| *c = 0);
+        if self.compiled.matcher.is_empty() {
+            // No phrases to match: units straight from the words, in one
+            // pass, without keeping the words.
+            let mut units = std::mem::take(&mut self.units);
+            let mut scope = 0usize;
+            for_each_run(sentence, |start, end| {
+                let packed = match self.cache.get_in(sentence.as_bytes(), start, end) {
+                    Some(c) => c,
+                    None => self.resolve(&sentence[start..end], ids),
+                };
+                if let Some(id) = unit_id(self.info(packed), &mut scope) {
+                    units.push(Unit {
+                        id,
+                        start: start as u32,
+                        end: end as u32,
+                    });
+                }
+            });
+            self.units = units;
+            return;
+        }
         let mut words = std::mem::take(&mut self.words);
         for_each_run(sentence, |start, end| {
             let info = match self.cache.get_in(sentence.as_bytes(), start, end) {
@@ -715,14 +793,13 @@ impl<'c> Stream<'c> {
             words.push((start as u32, end as u32, info));
         });
         let matcher = &self.compiled.matcher;
-        let use_matcher = !matcher.is_empty();
         let mut scope = 0usize;
         let mut cue_until = 0usize;
         let mut i = 0;
         while i < words.len() {
             let (start, end, packed) = words[i];
             let info = self.info(packed);
-            if use_matcher && info.lex != NO_WORD {
+            if info.lex != NO_WORD {
                 let hit = matcher.longest(words[i..].iter().map(|w| self.info(w.2).lex));
                 match hit {
                     Some((n, Hit::Actor(a))) => {
@@ -747,21 +824,9 @@ impl<'c> Stream<'c> {
                 }
             }
             i += 1;
-            if info.base == STOP {
-                continue;
+            if let Some(id) = unit_id(info, &mut scope) {
+                self.units.push(Unit { id, start, end });
             }
-            let negated = scope > 0 && !info.negator;
-            scope = if info.negator {
-                NEGATION_SCOPE
-            } else {
-                scope.saturating_sub(1)
-            };
-            let id = if info.base == UNKNOWN {
-                UNKNOWN
-            } else {
-                info.base * 2 + negated as u32
-            };
-            self.units.push(Unit { id, start, end });
         }
         self.words = words;
     }
@@ -802,6 +867,28 @@ impl<'c> Stream<'c> {
         out
     }
 }
+
+/// Sorts distinct values. A sentence has a dozen hits or so: up to
+/// [`RANK_SORT_MAX`] they are placed by rank (each value's place is the
+/// number of values below it), comparisons without branches that the
+/// compiler vectorises, where an insertion sort mispredicts a branch per
+/// step; longer slices use the standard sort.
+fn sort_small(values: &mut [u64]) {
+    let n = values.len();
+    if n > RANK_SORT_MAX {
+        values.sort_unstable();
+        return;
+    }
+    let mut sorted = [0u64; RANK_SORT_MAX];
+    for &v in values.iter() {
+        let rank: usize = values.iter().map(|&w| (w < v) as usize).sum();
+        sorted[rank] = v;
+    }
+    values.copy_from_slice(&sorted[..n]);
+}
+
+/// The longest slice [`sort_small`] sorts by rank.
+const RANK_SORT_MAX: usize = 32;
 
 /// A sparse row: sorted feature indices and their values.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -849,6 +936,11 @@ pub struct FittedTfIdfVectorizer {
     stem_ids: FxHashMap<Box<str>, u32>,
     /// Packed n-gram key (n ≥ 2) → feature index.
     keys: FxHashMap<u64, u32>,
+    /// The vocabulary's n-gram keys (n ≥ 2) hashed into a bit set small
+    /// enough for the L1 cache: most word pairs of a sentence are in no
+    /// n-gram of the vocabulary, and this answers so without probing
+    /// `keys` (see [`KeyFilter`]).
+    key_filter: KeyFilter,
     /// Unit id → feature index of the unigram, or `NONE`.
     unigrams: Vec<u32>,
     /// Unit id → whether some vocabulary n-gram (n ≥ 2) ends with it; lets
@@ -943,6 +1035,7 @@ impl FittedTfIdfVectorizer {
                 )));
             }
         }
+        let key_filter = KeyFilter::new(keys.keys().copied());
         unigrams.resize(stem_ids.len() * 2, NONE);
         ends_ngram.resize(stem_ids.len() * 2, false);
         let compiled = Compiled::new(&config);
@@ -992,6 +1085,7 @@ impl FittedTfIdfVectorizer {
             idf,
             stem_ids,
             keys,
+            key_filter,
             unigrams,
             ends_ngram,
         })
@@ -1114,7 +1208,11 @@ impl Transformer<'_> {
                     if gram[..n].contains(&UNKNOWN) {
                         continue;
                     }
-                    fitted.keys.get(&pack(&gram[..n])).copied().unwrap_or(NONE)
+                    let key = pack(&gram[..n]);
+                    if !fitted.key_filter.may_contain(key) {
+                        continue;
+                    }
+                    fitted.keys.get(&key).copied().unwrap_or(NONE)
                 };
                 push(index, (first.start, units[k].end));
             }
@@ -1147,7 +1245,7 @@ impl Transformer<'_> {
         if hits.is_empty() {
             return;
         }
-        hits.sort_unstable();
+        sort_small(hits);
         let sublinear = fitted.config.sublinear_tf;
         let mut i = 0;
         let mut norm = 0.0;
@@ -1158,7 +1256,14 @@ impl Transformer<'_> {
                 j += 1;
             }
             let count = (j - i) as f64;
-            let tf = if sublinear { 1.0 + count.ln() } else { count };
+            // Most terms occur once: ln 1 = 0 needs no logarithm.
+            let tf = if j - i == 1 {
+                1.0
+            } else if sublinear {
+                1.0 + count.ln()
+            } else {
+                count
+            };
             let v = tf * fitted.idf[index as usize];
             norm += v * v;
             out.indices.push(index);
@@ -1233,6 +1338,42 @@ mod tests {
                 negator: false,
             };
             assert_eq!(code::pack(info), None, "{info:?} must escape");
+        }
+    }
+
+    #[test]
+    fn key_filter_finds_every_key_and_rejects_most_others() {
+        for n in [0usize, 1, 7, 100, 5_000] {
+            let keys: Vec<u64> = (0..n as u32).map(|i| pack(&[i, i * 7 + 3])).collect();
+            let filter = KeyFilter::new(keys.iter().copied());
+            assert!(keys.iter().all(|&k| filter.may_contain(k)));
+            let others = (0..10_000u32)
+                .map(|i| pack(&[i + 1_000_000, i]))
+                .filter(|&k| filter.may_contain(k))
+                .count();
+            assert!(others < 2_000, "{n} keys: {others} of 10000 others pass");
+        }
+    }
+
+    #[test]
+    fn small_sort_equals_the_standard_sort() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for n in 0..=RANK_SORT_MAX + 3 {
+            for _ in 0..50 {
+                let mut values: Vec<u64> = (0..n)
+                    .map(|i| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        // Distinct, as hits are: the low bits number them.
+                        (x % 7) << 32 | i as u64
+                    })
+                    .collect();
+                let mut want = values.clone();
+                want.sort_unstable();
+                sort_small(&mut values);
+                assert_eq!(values, want);
+            }
         }
     }
 
