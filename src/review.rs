@@ -25,10 +25,7 @@ use crate::io::{
 };
 use crate::labels::{column_indices, for_each_record, read_labels, Classes};
 use crate::model::Model;
-use crate::score::{
-    finish_rows, for_each_input, header_bytes, row_buffer, Event, PredictionRows, ScoreOptions,
-    Summary,
-};
+use crate::score::{for_each_input, header_bytes, Event, PredictionRows, ScoreOptions, Summary};
 
 /// A reviewed text that disagrees with a label already given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,9 +312,9 @@ pub fn suggest<W: Write>(
                 if known.contains(text) {
                     continue;
                 }
-                let mut buf = row_buffer();
-                scorer.write_row(doc, s, &mut buf)?;
-                rows.push((s.margin(), finish_rows(buf)?));
+                let mut row = Vec::new();
+                scorer.write_row(doc, s, &mut row);
+                rows.push((s.margin(), row));
             }
             Ok(rows)
         },

@@ -427,9 +427,8 @@ impl Model {
     /// Scores a featurized sentence, with up to `n_evidence` evidence terms.
     pub fn predict(&self, x: &SparseVec, n_evidence: usize) -> Prediction {
         let mut probabilities = vec![0.0; self.classes.len()];
-        self.classifier.probabilities(x, &mut probabilities);
-        let label = argmax(&probabilities);
-        let evidence = self.evidence(x, label, n_evidence);
+        let mut evidence = Vec::new();
+        let label = self.predict_into(x, n_evidence, &mut probabilities, &mut evidence);
         Prediction {
             label,
             probabilities,
@@ -437,27 +436,60 @@ impl Model {
         }
     }
 
+    /// [`Model::predict`] into buffers the caller reuses: the class
+    /// probabilities into `probabilities` (one per class), the evidence
+    /// into `evidence`; returns the label.
+    pub fn predict_into(
+        &self,
+        x: &SparseVec,
+        n_evidence: usize,
+        probabilities: &mut [f64],
+        evidence: &mut Vec<Evidence>,
+    ) -> usize {
+        self.classifier.probabilities(x, probabilities);
+        let label = argmax(probabilities);
+        self.evidence_into(x, label, n_evidence, evidence);
+        label
+    }
+
     /// The features of `x` that push hardest toward `class` (positive
     /// contributions only, strongest first, ties by feature index).
     pub fn evidence(&self, x: &SparseVec, class: usize, n: usize) -> Vec<Evidence> {
+        let mut out = Vec::new();
+        self.evidence_into(x, class, n, &mut out);
+        out
+    }
+
+    /// [`Model::evidence`] into `out` (cleared first), reusing its memory:
+    /// the `n` strongest are kept in order as the features are visited, no
+    /// list of every contribution is built and sorted.
+    pub fn evidence_into(&self, x: &SparseVec, class: usize, n: usize, out: &mut Vec<Evidence>) {
+        out.clear();
         if n == 0 {
-            return Vec::new();
+            return;
         }
-        let mut scored: Vec<Evidence> = x
-            .iter()
-            .map(|(feature, v)| Evidence {
+        // Strongest first; ties by feature index.
+        let before = |a: &Evidence, b: &Evidence| {
+            a.contribution > b.contribution
+                || (a.contribution == b.contribution && a.feature < b.feature)
+        };
+        for (feature, v) in x.iter() {
+            let e = Evidence {
                 feature,
                 contribution: self.classifier.contribution(feature, v, class),
-            })
-            .filter(|e| e.contribution > 0.0)
-            .collect();
-        scored.sort_by(|a, b| {
-            b.contribution
-                .total_cmp(&a.contribution)
-                .then(a.feature.cmp(&b.feature))
-        });
-        scored.truncate(n);
-        scored
+            };
+            if e.contribution.is_nan() || e.contribution <= 0.0 {
+                continue;
+            }
+            if out.len() == n {
+                if !before(&e, &out[n - 1]) {
+                    continue;
+                }
+                out.pop();
+            }
+            let at = out.partition_point(|o| before(o, &e));
+            out.insert(at, e);
+        }
     }
 
     /// The `n` terms with the largest weight for `class` against the average
@@ -497,6 +529,35 @@ mod tests {
             "model JSON does not round-trip"
         );
         assert_eq!(back.predict(&x, 2), p);
+    }
+
+    #[test]
+    fn evidence_is_the_strongest_positive_terms_in_order() {
+        let labels = toy();
+        let model = Model::train(&labels, &TrainConfig::default(), None).unwrap();
+        let mut reused = Vec::new();
+        for row in &labels.rows {
+            let x = model.featurizer().transform(&row.text);
+            for class in 0..model.classes().len() {
+                let mut want: Vec<Evidence> = x
+                    .iter()
+                    .map(|(feature, v)| Evidence {
+                        feature,
+                        contribution: model.classifier.contribution(feature, v, class),
+                    })
+                    .filter(|e| e.contribution > 0.0)
+                    .collect();
+                want.sort_by(|a, b| {
+                    b.contribution
+                        .total_cmp(&a.contribution)
+                        .then(a.feature.cmp(&b.feature))
+                });
+                for n in 0..6 {
+                    model.evidence_into(&x, class, n, &mut reused);
+                    assert_eq!(reused, want[..n.min(want.len())], "{:?} n={n}", row.text);
+                }
+            }
+        }
     }
 
     #[test]

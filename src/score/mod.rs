@@ -29,7 +29,7 @@ pub use input::{
     SentenceCsv, Stripped,
 };
 pub use offtopic::measure_off_topic;
-pub(crate) use output::{finish_rows, header_bytes, row_buffer};
+pub(crate) use output::header_bytes;
 pub use output::{header, write_header, write_summary, DocSummary, Format};
 pub use runner::{
     for_each_input, score_inputs, score_inputs_keeping, Event, ScoreOptions, Scored, Scorer,

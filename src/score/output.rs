@@ -70,48 +70,37 @@ pub fn write_header(classes: &[String], out: &mut dyn Write) -> Result<()> {
 impl Scorer<'_> {
     /// Appends the CSV row of one scored sentence of `doc` to `out`. Fields
     /// are formatted into one reused buffer: no allocation per row.
-    pub fn write_row(
-        &mut self,
-        doc: &Document,
-        scored: &Scored,
-        out: &mut csv::Writer<Vec<u8>>,
-    ) -> Result<()> {
+    pub fn write_row(&mut self, doc: &Document, scored: &Scored, out: &mut Vec<u8>) {
         let span = doc.spans[scored.index];
-        let buf = &mut self.buf;
-        let field = |out: &mut csv::Writer<Vec<u8>>, bytes: &[u8]| {
-            out.write_field(bytes).map_err(Error::CsvRow)
-        };
-        field(out, protect_cell(&doc.doc_id).as_bytes())?;
-        buf.clear();
-        push_uint(buf, doc.sentence_id(scored.index));
-        field(out, buf)?;
+        push_field(out, protect_cell(&doc.doc_id).as_bytes());
+        out.push(b',');
+        push_uint(out, doc.sentence_id(scored.index));
+        out.push(b',');
         if let Some((start, end)) = doc.source_range(span) {
-            buf.clear();
-            push_uint(buf, start as u64);
-            field(out, buf)?;
-            buf.clear();
-            push_uint(buf, end as u64);
-            field(out, buf)?;
+            push_uint(out, start as u64);
+            out.push(b',');
+            push_uint(out, end as u64);
         } else {
-            field(out, b"")?;
-            field(out, b"")?;
+            out.push(b',');
         }
-        field(out, protect_cell(span.text(&doc.text)).as_bytes())?;
-        field(out, self.model.classes()[scored.label].as_bytes())?;
-        buf.clear();
-        push_fixed6(buf, scored.probabilities[scored.label]);
-        field(out, buf)?;
+        out.push(b',');
+        push_field(out, protect_cell(span.text(&doc.text)).as_bytes());
+        out.push(b',');
+        push_field(out, self.model.classes()[scored.label].as_bytes());
+        out.push(b',');
+        push_fixed6(out, scored.probabilities[scored.label]);
         for &prob in &scored.probabilities {
-            buf.clear();
-            push_fixed6(buf, prob);
-            field(out, buf)?;
+            out.push(b',');
+            push_fixed6(out, prob);
         }
-        field(out, scored.evidence.as_bytes())?;
+        out.push(b',');
+        push_field(out, scored.evidence.as_bytes());
         for value in [&doc.date, &doc.source, &doc.title] {
-            field(out, protect_cell(value.as_deref().unwrap_or("")).as_bytes())?;
+            out.push(b',');
+            push_field(out, protect_cell(value.as_deref().unwrap_or("")).as_bytes());
         }
-        field(out, b"")?;
-        out.write_record(None::<&[u8]>).map_err(Error::CsvRow)
+        // The empty `review` column.
+        out.extend_from_slice(b",\n");
     }
 
     /// Appends the JSON line of one scored sentence of `doc` to `out`.
@@ -170,14 +159,14 @@ impl Scorer<'_> {
     ) -> Result<Vec<u8>> {
         match format {
             Format::Csv => {
-                let mut buf = row_buffer();
+                let mut buf = Vec::with_capacity(rows_capacity(doc, scored));
                 for s in scored {
-                    self.write_row(doc, s, &mut buf)?;
+                    self.write_row(doc, s, &mut buf);
                 }
-                finish_rows(buf)
+                Ok(buf)
             }
             Format::Jsonl => {
-                let mut buf = Vec::new();
+                let mut buf = Vec::with_capacity(rows_capacity(doc, scored));
                 for s in scored {
                     self.write_json_row(doc, s, &mut buf);
                 }
@@ -187,16 +176,68 @@ impl Scorer<'_> {
     }
 }
 
-/// A CSV writer into memory for rows without a header.
-pub(crate) fn row_buffer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new())
+/// About the bytes of the rows of `scored` (the text, and what a row adds
+/// to it), so a document's rows are written into one allocation instead of
+/// a buffer grown and copied a dozen times.
+fn rows_capacity(doc: &Document, scored: &[Scored]) -> usize {
+    let meta: usize = [&doc.date, &doc.source, &doc.title]
+        .iter()
+        .map(|v| v.as_deref().map_or(0, str::len))
+        .sum();
+    let text: usize = scored
+        .iter()
+        .map(|s| {
+            doc.spans
+                .get(s.index)
+                .map_or(0, |span| span.end - span.start)
+        })
+        .sum();
+    text + scored.len() * (doc.doc_id.len() + meta + 160)
 }
 
-/// The bytes of the rows written to a [`row_buffer`].
-pub(crate) fn finish_rows(buf: csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
-    buf.into_inner().map_err(|e| Error::Output(e.into_error()))
+/// Whether a CSV field holds a comma, a double quote or a line break;
+/// eight bytes per step (a byte equal to `c` is a zero byte of `x ^ c`).
+#[inline]
+fn needs_quotes(field: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let has = |x: u64| {
+        has_zero(x ^ (ONES * b',' as u64))
+            | has_zero(x ^ (ONES * b'"' as u64))
+            | has_zero(x ^ (ONES * b'\n' as u64))
+            | has_zero(x ^ (ONES * b'\r' as u64))
+    };
+    let mut chunks = field.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(chunk);
+        if has(u64::from_le_bytes(eight)) {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+}
+
+/// Appends `field` as a CSV field the way the csv crate writes it by
+/// default: quoted when it holds a comma, a double quote or a line break,
+/// its double quotes doubled.
+pub(crate) fn push_field(out: &mut Vec<u8>, field: &[u8]) {
+    if !needs_quotes(field) {
+        out.extend_from_slice(field);
+        return;
+    }
+    out.push(b'"');
+    for part in field.split_inclusive(|&b| b == b'"') {
+        out.extend_from_slice(part);
+        if part.ends_with(b"\"") {
+            out.push(b'"');
+        }
+    }
+    out.push(b'"');
 }
 
 /// Appends the decimal digits of `n`.
@@ -364,6 +405,36 @@ mod tests {
         });
         assert_eq!((a.sentences, a.counts), (3, vec![1, 2]));
         assert_eq!(a.probability_sums, [1.25, 1.75]);
+    }
+
+    #[test]
+    fn fields_are_written_as_the_csv_crate_writes_them() {
+        let fields: &[&[u8]] = &[
+            b"",
+            b"plain",
+            b"a,b",
+            b"say \"hi\"",
+            b"\"",
+            b"line\nbreak",
+            b"cr\rlf",
+            b"'=1+1",
+            b"exactly8",
+            b"seven,8",
+            b"sixteen bytes!!,",
+            b"\rbefore",
+            b"after the eighth\"",
+            "\u{fc}n\u{ef} \u{201c}q\u{201d}, 17 \u{2014} a field past sixteen bytes, \"quoted\""
+                .as_bytes(),
+        ];
+        for field in fields {
+            let mut ours = b"x,".to_vec();
+            push_field(&mut ours, field);
+            ours.push(b'\n');
+            let mut theirs = csv::Writer::from_writer(Vec::new());
+            theirs.write_record([&b"x"[..], field]).unwrap();
+            let theirs = theirs.into_inner().unwrap();
+            assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(field));
+        }
     }
 
     #[test]

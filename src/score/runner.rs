@@ -105,8 +105,10 @@ pub struct Scorer<'m> {
     transformer: crate::features::Transformer<'m>,
     x: SparseVec,
     options: ScoreOptions,
-    /// Reused by the row writers in [`super::output`].
-    pub(super) buf: Vec<u8>,
+    /// The evidence terms of the sentence being scored.
+    terms: Vec<crate::model::Evidence>,
+    /// Its evidence text, before it is copied into [`Scored::evidence`].
+    evidence: String,
 }
 
 impl<'m> Scorer<'m> {
@@ -117,7 +119,8 @@ impl<'m> Scorer<'m> {
             transformer: model.featurizer().transformer(),
             x: SparseVec::default(),
             options,
-            buf: Vec::new(),
+            terms: Vec::new(),
+            evidence: String::new(),
         }
     }
 
@@ -125,39 +128,33 @@ impl<'m> Scorer<'m> {
     /// (falling back to the training surface form).
     pub fn score_sentence(&mut self, index: usize, sentence: &str) -> Scored {
         self.transformer.transform(sentence, &mut self.x);
-        let p = self.model.predict(&self.x, self.options.evidence);
-        let mut evidence = String::new();
-        for (i, e) in p.evidence.iter().enumerate() {
+        let mut probabilities = vec![0.0; self.model.classes().len()];
+        let label = self.model.predict_into(
+            &self.x,
+            self.options.evidence,
+            &mut probabilities,
+            &mut self.terms,
+        );
+        let evidence = &mut self.evidence;
+        evidence.clear();
+        for (i, e) in self.terms.iter().enumerate() {
             if i > 0 {
                 evidence.push_str("; ");
             }
             match self.transformer.surface(e.feature) {
-                Some((s, t)) => {
-                    // The words as written, without the punctuation between
-                    // them: a term spanning "problem; China" must not put
-                    // the list separator `; ` inside the evidence.
-                    let words = sentence[s..t]
-                        .split_whitespace()
-                        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
-                        .filter(|w| !w.is_empty());
-                    for (k, word) in words.enumerate() {
-                        if k > 0 {
-                            evidence.push(' ');
-                        }
-                        evidence.push_str(word);
-                    }
-                }
+                Some((s, t)) => push_words(evidence, &sentence[s..t]),
                 None => evidence.push_str(&self.model.featurizer().display()[e.feature]),
             }
             evidence.push_str(" (");
-            push_signed3(&mut evidence, e.contribution);
+            push_signed3(evidence, e.contribution);
             evidence.push(')');
         }
         Scored {
             index,
-            label: p.label,
-            probabilities: p.probabilities,
-            evidence,
+            label,
+            probabilities,
+            // One allocation of the exact size.
+            evidence: evidence.as_str().into(),
         }
     }
 
@@ -222,6 +219,34 @@ impl<'m> Scorer<'m> {
             s.evidence = OFF_TOPIC_EVIDENCE.to_string();
         }
         true
+    }
+}
+
+/// Appends the words of `span` (a term's place in the sentence) without
+/// the punctuation between them: a term spanning "problem; China" must not
+/// put the list separator `; ` inside the evidence. A span of ASCII words
+/// and single spaces, the usual case, is copied as it is.
+fn push_words(out: &mut String, span: &str) {
+    let bytes = span.as_bytes();
+    let plain = bytes
+        .iter()
+        .all(|&b| b == b' ' || b.is_ascii_alphanumeric())
+        && !bytes.windows(2).any(|w| w == b"  ")
+        && !span.starts_with(' ')
+        && !span.ends_with(' ');
+    if plain {
+        out.push_str(span);
+        return;
+    }
+    let words = span
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !w.is_empty());
+    for (k, word) in words.enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
     }
 }
 
@@ -626,6 +651,12 @@ where
         done
     };
 
+    // Workers wait until every one of them has started: one that
+    // cannot start then stops the run before any worker allocates
+    // (under an address-space limit, a worker's first allocation
+    // could otherwise fail before the failing start is seen, and end
+    // the process).
+    let started = (Mutex::new(None::<bool>), Condvar::new());
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<(usize, Done<T>)>();
         // `threads` workers read and score; the calling thread only writes,
@@ -633,10 +664,19 @@ where
         // holds up a worker.
         for _ in 0..threads {
             let tx = tx.clone();
-            let (take, process) = (&take, &process);
+            let (take, process, started) = (&take, &process, &started);
             let spawned = std::thread::Builder::new()
                 .name("stance-score".into())
                 .spawn_scoped(scope, move || {
+                    let (lock, cv) = started;
+                    let mut go = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    while go.is_none() {
+                        go = cv.wait(go).unwrap_or_else(|e| e.into_inner());
+                    }
+                    if *go != Some(true) {
+                        return;
+                    }
+                    drop(go);
                     let mut scorer = Scorer::new(model, options);
                     while let Some(job) = take() {
                         let index = job.index;
@@ -646,17 +686,21 @@ where
                     }
                 });
             if let Err(source) = spawned {
-                // Let the workers already started finish their job and
-                // leave, so the scope can end: no hang, no panic.
+                // Tell the workers already started to leave without
+                // work, so the scope can end: no hang, no panic.
                 failure = Some(Error::Threads {
                     requested: threads,
                     source,
                 });
                 stop.store(true, Ordering::Relaxed);
                 written.1.notify_all();
+                *started.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(false);
+                started.1.notify_all();
                 return;
             }
         }
+        *started.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(true);
+        started.1.notify_all();
         drop(tx);
 
         let mut pending = std::collections::BTreeMap::new();
@@ -831,6 +875,25 @@ mod tests {
             let mut got = String::new();
             push_signed3(&mut got, v);
             assert_eq!(got, format!("{v:+.3}"), "{v:e}");
+        }
+    }
+
+    #[test]
+    fn evidence_words_are_the_words_without_punctuation_between() {
+        for (span, want) in [
+            ("China", "China"),
+            ("Xi Jinping", "Xi Jinping"),
+            ("Xi  Jinping", "Xi Jinping"),
+            ("problem; China", "problem China"),
+            ("U.S. sanctions", "U.S sanctions"),
+            ("Beijing’s ties", "Beijing’s ties"),
+            ("李克強 met", "李克強 met"),
+            ("sanctions\non Moscow", "sanctions on Moscow"),
+            ("2022 (Feb)", "2022 Feb"),
+        ] {
+            let mut got = String::from("x; ");
+            push_words(&mut got, span);
+            assert_eq!(got, format!("x; {want}"), "{span:?}");
         }
     }
 
