@@ -81,9 +81,32 @@ pub struct Classifier {
     n_classes: usize,
     weights: Vec<f64>,
     intercepts: Vec<f64>,
+    /// Per feature, the mean of its class weights (evidence is measured
+    /// against the average class); derived from `weights`.
+    means: Vec<f64>,
 }
 
 impl Classifier {
+    /// A classifier from its feature-major weights and intercepts.
+    fn assemble(
+        n_features: usize,
+        n_classes: usize,
+        weights: Vec<f64>,
+        intercepts: Vec<f64>,
+    ) -> Classifier {
+        let means = weights
+            .chunks(n_classes.max(1))
+            .map(|w| w.iter().sum::<f64>() / n_classes as f64)
+            .collect();
+        Classifier {
+            n_features,
+            n_classes,
+            weights,
+            intercepts,
+            means,
+        }
+    }
+
     /// Fits on sparse rows `x` with class indices `y` (each `< n_classes`).
     /// Classes absent from `y` get a very low intercept; with one class
     /// present, that class is always predicted.
@@ -104,12 +127,9 @@ impl Classifier {
             if let Some(&c) = present.first() {
                 intercepts[c] = 0.0;
             }
-            return Ok(Classifier {
-                n_features,
-                n_classes,
-                weights,
-                intercepts,
-            });
+            return Ok(Classifier::assemble(
+                n_features, n_classes, weights, intercepts,
+            ));
         }
         // Fit on the classes present, numbered 0..m in class order.
         let m = present.len();
@@ -134,12 +154,9 @@ impl Classifier {
                 weights[j * n_classes + class] = theta[j * m + i];
             }
         }
-        Ok(Classifier {
-            n_features,
-            n_classes,
-            weights,
-            intercepts,
-        })
+        Ok(Classifier::assemble(
+            n_features, n_classes, weights, intercepts,
+        ))
     }
 
     /// Rebuilds a classifier from class-major weights (one row per class).
@@ -174,12 +191,9 @@ impl Classifier {
                 "weight {bad:e} is not a finite number within ±{MAX_WEIGHT:e}"
             )));
         }
-        Ok(Classifier {
-            n_features,
-            n_classes,
-            weights,
-            intercepts,
-        })
+        Ok(Classifier::assemble(
+            n_features, n_classes, weights, intercepts,
+        ))
     }
 
     /// Class-major weights (one row per class), for storage and reports.
@@ -235,9 +249,7 @@ impl Classifier {
     /// the average class: `v · (w_jc − mean_k w_jk)`.
     #[inline]
     pub fn contribution(&self, j: usize, v: f64, c: usize) -> f64 {
-        let w = &self.weights[j * self.n_classes..(j + 1) * self.n_classes];
-        let mean = w.iter().sum::<f64>() / self.n_classes as f64;
-        v * (w[c] - mean)
+        v * (self.weights[j * self.n_classes + c] - self.means[j])
     }
 }
 

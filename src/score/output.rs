@@ -240,17 +240,28 @@ pub(crate) fn push_field(out: &mut Vec<u8>, field: &[u8]) {
     out.push(b'"');
 }
 
-/// Appends the decimal digits of `n`.
+/// Appends the decimal digits of `n`, two at a time.
 fn push_uint(buf: &mut Vec<u8>, mut n: u64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
     let mut i = digits.len();
-    loop {
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        digits[i] = b'0' + n as u8;
     }
     buf.extend_from_slice(&digits[i..]);
 }
@@ -259,15 +270,15 @@ fn push_uint(buf: &mut Vec<u8>, mut n: u64) {
 /// `format!("{:.6}")` would for all but exact ties at the seventh decimal.
 fn push_fixed6(buf: &mut Vec<u8>, p: f64) {
     let scaled = (p.clamp(0.0, 1.0) * 1e6).round() as u64;
-    push_uint(buf, scaled / 1_000_000);
-    buf.push(b'.');
-    let frac = scaled % 1_000_000;
-    let start = buf.len();
-    push_uint(buf, frac);
-    let width = buf.len() - start;
-    if width < 6 {
-        buf.splice(start..start, std::iter::repeat_n(b'0', 6 - width));
+    // `0.` or `1.`, then the six decimals, zero-padded.
+    let mut text = *b"0.000000";
+    text[0] = b'0' + (scaled / 1_000_000) as u8;
+    let mut frac = scaled % 1_000_000;
+    for d in text[2..].iter_mut().rev() {
+        *d = b'0' + (frac % 10) as u8;
+        frac /= 10;
     }
+    buf.extend_from_slice(&text);
 }
 
 /// Per-article totals for `--summary` and `--chart`.
@@ -457,5 +468,20 @@ mod tests {
         push_uint(&mut buf, 0);
         push_uint(&mut buf, 18446744073709551615);
         assert_eq!(buf, b"018446744073709551615");
+        let powers = (0..20).flat_map(|e| {
+            let p = 10u64.pow(e);
+            [p - 1, p, p + 1]
+        });
+        for n in (0..20_000).chain(powers) {
+            buf.clear();
+            push_uint(&mut buf, n);
+            assert_eq!(buf, n.to_string().as_bytes());
+        }
+        for k in 0..=1_000_000u32 {
+            let p = k as f64 / 1e6;
+            buf.clear();
+            push_fixed6(&mut buf, p);
+            assert_eq!(buf, format!("{p:.6}").as_bytes(), "{p}");
+        }
     }
 }
