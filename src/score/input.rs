@@ -9,7 +9,11 @@
 //! stands in the file, so offsets stay true to the file's bytes. HTML
 //! (`html.rs`) is the main text of the page, rebuilt from its elements (tags
 //! dropped, entities decoded, whitespace collapsed): no byte range of the
-//! file is a sentence, so HTML sentences have no offsets. A file's bytes are decoded once
+//! file is a sentence, so HTML sentences have no offsets. A sentence CSV
+//! (`sentences.rs`) is read whole by one reader, or cut by the runner into
+//! batches of whole records, found by a scan of the bytes, that the
+//! scoring workers parse; both make the same documents by the same rules.
+//! A file's bytes are decoded once
 //! here, the same way for every format: a UTF-8 byte-order mark is dropped
 //! (offsets still count it), binary data (NUL bytes) in an article is
 //! refused, and invalid UTF-8 becomes U+FFFD with one warning naming the
@@ -33,6 +37,7 @@ mod sentences;
 pub use html::{extract_page, Page};
 pub use markdown::{strip_markdown, Stripped};
 pub use sentences::{load_csv, SentenceCsv};
+pub(crate) use sentences::{CsvBatches, CsvNotes, CsvRows, CsvWork};
 
 /// One article ready to score: its text, the sentence spans in it, and
 /// what identifies it.
@@ -355,8 +360,8 @@ pub fn doc_id_of(path: &Path) -> String {
 /// Reads an article whole: standard input or an article file (a plain-text
 /// one of at most [`super::STREAM_ABOVE`] bytes; larger ones are read in
 /// parts, see `stream.rs`). Sentence CSVs and JSONL streams are read batch by
-/// batch by the runner ([`SentenceCsv`], [`RecordLines`]), never whole, so
-/// they are refused here. An `Err` is the reason the input was skipped.
+/// batch by the runner (see `input/sentences.rs` and [`RecordLines`]),
+/// never whole, so they are refused here. An `Err` is the reason the input was skipped.
 pub fn load_article(input: &Input) -> Result<Loaded> {
     let mut loaded = Loaded::default();
     match input {
