@@ -661,8 +661,10 @@ const READ_BYTES: usize = 64 << 10;
 struct RawRecords {
     path: PathBuf,
     reader: CrlfToLf<Box<dyn Read + Send>>,
-    /// Bytes read; those from `start` on are not handed out yet.
+    /// Bytes read: `buf[..filled]`, those from `start` on not handed out
+    /// yet; the rest is room to read into, zeroed once.
     buf: Vec<u8>,
+    filled: usize,
     /// Where the next batch starts in `buf`.
     start: usize,
     /// The line the next batch starts on.
@@ -681,28 +683,29 @@ impl RawRecords {
     /// Reads more of the file into `buf`, dropping what was handed out.
     fn fill(&mut self) {
         if self.start > 0 {
-            self.buf.drain(..self.start);
+            self.buf.copy_within(self.start..self.filled, 0);
+            self.filled -= self.start;
             self.start = 0;
         }
-        let len = self.buf.len();
-        self.buf.resize(len + READ_BYTES, 0);
-        loop {
-            match self.reader.read(&mut self.buf[len..]) {
-                Ok(0) => self.eof = true,
-                Ok(n) => {
-                    self.buf.truncate(len + n);
-                    return;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // As the csv reader reports it.
-                    self.eof = true;
-                    self.failed = Some(Error::csv(&self.path, &csv::Error::from(e)));
-                }
-            }
-            break;
+        if self.buf.len() - self.filled < READ_BYTES {
+            self.buf
+                .resize(self.filled + READ_BYTES.max(self.filled), 0);
         }
-        self.buf.truncate(len);
+        let read = loop {
+            match self.reader.read(&mut self.buf[self.filled..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                read => break read,
+            }
+        };
+        match read {
+            Ok(0) => self.eof = true,
+            Ok(n) => self.filled += n,
+            Err(e) => {
+                // As the csv reader reports it.
+                self.eof = true;
+                self.failed = Some(Error::csv(&self.path, &csv::Error::from(e)));
+            }
+        }
     }
 
     /// Where the next whole record ends, reading more of the file as
@@ -711,11 +714,11 @@ impl RawRecords {
     fn next_end(&mut self) -> Option<usize> {
         loop {
             let from = self.start + self.scanned;
-            if let Some(k) = self.scan.next_end(&self.buf[from..]) {
+            if let Some(k) = self.scan.next_end(&self.buf[from..self.filled]) {
                 self.scanned += k;
                 return Some(self.scanned);
             }
-            self.scanned = self.buf.len() - self.start;
+            self.scanned = self.filled - self.start;
             if self.eof {
                 if self.failed.is_none() && self.scan.in_record() {
                     self.scan = RecordEnds::Between;
@@ -734,7 +737,7 @@ impl RawRecords {
 
     /// Whether bytes up to `end` are all the file has.
     fn at_end(&self, end: usize) -> bool {
-        self.eof && self.failed.is_none() && self.start + end == self.buf.len()
+        self.eof && self.failed.is_none() && self.start + end == self.filled
     }
 
     /// Moves the start past the first `n` bytes (the end of a record),
@@ -787,6 +790,7 @@ impl CsvBatches {
             path: path.to_path_buf(),
             reader: CrlfToLf::new(file),
             buf: Vec::new(),
+            filled: 0,
             start: 0,
             line: 1,
             scanned: 0,
@@ -797,7 +801,7 @@ impl CsvBatches {
         // The csv parser drops a byte-order mark at the start of the first
         // bytes it is given: those of the file's first read.
         raw.fill();
-        let mut records = if raw.buf.starts_with(BOM) {
+        let mut records = if raw.buf[..raw.filled].starts_with(BOM) {
             raw.scanned = BOM.len();
             Records::at_file_start()
         } else {
@@ -806,7 +810,11 @@ impl CsvBatches {
         // The header is the first record (none in an empty file). A first
         // read of the mark alone leaves the parser an empty input, which
         // it takes for the end of the file.
-        let header_end = if raw.buf == BOM { None } else { raw.next_end() };
+        let header_end = if raw.buf[..raw.filled] == *BOM {
+            None
+        } else {
+            raw.next_end()
+        };
         if let Some(e) = raw.failed.take() {
             return Err(e);
         }
