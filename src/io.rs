@@ -479,19 +479,27 @@ impl<R: Read> Read for CrlfToLf<R> {
             }
             let mut written = 0;
             while written < out.len() && self.pos < self.end {
-                let b = self.buf[self.pos];
-                if b == b'\r' {
-                    if self.pos + 1 < self.end {
-                        if self.buf[self.pos + 1] == b'\n' {
-                            self.pos += 1;
-                            continue;
-                        }
-                    } else if !self.eof {
-                        // What follows is not read yet.
-                        break;
-                    }
+                // The bytes before the next `\r` (or as many as fit) go
+                // out as they are.
+                let fit = self.end.min(self.pos + out.len() - written);
+                let run = memchr::memchr(b'\r', &self.buf[self.pos..fit]).unwrap_or(fit - self.pos);
+                out[written..written + run].copy_from_slice(&self.buf[self.pos..self.pos + run]);
+                written += run;
+                self.pos += run;
+                if self.pos == fit {
+                    continue;
                 }
-                out[written] = b;
+                // A `\r`: dropped before `\n`, kept otherwise.
+                if self.pos + 1 < self.end {
+                    if self.buf[self.pos + 1] == b'\n' {
+                        self.pos += 1;
+                        continue;
+                    }
+                } else if !self.eof {
+                    // What follows is not read yet.
+                    break;
+                }
+                out[written] = b'\r';
                 written += 1;
                 self.pos += 1;
             }
@@ -1133,6 +1141,94 @@ mod tests {
                 trickled.extend_from_slice(&buf[..n]);
             }
             assert_eq!(trickled, want, "{input:?} in small reads");
+        }
+    }
+
+    #[test]
+    fn crlf_reads_hand_out_what_a_byte_at_a_time_copy_hands_out() {
+        /// The conversion one byte at a time, as a reference.
+        fn reference(r: &mut CrlfToLf<Chunks<'_>>, out: &mut [u8]) -> std::io::Result<usize> {
+            loop {
+                if r.end - r.pos < 2 && !r.eof {
+                    r.buf.copy_within(r.pos..r.end, 0);
+                    r.end -= r.pos;
+                    r.pos = 0;
+                    match r.inner.read(&mut r.buf[r.end..])? {
+                        0 => r.eof = true,
+                        n => r.end += n,
+                    }
+                    continue;
+                }
+                if r.pos == r.end {
+                    return Ok(0);
+                }
+                let mut written = 0;
+                while written < out.len() && r.pos < r.end {
+                    let b = r.buf[r.pos];
+                    if b == b'\r' {
+                        if r.pos + 1 < r.end {
+                            if r.buf[r.pos + 1] == b'\n' {
+                                r.pos += 1;
+                                continue;
+                            }
+                        } else if !r.eof {
+                            break;
+                        }
+                    }
+                    out[written] = b;
+                    written += 1;
+                    r.pos += 1;
+                }
+                if written > 0 {
+                    return Ok(written);
+                }
+            }
+        }
+        /// Hands out `bytes` in reads of the sizes in `steps`, in turn.
+        struct Chunks<'a> {
+            bytes: &'a [u8],
+            steps: &'a [usize],
+            k: usize,
+        }
+        impl Read for Chunks<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.steps[self.k % self.steps.len()]
+                    .min(buf.len())
+                    .min(self.bytes.len());
+                self.k += 1;
+                buf[..n].copy_from_slice(&self.bytes[..n]);
+                self.bytes = &self.bytes[n..];
+                Ok(n)
+            }
+        }
+        let mut x = 0x853c_49e6_748f_ea9bu64;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let alphabet = [b'a', b'\r', b'\n', b','];
+        for _ in 0..3000 {
+            let bytes: Vec<u8> = (0..next(20_000)).map(|_| alphabet[next(4)]).collect();
+            let steps: Vec<usize> = (0..4).map(|_| 1 + next(9000)).collect();
+            let outs: Vec<usize> = (0..4).map(|_| 1 + next(9000)).collect();
+            let chunks = || Chunks {
+                bytes: &bytes,
+                steps: &steps,
+                k: 0,
+            };
+            let (mut fast, mut slow) = (CrlfToLf::new(chunks()), CrlfToLf::new(chunks()));
+            for k in 0.. {
+                let size = outs[k % outs.len()];
+                let (mut a, mut b) = (vec![0; size], vec![0; size]);
+                let n = fast.read(&mut a).unwrap();
+                assert_eq!(n, reference(&mut slow, &mut b).unwrap());
+                assert_eq!(a[..n], b[..n]);
+                if n == 0 {
+                    break;
+                }
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! Fuzzing by property: the segmenter, tokenizer, CSV and JSONL readers and
 //! the model loader on arbitrary bytes must never panic, and whatever they
 //! accept must satisfy the contracts the rest of the pipeline relies on; an
-//! article file read in parts must score as when read whole.
+//! article file read in parts, and a sentence CSV read in batches, must
+//! score as when read whole.
 //!
 //! `cargo test` runs each property with proptest's default number of cases;
 //! `make fuzz` runs them with many more (`PROPTEST_CASES`), in release mode.
@@ -16,8 +17,8 @@ use stance::io::Input;
 use stance::labels::{read_labels, Classes};
 use stance::model::{Model, TrainConfig};
 use stance::score::{
-    decode_record_line, load_csv, parse_jsonl_record, read_record_line, score_inputs, Format,
-    ScoreOptions,
+    decode_record_line, load_csv, parse_jsonl_record, read_record_line, score_inputs, Event,
+    Format, ScoreOptions,
 };
 use stance::segment::segment;
 use stance::tokenize::{Tokenizer, TokenizerConfig};
@@ -156,6 +157,47 @@ proptest! {
         prop_assert!(warnings.len() <= 1, "one warning per file at most");
         let classes = Classes::new(vec!["a".into(), "b".into()]).unwrap();
         let _ = read_labels(&[path], &classes);
+    }
+
+    #[test]
+    fn sentence_csv_in_batches_reads_as_whole(
+        bytes in bytes_strategy(),
+        header in any::<bool>(),
+        batch in 1usize..300,
+    ) {
+        // The runner cuts a sentence CSV into batches by a scan of its bytes
+        // and parses them apart: the documents and warnings must be those of
+        // the file read whole (or the same error).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        let bytes = if header { [&b"doc_id,text\n"[..], &bytes].concat() } else { bytes };
+        std::fs::write(&path, &bytes).unwrap();
+        let mut warnings = Vec::new();
+        let whole = load_csv(&path, &mut warnings);
+        let options = ScoreOptions { threads: 2, batch_bytes: batch, ..ScoreOptions::default() };
+        let mut events = Vec::new();
+        let summary = score_inputs(model(), &[Input::Csv(path)], std::io::sink(), options, |e| {
+            events.push(match e {
+                Event::Warning { message, .. } => format!("warning {message}"),
+                Event::Skipped { reason, .. } => format!("skipped {reason}"),
+                Event::Scored { sentences, .. } => format!("scored {sentences}"),
+                Event::Record { problem, .. } => format!("record {problem}"),
+            })
+        })
+        .unwrap();
+        let mut want: Vec<String> = warnings.iter().map(|w| format!("warning {w}")).collect();
+        match whole {
+            Ok(docs) => {
+                let sentences = docs.iter().map(|d| d.spans.len()).sum::<usize>();
+                prop_assert_eq!((summary.documents, summary.sentences), (docs.len(), sentences));
+                let ids: Vec<&str> = summary.articles.iter().map(|a| a.doc_id.as_str()).collect();
+                let want_ids: Vec<&str> = docs.iter().map(|d| d.doc_id.as_str()).collect();
+                prop_assert_eq!(ids, want_ids);
+                want.push(format!("scored {sentences}"));
+            }
+            Err(e) => want.push(format!("skipped {e}")),
+        }
+        prop_assert_eq!(events, want);
     }
 
     #[test]

@@ -170,6 +170,196 @@ fn sentence_csv_output_does_not_depend_on_threads_or_batches() {
     );
 }
 
+/// Every combination of threads, window and batch size (batches from one
+/// byte, each document alone, to the whole file) gives what one thread
+/// with one large batch gives, in both formats; the CSV output is
+/// returned.
+fn assert_csv_independent_of_scheduling(input: &Input) -> (String, Vec<String>, Summary) {
+    let mut first = None;
+    for format in [Format::Csv, Format::Jsonl] {
+        let reference = run(input, format, 1, 128, 1 << 20);
+        for threads in [1, 2, 3] {
+            for (window, batch) in [(1, 1), (2, 37), (3, 200), (4, 1000), (128, 4096)] {
+                let got = run(input, format, threads, window, batch);
+                assert_eq!(
+                    got,
+                    reference,
+                    "{} differs with {threads} threads, window {window}, batch {batch}, {format:?}",
+                    input.display()
+                );
+            }
+        }
+        first.get_or_insert(reference);
+    }
+    first.unwrap()
+}
+
+/// A CSV cell, quoted when it must be.
+fn cell(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+#[test]
+fn a_sentence_csv_cut_anywhere_gives_the_documents_of_the_whole_file() {
+    // What a batch edge can fall inside of: a byte-order mark, CRLF line
+    // ends (and a lone CR), blank lines, quoted cells holding line ends,
+    // commas and quotes, a stray quote in a cell without quotes, rows
+    // with no text (inside a document and between two), rows without a
+    // doc_id, a row that starts with a byte-order mark, and invalid UTF-8
+    // in two rows far apart (one warning for both); the last row has no
+    // line end.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tricky.csv");
+    let mut bytes = b"\xEF\xBB\xBFdoc_id,date,text,title\r\n".to_vec();
+    let mut line = 2;
+    let mut first_bad_line = None;
+    let seeds = seeds();
+    for (i, (id, text)) in seeds.iter().enumerate() {
+        let id = match i % 5 {
+            // The file's stem is the doc_id.
+            3 => String::new(),
+            4 => format!("\u{FEFF}{id}"),
+            _ => id.clone(),
+        };
+        let spans = segment(text);
+        for (k, span) in spans.iter().enumerate() {
+            let mut sentence = span.text(text).replace('\n', "\r\n");
+            if k == 1 {
+                sentence = format!("{sentence}, and, \"quoted\",\r\nso on");
+            }
+            let date = if k == 2 { "5 November 2024" } else { "" };
+            let mut row = format!("{},{date},{},", cell(&id), cell(&sentence)).into_bytes();
+            if i == seeds.len() / 4 && k == 2 {
+                row.extend(b"Bad \xFE title");
+                first_bad_line.get_or_insert(line);
+            }
+            if i == seeds.len() * 3 / 4 && k == 0 {
+                row = format!("{},,Moscow \u{FFFF}", cell(&id)).into_bytes();
+                row.extend(b"\xFF and Beijing met.,T\xFE");
+            }
+            bytes.extend(&row);
+            line += 1 + row.iter().filter(|&&b| b == b'\n').count();
+            bytes.extend(b"\r\n");
+            if k == 0 {
+                bytes.extend(format!("{},,   ,\r\n", cell(&id)).as_bytes());
+                line += 1;
+            }
+        }
+        match i % 4 {
+            0 => bytes.extend(b"\r\n\r\n"),
+            1 => bytes.extend(b"stray,,Moscow sold 12\" pipes to Beijing.,\r"),
+            2 => bytes.extend(b",,,Title only\r\n"),
+            _ => {}
+        }
+        line += [2, 0, 1, 0][i % 4];
+    }
+    bytes.extend(b"last,,Beijing and Moscow met again.");
+    std::fs::write(&path, &bytes).unwrap();
+    let input = Input::Csv(path.clone());
+
+    let (_, events, summary) = assert_csv_independent_of_scheduling(&input);
+    // The documents and warnings of the file read whole, in one thread.
+    let mut warnings = Vec::new();
+    let docs = stance::score::load_csv(&path, &mut warnings).unwrap();
+    let sentences = docs.iter().map(|d| d.spans.len()).sum::<usize>();
+    assert_eq!(
+        (summary.documents, summary.sentences),
+        (docs.len(), sentences)
+    );
+    let mut expected: Vec<String> = warnings.iter().map(|w| format!("warning {w}")).collect();
+    expected.push(format!("scored {sentences}"));
+    assert_eq!(events, expected);
+    assert_eq!(
+        events[0],
+        format!(
+            "warning not valid UTF-8 in 2 row(s), from line {}: invalid sequence(s) replaced with U+FFFD",
+            first_bad_line.unwrap()
+        )
+    );
+    let ids: Vec<&str> = summary.articles.iter().map(|a| a.doc_id.as_str()).collect();
+    let want: Vec<&str> = docs.iter().map(|d| d.doc_id.as_str()).collect();
+    assert_eq!(ids, want);
+    assert!(ids.contains(&"tricky") && ids.contains(&"stray"), "{ids:?}");
+}
+
+#[test]
+fn a_sentence_csv_without_doc_ids_is_one_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-ids.csv");
+    let mut w = csv::Writer::from_path(&path).unwrap();
+    w.write_record(["text", "date"]).unwrap();
+    let mut rows = 0;
+    for (_, text) in seeds().iter().take(4) {
+        for span in segment(text) {
+            w.write_record([span.text(text), "2024-11-05"]).unwrap();
+            rows += 1;
+        }
+    }
+    w.flush().unwrap();
+    let (out, events, summary) = assert_csv_independent_of_scheduling(&Input::Csv(path));
+    assert_eq!(events, [format!("scored {rows}")]);
+    assert_eq!((summary.documents, summary.sentences), (1, rows));
+    let ids: Vec<&str> = out.lines().skip(1).map(|l| &l[..7]).collect();
+    assert!(ids.iter().all(|id| *id == "no-ids,"), "{ids:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_sentence_csv_that_fails_part_way_keeps_the_documents_before() {
+    // A named pipe is read up to 64 MiB: past that, the CSV ends with an
+    // error, after many batches. The documents before it are written, the
+    // one still open when it came is not, and the invalid row before it is
+    // told first.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pipe.csv");
+    for (threads, batch) in [(1, 1 << 16), (3, 4096)] {
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let writer = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let mut pipe = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+                let mut head =
+                    b"doc_id,text\na,Moscow and Beijing met.\na,They signed a deal.\n".to_vec();
+                head.extend(b"b,NATO warned \xFF China.\nb,Beijing said nothing.\n");
+                // Rows without text, up to the limit and past it.
+                let blank = format!("b,\"{}\"\n", " ".repeat(10_000));
+                let _ = pipe.write_all(&head);
+                for _ in 0..(65 << 20) / blank.len() {
+                    if pipe.write_all(blank.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+        let input = Input::Csv(path.clone());
+        let (out, events, summary) = run(&input, Format::Csv, threads, 8, batch);
+        writer.join().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(out.lines().count(), 3, "the header and `a`'s rows: {out}");
+        assert_eq!(
+            events,
+            [
+                "warning not valid UTF-8 in 1 row(s), from line 4: invalid sequence(s) replaced with U+FFFD".to_string(),
+                format!(
+                    "skipped {}:0: malformed CSV: larger than 64 MiB, the most read from it",
+                    path.display()
+                ),
+            ],
+            "{threads} threads, batch {batch}"
+        );
+        assert_eq!((summary.documents, summary.skipped), (1, 1));
+    }
+}
+
 #[test]
 fn jsonl_output_and_messages_do_not_depend_on_threads_or_batches() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,11 @@
 //! stands in the file, so offsets stay true to the file's bytes. HTML
 //! (`html.rs`) is the main text of the page, rebuilt from its elements (tags
 //! dropped, entities decoded, whitespace collapsed): no byte range of the
-//! file is a sentence, so HTML sentences have no offsets. A file's bytes are decoded once
+//! file is a sentence, so HTML sentences have no offsets. A sentence CSV
+//! (`sentences.rs`) is read whole by one reader, or cut by the runner into
+//! batches of whole records, found by a scan of the bytes, that the
+//! scoring workers parse; both make the same documents by the same rules.
+//! A file's bytes are decoded once
 //! here, the same way for every format: a UTF-8 byte-order mark is dropped
 //! (offsets still count it), binary data (NUL bytes) in an article is
 //! refused, and invalid UTF-8 becomes U+FFFD with one warning naming the
@@ -22,18 +26,18 @@ use std::io::{BufRead, Read};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::io::{
-    open_input, too_large, unprotect_cell, ArticleFormat, Capped, CrlfToLf, Input,
-    MAX_ARTICLE_BYTES,
-};
+use crate::io::{open_input, too_large, ArticleFormat, Capped, CrlfToLf, Input, MAX_ARTICLE_BYTES};
 use crate::labels::{column_indices, for_each_record};
 use crate::segment::{segment, Span};
 
 mod html;
 mod markdown;
+mod sentences;
 
 pub use html::{extract_page, Page};
 pub use markdown::{strip_markdown, Stripped};
+pub use sentences::{load_csv, SentenceCsv};
+pub(crate) use sentences::{CsvBatches, CsvNotes, CsvRows, CsvWork};
 
 /// One article ready to score: its text, the sentence spans in it, and
 /// what identifies it.
@@ -356,8 +360,8 @@ pub fn doc_id_of(path: &Path) -> String {
 /// Reads an article whole: standard input or an article file (a plain-text
 /// one of at most [`super::STREAM_ABOVE`] bytes; larger ones are read in
 /// parts, see `stream.rs`). Sentence CSVs and JSONL streams are read batch by
-/// batch by the runner ([`SentenceCsv`], [`RecordLines`]), never whole, so
-/// they are refused here. An `Err` is the reason the input was skipped.
+/// batch by the runner (see `input/sentences.rs` and [`RecordLines`]),
+/// never whole, so they are refused here. An `Err` is the reason the input was skipped.
 pub fn load_article(input: &Input) -> Result<Loaded> {
     let mut loaded = Loaded::default();
     match input {
@@ -386,204 +390,6 @@ pub fn load_article(input: &Input) -> Result<Loaded> {
         }
     }
     Ok(loaded)
-}
-
-/// Reads a CSV of already-split sentences: a `text` column, an optional
-/// `doc_id` column (default: the file stem) and optional `date`, `source`
-/// and `title` columns (a predictions file has them all). Consecutive rows
-/// with the same doc_id form one document, whose date, source and title are
-/// the first non-empty ones among its rows; the source defaults to the CSV's
-/// path. Cells that are not valid UTF-8 are repaired (U+FFFD), with one
-/// warning in `warnings` for the file; rows with fewer or more fields than
-/// the header are read as far as they go. Holds every document;
-/// [`SentenceCsv`] reads one at a time.
-pub fn load_csv(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<Document>> {
-    let mut csv = SentenceCsv::open(path)?;
-    let mut docs = Vec::new();
-    while let Some(doc) = csv.next_document()? {
-        docs.push(doc);
-    }
-    warnings.extend(csv.take_warnings());
-    Ok(docs)
-}
-
-/// A document being gathered from consecutive sentence-CSV rows.
-#[derive(Debug)]
-struct Gathering {
-    doc_id: String,
-    /// The first non-empty date, source and title among its rows.
-    meta: [Option<String>; 3],
-    text: String,
-    spans: Vec<Span>,
-}
-
-/// A sentence CSV (see [`load_csv`]) read one document at a time, so that
-/// memory is bounded by the largest document, not by the file. A document
-/// whose text grows past [`MAX_ARTICLE_BYTES`] is handed out in parts (with
-/// a warning), each part a document of the same `doc_id`.
-pub struct SentenceCsv {
-    path: std::path::PathBuf,
-    reader: csv::Reader<CrlfToLf<Box<dyn Read + Send>>>,
-    text_col: usize,
-    doc_col: Option<usize>,
-    /// The `date`, `source` and `title` columns.
-    meta_cols: [Option<usize>; 3],
-    default_id: String,
-    record: csv::ByteRecord,
-    /// The document whose rows are being read.
-    gathering: Option<Gathering>,
-    /// First line with invalid UTF-8, and the rows with it.
-    repaired: Option<(u64, usize)>,
-    /// Documents split because they were too long.
-    split: Vec<String>,
-    done: bool,
-}
-
-impl std::fmt::Debug for SentenceCsv {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SentenceCsv")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SentenceCsv {
-    /// Opens `path` and reads its header; the `text` column is required.
-    pub fn open(path: &Path) -> Result<SentenceCsv> {
-        let file = open_input(path, MAX_ARTICLE_BYTES)?;
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(CrlfToLf::new(file));
-        let header = reader.byte_headers().map_err(|e| Error::csv(path, &e))?;
-        let header: csv::StringRecord = header
-            .iter()
-            .map(|h| String::from_utf8_lossy(h).into_owned())
-            .collect();
-        let text_col = column_indices(path, &header, &["text"])?[0];
-        let optional = |name: &str| column_indices(path, &header, &[name]).ok().map(|v| v[0]);
-        Ok(SentenceCsv {
-            path: path.to_path_buf(),
-            text_col,
-            doc_col: optional("doc_id"),
-            meta_cols: [optional("date"), optional("source"), optional("title")],
-            default_id: doc_id_of(path),
-            reader,
-            record: csv::ByteRecord::new(),
-            gathering: None,
-            repaired: None,
-            split: Vec::new(),
-            done: false,
-        })
-    }
-
-    /// The next whole document, or `None` after the last one. An error (a
-    /// CSV that cannot be parsed further) ends the file: the documents
-    /// before it were handed out.
-    pub fn next_document(&mut self) -> Result<Option<Document>> {
-        while !self.done {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.done = true;
-                    break;
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Err(Error::csv(&self.path, &e));
-                }
-            }
-            let line = self.record.position().map_or(0, |p| p.line());
-            let mut bad = false;
-            let record = &self.record;
-            let mut cell = |col: Option<usize>| {
-                let raw = col.and_then(|c| record.get(c)).unwrap_or(b"");
-                let text = String::from_utf8_lossy(raw);
-                bad |= matches!(text, Cow::Owned(_));
-                text
-            };
-            let text_cell = cell(Some(self.text_col));
-            let doc_cell = cell(self.doc_col);
-            let meta_cells = self.meta_cols.map(&mut cell);
-            if bad {
-                self.repaired.get_or_insert((line, 0)).1 += 1;
-            }
-            let text = unprotect_cell(text_cell.trim());
-            if text.is_empty() {
-                continue;
-            }
-            let doc_id = Some(unprotect_cell(doc_cell.trim()))
-                .filter(|d| !d.is_empty())
-                .unwrap_or(&self.default_id);
-            let same = self.gathering.as_ref().is_some_and(|g| g.doc_id == doc_id);
-            let full = self
-                .gathering
-                .as_ref()
-                .is_some_and(|g| g.text.len() + text.len() >= MAX_ARTICLE_BYTES as usize);
-            let finished = if same && !full {
-                None
-            } else {
-                if same && self.split.last().map(String::as_str) != Some(doc_id) {
-                    self.split.push(doc_id.to_string());
-                }
-                self.gathering.take()
-            };
-            let g = self.gathering.get_or_insert_with(|| Gathering {
-                doc_id: doc_id.to_string(),
-                meta: [None, None, None],
-                text: String::new(),
-                spans: Vec::new(),
-            });
-            for (first, value) in g.meta.iter_mut().zip(&meta_cells) {
-                if first.is_none() {
-                    *first = non_empty(Some(unprotect_cell(value.trim())));
-                }
-            }
-            let start = g.text.len();
-            g.text.push_str(text);
-            g.spans.push(Span {
-                start,
-                end: g.text.len(),
-            });
-            g.text.push('\n');
-            if let Some(done) = finished {
-                return Ok(Some(self.document(done)));
-            }
-        }
-        Ok(self.gathering.take().map(|g| self.document(g)))
-    }
-
-    /// The document of gathered rows.
-    fn document(&self, g: Gathering) -> Document {
-        let [date, source, title] = g.meta;
-        Document {
-            doc_id: g.doc_id,
-            text: g.text,
-            spans: g.spans,
-            date: date.as_deref().and_then(clean_date),
-            source: source.or_else(|| Some(self.path.display().to_string())),
-            title,
-            // Rows are sentences already: no offsets into a file.
-            ..Document::default()
-        }
-    }
-
-    /// The file's warnings so far (invalid UTF-8, documents read in parts),
-    /// each once; call after the last document for the whole file.
-    pub fn take_warnings(&mut self) -> Vec<String> {
-        let mut warnings = Vec::new();
-        if let Some((line, rows)) = self.repaired.take() {
-            warnings.push(format!(
-                "not valid UTF-8 in {rows} row(s), from line {line}: invalid sequence(s) replaced with U+FFFD"
-            ));
-        }
-        for id in self.split.drain(..) {
-            warnings.push(format!(
-                "document `{id}` is longer than {} MiB: scored in parts, the off-topic gate deciding per part",
-                MAX_ARTICLE_BYTES >> 20
-            ));
-        }
-        warnings
-    }
 }
 
 /// Reads a CSV with one whole article per row in its `text` column (as the

@@ -5,7 +5,7 @@
 //!
 //! | part | file | from → to |
 //! |---|---|---|
-//! | input | `input.rs` (`input/markdown.rs`, `input/html.rs`) | text, Markdown and HTML files, sentence CSVs, JSONL records → [`Document`]s |
+//! | input | `input.rs` (`input/markdown.rs`, `input/html.rs`, `input/sentences.rs`) | text, Markdown and HTML files, sentence CSVs, JSONL records → [`Document`]s |
 //! | large files | `stream.rs` | an article file too large to hold whole → [`Document`]s of consecutive sentences |
 //! | runner | `runner.rs` | documents → [`Scored`] sentences, in parallel, in input order, memory bounded, for every input format |
 //! | output | `output.rs` | scored sentences → CSV or JSON rows, per-article [`DocSummary`] |

@@ -3,18 +3,25 @@
 //! Has the responsibility to score every input on worker threads and hand
 //! the results to one writer in input order. Worker threads (one [`Scorer`]
 //! each, so each keeps its word cache for the whole run) take units of work
-//! in turn — an article file, or a batch of documents or records that the
-//! taking worker reads from a sentence CSV, JSONL stream or large article
-//! file — and score and format them; the calling thread only writes the
-//! results in input order as they complete. At most
-//! [`ScoreOptions::window`] units are in flight, so memory does not grow
-//! with the input, and the output does not depend on the thread count.
+//! in turn from the feed, which runs under a lock, one worker at a time,
+//! and so does as little as it can: an article file is one unit, read by
+//! the worker that takes it; a JSONL stream is cut into batches of lines,
+//! and a sentence CSV into batches of whole records that end where a
+//! document ends (found by scanning the bytes for line ends outside
+//! quotes), both parsed by the taking worker; a large article file is cut
+//! into parts of whole sentences. Workers score and format their unit; the
+//! calling thread only writes the results in input order as they complete.
+//! At most [`ScoreOptions::window`] units are in flight, so memory does not
+//! grow with the input, and the output does not depend on the thread
+//! count or the batch size.
 
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
-use super::input::{load_article, record_document, Document, RecordLines, SentenceCsv};
+use super::input::{
+    load_article, record_document, CsvBatches, CsvNotes, CsvRows, CsvWork, Document, RecordLines,
+};
 use super::output::{header_bytes, DocSummary, Format};
 use super::stream::{read_in_parts, ArticleParts, STREAM_ABOVE};
 use crate::error::{Error, Result};
@@ -30,12 +37,15 @@ pub struct ScoreOptions {
     /// Worker threads; `0` (the default) means one per core.
     pub threads: usize,
     /// Units of work in flight at most (read or scored but not yet
-    /// written): whole article files, or batches of sentence-CSV documents
-    /// or JSONL records; defaults to `128`.
+    /// written): whole article files, parts of large ones, or batches of
+    /// sentence-CSV or JSONL records; defaults to `128`.
     pub window: usize,
-    /// Text or record bytes gathered into one batch of a sentence CSV or
-    /// JSONL stream (whole documents, at least one); defaults to
-    /// [`BATCH_BYTES`].
+    /// Bytes of records in one batch of a sentence CSV (whole records, at
+    /// least this many, up to where a document ends) or a JSONL stream
+    /// (whole lines, at least one); defaults to [`BATCH_BYTES`]. A
+    /// sentence-CSV document whose rows run past 16 times this many bytes
+    /// is parsed by the feed, with the batch's documents before it (see
+    /// [`for_each_input`]).
     pub batch_bytes: usize,
     /// Output format; defaults to CSV.
     pub format: Format,
@@ -333,8 +343,8 @@ pub struct Summary {
     pub articles: Vec<DocSummary>,
 }
 
-/// Text (sentence CSV) or record bytes (JSONL) per unit of work by
-/// default: whole documents are gathered until a batch holds this much.
+/// Record bytes per batch of a sentence CSV or JSONL stream by default
+/// (see [`ScoreOptions::batch_bytes`]).
 pub const BATCH_BYTES: usize = 64 << 10;
 
 /// A unit of work, numbered in output order.
@@ -351,6 +361,8 @@ struct Job {
     warnings: Vec<String>,
     /// Record-level problems known when the job was made.
     problems: Vec<Error>,
+    /// What the sentence-CSV rows read for the job say about their file.
+    notes: CsvNotes,
     /// Why the input ends here early.
     end: Option<Error>,
 }
@@ -366,6 +378,7 @@ impl Job {
             work,
             warnings: Vec::new(),
             problems: Vec::new(),
+            notes: CsvNotes::default(),
             end: None,
         }
     }
@@ -383,24 +396,30 @@ impl Job {
 enum Work {
     /// A whole article file or standard input, read by the worker.
     Article,
-    /// Documents read from a sentence CSV, or a part of a large article
-    /// file.
+    /// Documents read already: a part of a large article file, or a long
+    /// document of a sentence CSV and those before it.
     Documents(Vec<Document>),
+    /// Whole records of a sentence CSV, parsed by the worker.
+    CsvRows(CsvRows),
     /// Lines of a JSONL stream, parsed by the worker.
     Records(Vec<(u64, Vec<u8>)>),
 }
 
 /// An input being read part by part.
 enum Open {
-    Csv(Box<SentenceCsv>),
+    Csv(Box<CsvBatches>),
     Jsonl(RecordLines),
     Text(Box<ArticleParts>),
 }
 
 /// Hands out jobs in output order: an article file is one job, or, when
 /// larger than [`ScoreOptions::stream_above`], read here in parts, one job
-/// each; a sentence CSV or JSONL stream is read here, sequentially, into
-/// batches of whole documents or records (see [`ScoreOptions::batch_bytes`]).
+/// each; a JSONL stream is read here into batches of whole lines, and a
+/// sentence CSV into batches of whole records that start and end with a
+/// document (see [`ScoreOptions::batch_bytes`]), for the worker to parse.
+/// Of a sentence CSV only the records past a batch's size are parsed here,
+/// to find where the document they belong to ends, and a document that
+/// goes on past 16 batches' worth of rows is parsed here whole.
 struct Feed<'a> {
     model: &'a Model,
     inputs: &'a [Input],
@@ -431,7 +450,7 @@ impl Feed<'_> {
                         )
                     }
                     Input::Stdin | Input::Article { .. } => None,
-                    Input::Csv(p) => Some(SentenceCsv::open(p).map(|c| Open::Csv(Box::new(c)))),
+                    Input::Csv(p) => Some(CsvBatches::open(p).map(|c| Open::Csv(Box::new(c)))),
                     Input::Jsonl(p) => Some(RecordLines::open(p).map(Open::Jsonl)),
                 };
                 self.next_input += 1;
@@ -446,29 +465,16 @@ impl Feed<'_> {
             }
             Some(Open::Csv(csv)) => {
                 let input = self.next_input - 1;
-                let (mut docs, mut bytes, mut last, mut end) = (Vec::new(), 0, false, None);
-                while bytes < self.batch_bytes {
-                    match csv.next_document() {
-                        Ok(Some(doc)) => {
-                            bytes += doc.text.len();
-                            docs.push(doc);
-                        }
-                        Ok(None) => {
-                            last = true;
-                            break;
-                        }
-                        Err(e) => {
-                            (last, end) = (true, Some(e));
-                            break;
-                        }
-                    }
+                let batch = csv.next_batch(self.batch_bytes);
+                let work = match batch.work {
+                    CsvWork::Rows(rows) => Work::CsvRows(rows),
+                    CsvWork::Documents(docs) => Work::Documents(docs),
+                };
+                Job {
+                    notes: batch.notes,
+                    end: batch.end,
+                    ..Job::new(input, work, batch.last)
                 }
-                let mut job = Job::new(input, Work::Documents(docs), last);
-                job.end = end;
-                if last {
-                    job.warnings = csv.take_warnings();
-                }
-                job
             }
             Some(Open::Jsonl(lines)) => {
                 let input = self.next_input - 1;
@@ -518,6 +524,8 @@ struct Done<T> {
     last: bool,
     warnings: Vec<String>,
     problems: Vec<Error>,
+    /// What the sentence-CSV rows of the job say about their file.
+    notes: CsvNotes,
     /// Per document: its totals, what `work` made of it, and whether it
     /// continues the document before (a later part of an article file).
     docs: Vec<(DocSummary, T, bool)>,
@@ -532,10 +540,13 @@ struct Done<T> {
 ///
 /// Article files are read and scored whole, one per worker at a time,
 /// unless larger than [`ScoreOptions::stream_above`]: those, like sentence
-/// CSVs and JSONL streams, are read here in batches (parts of the article,
-/// whole documents or records), scored on the workers, so one large file
-/// uses every core and memory stays bounded by [`ScoreOptions::window`]
-/// batches, not by the file. The parts of one article reach `work` and
+/// CSVs and JSONL streams, are read in batches (parts of the article, whole
+/// records of whole documents, whole lines) that the workers parse and
+/// score, so one large file uses every core and memory stays bounded by
+/// [`ScoreOptions::window`] batches, not by the file. A sentence CSV's
+/// warnings (invalid UTF-8, documents split) are about the whole file:
+/// what each batch's rows noted is added up in order and told with its
+/// last batch. The parts of one article reach `work` and
 /// `sink` as documents of their own (see [`Document::first_sentence`]);
 /// [`Summary`] counts them as one document with one [`DocSummary`]. The
 /// output does not depend on the thread count.
@@ -613,6 +624,7 @@ where
             last: job.last,
             warnings: job.warnings,
             problems: job.problems,
+            notes: job.notes,
             docs: Vec::new(),
             failed: job.end,
         };
@@ -632,6 +644,12 @@ where
                     .try_for_each(|d| score(d, &mut done))
             }),
             Work::Documents(docs) => docs.iter().try_for_each(|d| score(d, &mut done)),
+            Work::CsvRows(rows) => {
+                let mut docs = rows.documents();
+                let result = docs.try_for_each(|d| score(&d, &mut done));
+                done.notes.merge(docs.into_notes());
+                result
+            }
             Work::Records(lines) => {
                 let source = input.path().unwrap_or(Path::new("-"));
                 let mut problems = Vec::new();
@@ -705,15 +723,25 @@ where
 
         let mut pending = std::collections::BTreeMap::new();
         let mut next_write = 0;
-        // Sentences and failure of the input being written.
+        // Sentences, failure and sentence-CSV notes of the input being
+        // written.
         let mut input_sentences = 0;
         let mut input_failed = false;
+        let mut input_notes = CsvNotes::default();
         // Writes every result that is next in output order.
         let mut flush = |pending: &mut std::collections::BTreeMap<usize, Done<T>>,
                          next_write: &mut usize| {
             while let Some(done) = pending.remove(next_write) {
                 let input = &inputs[done.input];
-                for message in done.warnings {
+                input_notes.merge(done.notes);
+                // A sentence CSV's warnings are about the whole file: told
+                // with its last batch, as they would be read whole.
+                let mut warnings = Vec::new();
+                if done.last {
+                    warnings = std::mem::take(&mut input_notes).into_warnings();
+                }
+                warnings.extend(done.warnings);
+                for message in warnings {
                     on_event(Event::Warning { input, message });
                 }
                 for problem in done.problems {
