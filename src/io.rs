@@ -39,6 +39,17 @@ pub fn guard_raw_cell(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `String::from_utf8_lossy`, through the standard library's validator
+/// first: valid text (nearly every cell and line) is checked several bytes
+/// at a time, where the lossy decoder walks it chunk by chunk.
+#[inline]
+pub fn decode_lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.into(),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// Undoes [`protect_cell`]: drops a leading `'` that precedes a formula
 /// character or another `'`.
 pub fn unprotect_cell(cell: &str) -> &str {

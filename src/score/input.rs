@@ -591,7 +591,7 @@ pub fn read_record_line<R: BufRead>(
 /// replaced sequences (0 when the line was valid).
 pub fn decode_record_line(bytes: &[u8]) -> (Cow<'_, str>, usize) {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    let text = String::from_utf8_lossy(bytes);
+    let text = crate::io::decode_lossy(bytes);
     let bad = match &text {
         Cow::Borrowed(_) => 0,
         Cow::Owned(t) => t.matches('\u{FFFD}').count() - count_literal_fffd(bytes),

@@ -105,7 +105,7 @@ impl Columns {
         let mut repaired = false;
         let mut cell = |col: Option<usize>| {
             let raw = col.and_then(&field).unwrap_or(b"");
-            let text = String::from_utf8_lossy(raw);
+            let text = crate::io::decode_lossy(raw);
             repaired |= matches!(text, Cow::Owned(_));
             text
         };
