@@ -46,7 +46,7 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import Stemmer  # noqa: E402  (PyStemmer)
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 
-REPEATS = int(os.environ.get("PEER_REPEATS", "5"))
+REPEATS = int(os.environ.get("PEER_REPEATS", "10"))
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
