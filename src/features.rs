@@ -870,9 +870,9 @@ impl<'c> Stream<'c> {
 
 /// Sorts distinct values. A sentence has a dozen hits or so: up to
 /// [`RANK_SORT_MAX`] they are placed by rank (each value's place is the
-/// number of values below it), comparisons without branches that the
-/// compiler vectorises, where an insertion sort mispredicts a branch per
-/// step; longer slices use the standard sort.
+/// number of values below it), counted with comparisons that do not
+/// branch, where an insertion sort mispredicts a branch per step; longer
+/// slices use the standard sort.
 fn sort_small(values: &mut [u64]) {
     let n = values.len();
     if n > RANK_SORT_MAX {
