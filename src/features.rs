@@ -739,6 +739,16 @@ impl<'c> Stream<'c> {
         packed
     }
 
+    /// The cache code of the word `sentence[start..end]`, resolved and
+    /// cached when first seen.
+    #[inline]
+    fn code(&mut self, sentence: &str, start: usize, end: usize, ids: &mut dyn Ids) -> u32 {
+        match self.cache.get_in(sentence.as_bytes(), start, end) {
+            Some(c) => c,
+            None => self.resolve(&sentence[start..end], ids),
+        }
+    }
+
     /// The info behind a cache code.
     #[inline]
     fn info(&self, packed: u32) -> WordInfo {
@@ -769,10 +779,7 @@ impl<'c> Stream<'c> {
             let mut units = std::mem::take(&mut self.units);
             let mut scope = 0usize;
             for_each_run(sentence, |start, end| {
-                let packed = match self.cache.get_in(sentence.as_bytes(), start, end) {
-                    Some(c) => c,
-                    None => self.resolve(&sentence[start..end], ids),
-                };
+                let packed = self.code(sentence, start, end, ids);
                 if let Some(id) = unit_id(self.info(packed), &mut scope) {
                     units.push(Unit {
                         id,
@@ -786,11 +793,8 @@ impl<'c> Stream<'c> {
         }
         let mut words = std::mem::take(&mut self.words);
         for_each_run(sentence, |start, end| {
-            let info = match self.cache.get_in(sentence.as_bytes(), start, end) {
-                Some(i) => i,
-                None => self.resolve(&sentence[start..end], ids),
-            };
-            words.push((start as u32, end as u32, info));
+            let packed = self.code(sentence, start, end, ids);
+            words.push((start as u32, end as u32, packed));
         });
         let matcher = &self.compiled.matcher;
         let mut scope = 0usize;

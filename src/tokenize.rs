@@ -463,18 +463,11 @@ impl WordCache {
     /// The code cached for `word`, if any.
     #[inline]
     pub fn get(&self, word: &[u8]) -> Option<u32> {
-        if word.is_empty() {
-            return None;
-        }
-        let prefix = load_u64(word);
-        self.find(word, prefix, hash_word(word, prefix))
-            .ok()
-            .map(|i| self.slots[i].code)
+        self.get_in(word, 0, word.len())
     }
 
-    /// The code cached for the word `text[start..end]`: [`WordCache::get`],
-    /// but reading the word's first eight bytes in one load when the text
-    /// goes on that far.
+    /// The code cached for the word `text[start..end]`, reading the word's
+    /// first eight bytes in one load when the text goes on that far.
     #[inline]
     pub fn get_in(&self, text: &[u8], start: usize, end: usize) -> Option<u32> {
         let word = &text[start..end];
