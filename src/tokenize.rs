@@ -131,7 +131,11 @@ pub fn for_each_run(text: &str, mut f: impl FnMut(usize, usize)) {
     let (mut carry_word, mut carry_seen) = (0u64, 0u64);
     let mut open: Option<usize> = None;
     let mut base = 0;
-    while base < n {
+    // Bytes past the end count as non-word bytes, which end a run that
+    // reaches the end of the text; when the text fills its last block, one
+    // more (empty) block does so. `f` is called at one place only, so it
+    // is inlined.
+    while base <= n {
         let (mut word, high) = classify64(&bytes[base..n.min(base + 64)]);
         word |= carry_word;
         let mut leads = high & !carry_seen;
@@ -174,10 +178,10 @@ pub fn for_each_run(text: &str, mut f: impl FnMut(usize, usize)) {
                 }
             }
         }
+        if base + 64 > n && open.is_none() {
+            break;
+        }
         base += 64;
-    }
-    if let Some(start) = open {
-        f(start, n);
     }
 }
 
@@ -345,19 +349,21 @@ impl Analyzer<'_> {
 /// four to a cache line, each holding the word's first eight bytes, its
 /// length and its code. A word of up to eight bytes (nine in ten words of
 /// news text) is found by one compare of the slot, touching one cache line;
-/// a longer word also compares the rest of its bytes, kept in a byte arena
-/// in first-seen order. The table of a news archive's vocabulary (20,000
+/// a longer word also compares the rest of its bytes, kept in zero-padded
+/// eight-byte chunks in first-seen order, a chunk per compare. The table of a news archive's vocabulary (20,000
 /// words: 512 KiB) stays in the L2 cache. Bounded: when it holds `capacity`
 /// words it is emptied, so memory stays flat on endless input.
 #[derive(Debug)]
 pub struct WordCache {
     slots: Vec<Slot>,
-    /// Where the bytes after the first eight of a long word lie in the
-    /// arena, by slot; read only for words longer than eight bytes.
-    tails: Vec<u32>,
+    /// Where the bytes after the first eight of a long word lie in
+    /// `tails`, by slot; read only for words longer than eight bytes.
+    tail_at: Vec<u32>,
     bits: u32,
     len: usize,
-    arena: Vec<u8>,
+    /// The bytes after the first eight of each long word, in zero-padded
+    /// eight-byte chunks, so that a tail is compared a chunk per step.
+    tails: Vec<u64>,
     capacity: usize,
 }
 
@@ -379,42 +385,39 @@ fn mix(h: u64, v: u64) -> u64 {
     (h.rotate_left(5) ^ v).wrapping_mul(HASH_K)
 }
 
-/// Little-endian load of up to eight bytes, zero-padded.
+/// The `n` bytes of `text` from `at` (at most eight), zero-padded into a
+/// little-endian `u64`: one load when the text goes on for eight bytes.
 #[inline]
-fn load_u64(bytes: &[u8]) -> u64 {
-    if bytes.len() >= 8 {
-        let mut buf = [0u8; 8];
-        buf.copy_from_slice(&bytes[..8]);
-        u64::from_le_bytes(buf)
-    } else {
-        let mut v = 0u64;
-        for (i, &b) in bytes.iter().enumerate() {
-            v |= (b as u64) << (8 * i);
+fn chunk(text: &[u8], at: usize, n: usize) -> u64 {
+    match text.get(at..at + 8) {
+        Some(eight) => {
+            let mut buf = [0u8; 8];
+            buf.copy_from_slice(eight);
+            let all = u64::from_le_bytes(buf);
+            if n >= 8 {
+                all
+            } else {
+                all & ((1u64 << (8 * n)) - 1)
+            }
         }
-        v
+        None => text[at..at + n.min(8)]
+            .iter()
+            .rev()
+            .fold(0, |v, &b| v << 8 | b as u64),
     }
 }
 
-/// FxHash-style hash of a byte string (its first eight bytes `prefix`),
-/// eight bytes at a time.
+/// The hash of a word from its length, its first eight bytes and the
+/// chunks of the rest: one multiply for a word of up to eight bytes.
 #[inline]
-fn hash_word(word: &[u8], prefix: u64) -> u64 {
-    let mut h = mix(mix(0, word.len() as u64), prefix);
-    if word.len() > 8 {
-        for c in word[8..].chunks(8) {
-            h = mix(h, load_u64(c));
-        }
-    }
-    h
+fn hash_word(len: usize, prefix: u64, tail: impl Iterator<Item = u64>) -> u64 {
+    tail.fold((prefix ^ len as u64).wrapping_mul(HASH_K), mix)
 }
 
-/// Equality of two byte strings of the same length, eight bytes at a time;
-/// inlined, because a `memcmp` call costs more than comparing a short word.
+/// The chunks of `text[at..at + n]`, eight bytes each (the last padded).
 #[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.chunks(8)
-        .zip(b.chunks(8))
-        .all(|(x, y)| load_u64(x) == load_u64(y))
+fn chunks(text: &[u8], at: usize, n: usize) -> impl Iterator<Item = u64> + '_ {
+    (0..n.div_ceil(8)).map(move |k| chunk(text, at + 8 * k, n - 8 * k))
 }
 
 impl WordCache {
@@ -422,10 +425,10 @@ impl WordCache {
     pub fn with_capacity(capacity: usize) -> Self {
         WordCache {
             slots: vec![Slot::default(); 1 << INITIAL_BITS],
-            tails: vec![0; 1 << INITIAL_BITS],
+            tail_at: vec![0; 1 << INITIAL_BITS],
             bits: INITIAL_BITS,
             len: 0,
-            arena: Vec::new(),
+            tails: Vec::new(),
             capacity: capacity.max(1),
         }
     }
@@ -435,29 +438,42 @@ impl WordCache {
         (h >> (64 - self.bits)) as usize
     }
 
-    /// The slot holding `word` (`Ok`) or the empty slot where it would go
-    /// (`Err`).
-    #[inline]
-    fn find(&self, word: &[u8], prefix: u64, h: u64) -> std::result::Result<usize, usize> {
+    /// The slot holding the word `text[start..start + len]` (`Ok`), or the
+    /// empty slot where it would go (`Err`); `prefix` and `h` are its
+    /// first eight bytes and its hash.
+    #[inline(always)]
+    fn find(
+        &self,
+        text: &[u8],
+        start: usize,
+        len: usize,
+        prefix: u64,
+        h: u64,
+    ) -> std::result::Result<usize, usize> {
         let mask = self.slots.len() - 1;
-        let len = word.len() as u32;
         let mut i = self.start(h);
         loop {
             let s = self.slots[i];
             if s.len == 0 {
                 return Err(i);
             }
-            if s.prefix == prefix && s.len == len && (len <= 8 || self.same_tail(i, word)) {
+            if s.prefix == prefix
+                && s.len as usize == len
+                && (len <= 8 || self.same_tail(i, text, start + 8, len - 8))
+            {
                 return Ok(i);
             }
             i = (i + 1) & mask;
         }
     }
 
-    #[cold]
-    fn same_tail(&self, i: usize, word: &[u8]) -> bool {
-        let at = self.tails[i] as usize;
-        same_bytes(&self.arena[at..at + word.len() - 8], &word[8..])
+    /// Whether slot `i`'s tail is `text[at..at + n]`.
+    #[inline]
+    fn same_tail(&self, i: usize, text: &[u8], at: usize, n: usize) -> bool {
+        let first = self.tail_at[i] as usize;
+        chunks(text, at, n)
+            .zip(&self.tails[first..])
+            .all(|(a, &b)| a == b)
     }
 
     /// The code cached for `word`, if any.
@@ -467,27 +483,16 @@ impl WordCache {
     }
 
     /// The code cached for the word `text[start..end]`, reading the word's
-    /// first eight bytes in one load when the text goes on that far.
-    #[inline]
+    /// bytes eight at a time from the text.
+    #[inline(always)]
     pub fn get_in(&self, text: &[u8], start: usize, end: usize) -> Option<u32> {
-        let word = &text[start..end];
-        if word.is_empty() {
+        let len = end.checked_sub(start)?;
+        if len == 0 {
             return None;
         }
-        let prefix = match text.get(start..start + 8) {
-            Some(eight) => {
-                let mut buf = [0u8; 8];
-                buf.copy_from_slice(eight);
-                let all = u64::from_le_bytes(buf);
-                if word.len() >= 8 {
-                    all
-                } else {
-                    all & ((1u64 << (8 * word.len())) - 1)
-                }
-            }
-            None => load_u64(word),
-        };
-        self.find(word, prefix, hash_word(word, prefix))
+        let prefix = chunk(text, start, len);
+        let h = hash_word(len, prefix, chunks(text, start + 8, len.saturating_sub(8)));
+        self.find(text, start, len, prefix, h)
             .ok()
             .map(|i| self.slots[i].code)
     }
@@ -497,14 +502,17 @@ impl WordCache {
         if word.is_empty() || word.len() > u32::MAX as usize {
             return;
         }
-        if self.len >= self.capacity || self.arena.len() + word.len() > u32::MAX as usize {
+        let n_chunks = word.len().saturating_sub(8).div_ceil(8);
+        if self.len >= self.capacity || self.tails.len() + n_chunks > u32::MAX as usize {
             self.clear();
         }
         if 10 * (self.len + 1) > 7 * self.slots.len() {
             self.grow();
         }
-        let prefix = load_u64(word);
-        let i = match self.find(word, prefix, hash_word(word, prefix)) {
+        let len = word.len();
+        let prefix = chunk(word, 0, len);
+        let h = hash_word(len, prefix, chunks(word, 8, len.saturating_sub(8)));
+        let i = match self.find(word, 0, len, prefix, h) {
             Ok(i) => {
                 self.slots[i].code = code;
                 return;
@@ -513,50 +521,45 @@ impl WordCache {
         };
         self.slots[i] = Slot {
             prefix,
-            len: word.len() as u32,
+            len: len as u32,
             code,
         };
-        if word.len() > 8 {
-            self.tails[i] = self.arena.len() as u32;
-            self.arena.extend_from_slice(&word[8..]);
+        if len > 8 {
+            self.tail_at[i] = self.tails.len() as u32;
+            self.tails.extend(chunks(word, 8, len - 8));
         }
         self.len += 1;
     }
 
     fn grow(&mut self) {
         let old_slots = std::mem::take(&mut self.slots);
-        let old_tails = std::mem::take(&mut self.tails);
+        let old_tail_at = std::mem::take(&mut self.tail_at);
         self.bits += 1;
         self.slots = vec![Slot::default(); 1 << self.bits];
-        self.tails = vec![0; 1 << self.bits];
+        self.tail_at = vec![0; 1 << self.bits];
         let mask = self.slots.len() - 1;
-        let mut word = Vec::new();
-        for (s, tail) in old_slots.into_iter().zip(old_tails) {
+        for (s, at) in old_slots.into_iter().zip(old_tail_at) {
             if s.len == 0 {
                 continue;
             }
-            // The word again: its prefix, then its tail from the arena.
-            word.clear();
-            word.extend_from_slice(&s.prefix.to_le_bytes()[..(s.len as usize).min(8)]);
-            if s.len > 8 {
-                let at = tail as usize;
-                word.extend_from_slice(&self.arena[at..at + s.len as usize - 8]);
-            }
-            let mut i = self.start(hash_word(&word, s.prefix));
+            let len = s.len as usize;
+            let n_chunks = len.saturating_sub(8).div_ceil(8);
+            let tail = self.tails[at as usize..][..n_chunks].iter().copied();
+            let mut i = self.start(hash_word(len, s.prefix, tail));
             while self.slots[i].len != 0 {
                 i = (i + 1) & mask;
             }
             self.slots[i] = s;
-            self.tails[i] = tail;
+            self.tail_at[i] = at;
         }
     }
 
     fn clear(&mut self) {
         self.slots = vec![Slot::default(); 1 << INITIAL_BITS];
-        self.tails = vec![0; 1 << INITIAL_BITS];
+        self.tail_at = vec![0; 1 << INITIAL_BITS];
         self.bits = INITIAL_BITS;
         self.len = 0;
-        self.arena.clear();
+        self.tails.clear();
     }
 
     /// Number of cached words.
