@@ -159,10 +159,14 @@ const STOP: u32 = u32::MAX;
 const UNKNOWN: u32 = u32::MAX - 1;
 /// No feature.
 const NONE: u32 = u32::MAX;
+/// Flag of a `unit_terms` entry: some vocabulary n-gram (n ≥ 2) ends with
+/// the unit.
+const ENDS_NGRAM: u32 = 1 << 31;
+/// The unigram field of a `unit_terms` entry when the unit has no unigram
+/// feature; feature indices stay below it.
+const NO_UNIGRAM: u32 = ENDS_NGRAM - 1;
 /// Distinct written words a thread remembers before starting afresh.
 const CACHED_WORDS: usize = 1 << 20;
-/// Span marker for terms that are not words of the sentence.
-const NO_SPAN: (u32, u32) = (u32::MAX, u32::MAX);
 /// Prefix of negated units.
 pub const NEGATED_PREFIX: &str = "not_";
 /// Prefix of the actor-set term.
@@ -715,6 +719,8 @@ impl<'c> Stream<'c> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn resolve(&mut self, word: &str, ids: &mut dyn Ids) -> u32 {
         // A one-byte word is one ASCII character.
         let one_letter = word.len() == 1;
@@ -741,7 +747,7 @@ impl<'c> Stream<'c> {
 
     /// The cache code of the word `sentence[start..end]`, resolved and
     /// cached when first seen.
-    #[inline]
+    #[inline(always)]
     fn code(&mut self, sentence: &str, start: usize, end: usize, ids: &mut dyn Ids) -> u32 {
         match self.cache.get_in(sentence.as_bytes(), start, end) {
             Some(c) => c,
@@ -945,11 +951,12 @@ pub struct FittedTfIdfVectorizer {
     /// n-gram of the vocabulary, and this answers so without probing
     /// `keys` (see [`KeyFilter`]).
     key_filter: KeyFilter,
-    /// Unit id → feature index of the unigram, or `NONE`.
-    unigrams: Vec<u32>,
-    /// Unit id → whether some vocabulary n-gram (n ≥ 2) ends with it; lets
-    /// the hot loop skip the hash lookup for most word pairs.
-    ends_ngram: Vec<bool>,
+    /// Unit id → what the vocabulary holds for it, in one `u32` so that a
+    /// unit costs one load: the feature index of its unigram in the low
+    /// bits (`NO_UNIGRAM` when it has none), and [`ENDS_NGRAM`] when some
+    /// vocabulary n-gram (n ≥ 2) ends with it, which lets the hot loop skip
+    /// the n-gram lookups for most units.
+    unit_terms: Vec<u32>,
     /// Actor bit set → feature index of its actor-set term.
     actor_sets: FxHashMap<u32, u32>,
     /// Cue group → feature index of its term, or `NONE`.
@@ -987,8 +994,13 @@ impl FittedTfIdfVectorizer {
         let mut stem_ids: FxHashMap<Box<str>, u32> = FxHashMap::default();
         let mut keys = FxHashMap::default();
         keys.reserve(vocabulary.len());
-        let mut unigrams: Vec<u32> = Vec::new();
-        let mut ends_ngram: Vec<bool> = Vec::new();
+        if vocabulary.len() >= NO_UNIGRAM as usize {
+            return Err(Error::Config(format!(
+                "vocabulary has {} terms, more than the {NO_UNIGRAM} supported",
+                vocabulary.len()
+            )));
+        }
+        let mut unit_terms: Vec<u32> = Vec::new();
         let mut ids = Vec::with_capacity(MAX_NGRAM);
         for (index, term) in vocabulary.iter().enumerate() {
             ids.clear();
@@ -1019,18 +1031,17 @@ impl FittedTfIdfVectorizer {
                     "vocabulary uses more than {MAX_STEMS} distinct stems"
                 )));
             }
+            let last = ids[ids.len() - 1] as usize;
+            if unit_terms.len() <= last {
+                unit_terms.resize(last + 1, NO_UNIGRAM);
+            }
+            let entry = &mut unit_terms[last];
             let duplicate = if ids.len() == 1 {
-                let u = ids[0] as usize;
-                if unigrams.len() <= u {
-                    unigrams.resize(u + 1, NONE);
-                }
-                std::mem::replace(&mut unigrams[u], index as u32) != NONE
+                let before = *entry & NO_UNIGRAM;
+                *entry = (*entry & ENDS_NGRAM) | index as u32;
+                before != NO_UNIGRAM
             } else {
-                let last = ids[ids.len() - 1] as usize;
-                if ends_ngram.len() <= last {
-                    ends_ngram.resize(last + 1, false);
-                }
-                ends_ngram[last] = true;
+                *entry |= ENDS_NGRAM;
                 keys.insert(pack(&ids), index as u32).is_some()
             };
             if duplicate {
@@ -1040,13 +1051,14 @@ impl FittedTfIdfVectorizer {
             }
         }
         let key_filter = KeyFilter::new(keys.keys().copied());
-        unigrams.resize(stem_ids.len() * 2, NONE);
-        ends_ngram.resize(stem_ids.len() * 2, false);
+        unit_terms.resize(stem_ids.len() * 2, NO_UNIGRAM);
         let compiled = Compiled::new(&config);
         let feature_of = |term: &str| {
             stem_ids
                 .get(term)
-                .map_or(NONE, |&b| unigrams[(b * 2) as usize])
+                .map(|&b| unit_terms[(b * 2) as usize] & NO_UNIGRAM)
+                .filter(|&f| f != NO_UNIGRAM)
+                .unwrap_or(NONE)
         };
         let n_actors = compiled.actor_names.len().min(32);
         let mut actor_sets = FxHashMap::default();
@@ -1090,8 +1102,7 @@ impl FittedTfIdfVectorizer {
             stem_ids,
             keys,
             key_filter,
-            unigrams,
-            ends_ngram,
+            unit_terms,
         })
     }
 
@@ -1137,7 +1148,6 @@ impl FittedTfIdfVectorizer {
             fitted: self,
             stream: Stream::new(&self.compiled, &mut ids),
             hits: Vec::new(),
-            spans: Vec::new(),
         }
     }
 
@@ -1167,82 +1177,91 @@ impl FittedTfIdfVectorizer {
 pub struct Transformer<'a> {
     fitted: &'a FittedTfIdfVectorizer,
     stream: Stream<'a>,
-    /// `feature index << 32 | occurrence number`, sorted after a transform.
+    /// `feature index << 32 | place`, sorted after a transform. The place
+    /// of an n-gram ending at unit `k` of the stream is `k << 2 | n`; the
+    /// sentence-level terms (actor set, cues, lead) follow, numbered from
+    /// `units << 2`. Places are distinct and in the order terms are found.
     hits: Vec<u64>,
-    /// Byte span in the sentence of each occurrence, by occurrence number.
-    spans: Vec<(u32, u32)>,
 }
+
+/// Units a sentence is featurized on, so that places (`k << 2 | n`) fit in
+/// 32 bits. A sentence that long (three gigabytes or more) is cut: no input
+/// reader makes one.
+const MAX_UNITS: usize = (1 << 30) - 1;
 
 impl Transformer<'_> {
     /// Writes the TF-IDF vector of `sentence` into `out` (cleared first).
     pub fn transform(&mut self, sentence: &str, out: &mut SparseVec) {
         out.clear();
         self.hits.clear();
-        self.spans.clear();
         let fitted = self.fitted;
         let mut ids = Fixed(&fitted.stem_ids);
         self.stream.analyze(sentence, &mut ids);
+        self.stream.units.truncate(MAX_UNITS);
         let (lo, hi) = fitted.config.ngram_range;
         let units = &self.stream.units;
         let hits = &mut self.hits;
-        let spans = &mut self.spans;
-        let mut push = |index: u32, span: (u32, u32)| {
-            if index != NONE {
-                hits.push((index as u64) << 32 | spans.len() as u64);
-                spans.push(span);
-            }
-        };
-        let mut gram = [0u32; MAX_NGRAM];
-        for k in 0..units.len() {
-            let u = units[k].id;
+        for (k, unit) in units.iter().enumerate() {
+            let u = unit.id;
             if u == UNKNOWN {
                 continue; // no n-gram ending here can be in the vocabulary
             }
-            for n in lo..=hi.min(k + 1) {
-                let first = &units[k + 1 - n];
-                let index = if n == 1 {
-                    fitted.unigrams.get(u as usize).copied().unwrap_or(NONE)
-                } else {
-                    if !fitted.ends_ngram.get(u as usize).copied().unwrap_or(false) {
-                        continue;
-                    }
-                    for (g, unit) in gram.iter_mut().zip(&units[k + 1 - n..=k]) {
-                        *g = unit.id;
-                    }
-                    if gram[..n].contains(&UNKNOWN) {
-                        continue;
-                    }
-                    let key = pack(&gram[..n]);
-                    if !fitted.key_filter.may_contain(key) {
-                        continue;
-                    }
-                    fitted.keys.get(&key).copied().unwrap_or(NONE)
-                };
-                push(index, (first.start, units[k].end));
+            // Every known unit id has an entry (see `from_parts`).
+            let entry = fitted.unit_terms.get(u as usize).copied().unwrap_or(0);
+            let place = (k as u64) << 2;
+            if lo == 1 && entry & NO_UNIGRAM != NO_UNIGRAM {
+                hits.push(((entry & NO_UNIGRAM) as u64) << 32 | place | 1);
+            }
+            if entry & ENDS_NGRAM == 0 {
+                continue;
+            }
+            // The key of the n-gram ending at `k`, grown one unit to the
+            // left at a time, as `pack` would build it.
+            let mut key = u as u64 + 1;
+            for n in 2..=hi.min(k + 1) {
+                let id = units[k + 1 - n].id;
+                if id == UNKNOWN {
+                    break; // every longer n-gram holds it too
+                }
+                key |= (id as u64 + 1) << (ID_BITS * (n as u32 - 1));
+                if n < lo || !fitted.key_filter.may_contain(key) {
+                    continue;
+                }
+                if let Some(&index) = fitted.keys.get(&key) {
+                    hits.push((index as u64) << 32 | place | n as u64);
+                }
             }
         }
         // Sentence-level terms, through tables built at load time.
+        let mut extra = (units.len() as u64) << 2;
+        let mut push = |index: u32| {
+            if index != NONE {
+                hits.push((index as u64) << 32 | extra);
+                // Distinct while a sentence has fewer than 2^32 places;
+                // past that (only in a sentence cut to `MAX_UNITS`) the
+                // hits are many, and sorted by the standard sort, which
+                // needs no distinct values.
+                extra = (extra + 1).min(u32::MAX as u64);
+            }
+        };
         if self.stream.actor_mask != 0 {
             if let Some(&index) = fitted.actor_sets.get(&self.stream.actor_mask) {
-                push(index, NO_SPAN);
+                push(index);
             }
         }
         for (&n, &index) in self.stream.cue_counts.iter().zip(&fitted.cue_features) {
             for _ in 0..n {
-                push(index, NO_SPAN);
+                push(index);
             }
         }
         let lead = self.stream.lead;
         if fitted.compiled.roles && lead != NO_ACTOR {
             let n_actors = fitted.compiled.actor_names.len();
             let n_cues = fitted.compiled.cue_names.len();
-            push(fitted.lead_features[lead as usize], NO_SPAN);
+            push(fitted.lead_features[lead as usize]);
             for (c, &n) in self.stream.cue_counts.iter().enumerate() {
                 if n > 0 {
-                    push(
-                        fitted.lead_features[n_actors + lead as usize * n_cues + c],
-                        NO_SPAN,
-                    );
+                    push(fitted.lead_features[n_actors + lead as usize * n_cues + c]);
                 }
             }
         }
@@ -1301,11 +1320,11 @@ impl Transformer<'_> {
         if hit >> 32 != feature as u64 {
             return None;
         }
-        let (start, end) = *self.spans.get((hit & 0xFFFF_FFFF) as usize)?;
-        if (start, end) == NO_SPAN {
-            return None;
-        }
-        Some((start as usize, end as usize))
+        let place = (hit & 0xFFFF_FFFF) as usize;
+        let (k, n) = (place >> 2, place & 3);
+        let units = &self.stream.units;
+        let last = units.get(k)?;
+        Some((units[k + 1 - n].start as usize, last.end as usize))
     }
 }
 
