@@ -129,7 +129,9 @@ pub fn for_each_run(text: &str, mut f: impl FnMut(usize, usize)) {
     // Bits of the block after this one: word bytes of a character that
     // started in this block, and continuation bytes already decoded.
     let (mut carry_word, mut carry_seen) = (0u64, 0u64);
-    let mut open: Option<usize> = None;
+    // Whether the last byte of the previous block is a word byte, and
+    // where the run it belongs to started.
+    let (mut open, mut run_start) = (0u64, 0usize);
     let mut base = 0;
     // Bytes past the end count as non-word bytes, which end a run that
     // reaches the end of the text; when the text fills its last block, one
@@ -155,30 +157,33 @@ pub fn for_each_run(text: &str, mut f: impl FnMut(usize, usize)) {
             carry_seen |= next;
             leads &= !here;
         }
-        let mut pos = 0u32;
-        while pos < 64 {
-            let from = u64::MAX << pos;
-            match open {
-                Some(start) => {
-                    let ends = !word & from;
-                    if ends == 0 {
-                        break;
-                    }
-                    pos = ends.trailing_zeros();
-                    f(start, base + pos as usize);
-                    open = None;
-                }
-                None => {
-                    let starts = word & from;
-                    if starts == 0 {
-                        break;
-                    }
-                    pos = starts.trailing_zeros();
-                    open = Some(base + pos as usize);
-                }
+        // A run starts at a word byte after a non-word byte and ends at a
+        // non-word byte after a word byte; starts and ends alternate, an
+        // end first when a run comes in from the previous block.
+        let before = word << 1 | open;
+        let mut starts = word & !before;
+        let mut ends = !word & before;
+        let mut carried = open != 0;
+        loop {
+            let start = if carried {
+                carried = false;
+                run_start
+            } else if starts != 0 {
+                let at = base + starts.trailing_zeros() as usize;
+                starts &= starts - 1;
+                at
+            } else {
+                break;
+            };
+            if ends == 0 {
+                run_start = start;
+                break;
             }
+            f(start, base + ends.trailing_zeros() as usize);
+            ends &= ends - 1;
         }
-        if base + 64 > n && open.is_none() {
+        open = word >> 63;
+        if base + 64 > n && open == 0 {
             break;
         }
         base += 64;
