@@ -592,21 +592,29 @@ where
     let mut summary = Summary::default();
     let mut failure = None;
 
+    // The next job (`Ok(None)` when none is left or the run stops), or
+    // `Err(())` while `window` jobs are in flight.
+    let try_take = || -> std::result::Result<Option<Job>, ()> {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let w = *written.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut feed = feed.lock().unwrap_or_else(|e| e.into_inner());
+        if feed.produced < w + window {
+            let job = feed.next();
+            produced.store(feed.produced, Ordering::Release);
+            Ok(job)
+        } else {
+            Err(())
+        }
+    };
     // The next job, waiting while `window` jobs are in flight; `None`
-    // when none is left or the run stops.
+    // when none is left or the run stops. For the spawned workers: the
+    // calling thread, which writes, must never wait here.
     let take = || -> Option<Job> {
         loop {
-            if stop.load(Ordering::Relaxed) {
-                return None;
-            }
-            let w = *written.0.lock().unwrap_or_else(|e| e.into_inner());
-            {
-                let mut feed = feed.lock().unwrap_or_else(|e| e.into_inner());
-                if feed.produced < w + window {
-                    let job = feed.next();
-                    produced.store(feed.produced, Ordering::Release);
-                    return job;
-                }
+            if let Ok(job) = try_take() {
+                return job;
             }
             let (lock, cv) = &written;
             let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -677,10 +685,21 @@ where
     let started = (Mutex::new(None::<bool>), Condvar::new());
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<(usize, Done<T>)>();
-        // `threads` workers read and score; the calling thread only writes,
-        // so it is never held up behind a worker reading a pipe, and never
-        // holds up a worker.
-        for _ in 0..threads {
+        // `threads - 1` workers read and score; the calling thread scores
+        // too, and writes every result in order between its own jobs, so
+        // `--threads N` runs N threads, one per core, none waiting for a
+        // core held by a writer. Not when an input is a pipe (standard
+        // input, a FIFO): reading it can wait for the program at the other
+        // end, which may itself wait for the rows already scored, so there
+        // the calling thread only writes, beside `threads` workers.
+        let writer_scores = inputs.iter().all(|input| {
+            input
+                .path()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .is_some_and(|m| m.is_file())
+        });
+        let workers = if writer_scores { threads - 1 } else { threads };
+        for _ in 0..workers {
             let tx = tx.clone();
             let (take, process, started) = (&take, &process, &started);
             let spawned = std::thread::Builder::new()
@@ -790,8 +809,46 @@ where
                 cv.notify_all();
             }
         };
-        // Results arrive until every worker has left (no job is left, or
-        // the run stops).
+        // The calling thread takes jobs as a worker does, and writes what
+        // is next in order (its own results and the workers') after each.
+        // While `window` jobs are in flight it waits for a worker's result
+        // instead: the job to be written next is then a worker's (the
+        // calling thread's own are written as soon as they are next).
+        let mut scorer = Scorer::new(model, options);
+        loop {
+            while let Ok((i, done)) = rx.try_recv() {
+                pending.insert(i, done);
+            }
+            flush(&mut pending, &mut next_write);
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if !writer_scores {
+                match rx.recv() {
+                    Ok((i, done)) => {
+                        pending.insert(i, done);
+                        continue;
+                    }
+                    Err(_) => break, // every worker has left
+                }
+            }
+            match try_take() {
+                Ok(Some(job)) => {
+                    let index = job.index;
+                    pending.insert(index, process(&mut scorer, job));
+                }
+                Ok(None) => break,
+                Err(()) => match rx.recv() {
+                    Ok((i, done)) => {
+                        pending.insert(i, done);
+                    }
+                    Err(_) => break, // no worker left to wait for
+                },
+            }
+        }
+        drop(scorer);
+        // The workers' last results arrive until every worker has left (no
+        // job is left, or the run stops).
         while let Ok((i, done)) = rx.recv() {
             pending.insert(i, done);
             flush(&mut pending, &mut next_write);
