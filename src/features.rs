@@ -627,6 +627,18 @@ mod code {
         Some(base | lex << BASE_BITS | if info.negator { NEGATOR } else { 0 })
     }
 
+    /// The unit of the word of `code` (which must not have [`ESCAPE`]
+    /// set) when nothing is negated: `None` for a stop word, else
+    /// `UNKNOWN` or `base * 2`.
+    #[inline]
+    pub fn plain_unit(code: u32) -> Option<u32> {
+        match code & BASE_MASK {
+            BASE_STOP => None,
+            BASE_UNKNOWN => Some(UNKNOWN),
+            b => Some(b * 2),
+        }
+    }
+
     /// The info packed in `code` (which must not have [`ESCAPE`] set).
     #[inline]
     pub fn unpack(code: u32) -> WordInfo {
@@ -784,9 +796,17 @@ impl<'c> Stream<'c> {
             // pass, without keeping the words.
             let mut units = std::mem::take(&mut self.units);
             let mut scope = 0usize;
+            let negation = self.compiled.negation;
             for_each_run(sentence, |start, end| {
                 let packed = self.code(sentence, start, end, ids);
-                if let Some(id) = unit_id(self.info(packed), &mut scope) {
+                // Without negation a unit is its base alone: read off the
+                // code, as `unit_id` would give it.
+                let id = if !negation && packed & code::ESCAPE == 0 {
+                    code::plain_unit(packed)
+                } else {
+                    unit_id(self.info(packed), &mut scope)
+                };
+                if let Some(id) = id {
                     units.push(Unit {
                         id,
                         start: start as u32,
