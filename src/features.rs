@@ -1385,6 +1385,27 @@ mod tests {
     }
 
     #[test]
+    fn plain_units_read_off_codes_equal_unit_id_without_negation() {
+        use crate::lexicon::NO_WORD;
+        for base in [0, 1, 7, STOP, UNKNOWN, (1 << 20) - 3] {
+            for lex in [NO_WORD, 0, 5] {
+                let info = WordInfo {
+                    base,
+                    lex,
+                    negator: false,
+                };
+                let packed = code::pack(info).expect("fits");
+                let mut scope = 0;
+                assert_eq!(
+                    code::plain_unit(packed),
+                    unit_id(info, &mut scope),
+                    "{info:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn key_filter_finds_every_key_and_rejects_most_others() {
         for n in [0usize, 1, 7, 100, 5_000] {
             let keys: Vec<u64> = (0..n as u32).map(|i| pack(&[i, i * 7 + 3])).collect();
