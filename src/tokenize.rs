@@ -77,8 +77,8 @@ fn top_bits(m: u64) -> u64 {
 }
 
 /// For eight bytes (little-endian in `x`): bit `i` of the first value is
-/// set when byte `i` is an ASCII letter or digit, of the second when it is
-/// not ASCII. Compares all eight bytes at once (SWAR): with the top bits
+/// set when byte `i` is an ASCII letter or digit; the second has the top
+/// bit of each byte that is not ASCII. Compares all eight bytes at once (SWAR): with the top bits
 /// cleared no byte carries into the next, so `y + (0x80 - lo)` has its top
 /// bit set exactly when the byte is at least `lo`.
 #[inline]
@@ -88,7 +88,7 @@ fn classify8(x: u64) -> (u64, u64) {
     let digit = at_least(y, b'0') & !at_least(y, b'9' + 1);
     let folded = y | (ONES * 0x20); // `A`–`Z` onto `a`–`z`, other bytes off the range
     let letter = at_least(folded, b'a') & !at_least(folded, b'z' + 1);
-    (top_bits((digit | letter) & !x), top_bits(x))
+    (top_bits((digit | letter) & !x), x & HIGH)
 }
 
 /// For up to 64 bytes: the bits of the ASCII letters and digits, and of the
@@ -108,7 +108,10 @@ fn classify64(chunk: &[u8]) -> (u64, u64) {
         word.copy_from_slice(eight);
         let (a, h) = classify8(u64::from_le_bytes(word));
         alnum |= a << (8 * k);
-        high |= h << (8 * k);
+        // Most runs of eight bytes are ASCII: no bits to gather.
+        if h != 0 {
+            high |= top_bits(h) << (8 * k);
+        }
     }
     (alnum, high)
 }
