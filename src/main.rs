@@ -253,7 +253,7 @@ struct ScoreArgs {
     /// Output file, or `-` for standard output.
     #[arg(long, short, default_value = "-")]
     out: PathBuf,
-    /// Worker threads [default: all cores].
+    /// Scoring threads, the one that writes among them [default: all cores].
     #[arg(long)]
     threads: Option<usize>,
     /// Evidence terms per row.

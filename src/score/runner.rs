@@ -10,7 +10,8 @@
 //! document ends (found by scanning the bytes for line ends outside
 //! quotes), both parsed by the taking worker; a large article file is cut
 //! into parts of whole sentences. Workers score and format their unit; the
-//! calling thread only writes the results in input order as they complete.
+//! calling thread is one of them, and writes the results in input order
+//! between its own units (only writes, when an input is a pipe).
 //! At most [`ScoreOptions::window`] units are in flight, so memory does not
 //! grow with the input, and the output does not depend on the thread
 //! count or the batch size.
@@ -34,7 +35,8 @@ use crate::model::Model;
 pub struct ScoreOptions {
     /// Evidence terms per row; defaults to `3`.
     pub evidence: usize,
-    /// Worker threads; `0` (the default) means one per core.
+    /// Scoring threads, the calling thread among them (see
+    /// [`for_each_input`]); `0` (the default) means one per core.
     pub threads: usize,
     /// Units of work in flight at most (read or scored but not yet
     /// written): whole article files, parts of large ones, or batches of
