@@ -78,9 +78,10 @@ fn top_bits(m: u64) -> u64 {
 
 /// For eight bytes (little-endian in `x`): bit `i` of the first value is
 /// set when byte `i` is an ASCII letter or digit; the second has the top
-/// bit of each byte that is not ASCII. Compares all eight bytes at once (SWAR): with the top bits
-/// cleared no byte carries into the next, so `y + (0x80 - lo)` has its top
-/// bit set exactly when the byte is at least `lo`.
+/// bit of each byte that is not ASCII. Compares all eight bytes at once
+/// (SWAR): with the top bits cleared no byte carries into the next, so
+/// `y + (0x80 - lo)` has its top bit set exactly when the byte is at least
+/// `lo`.
 #[inline]
 fn classify8(x: u64) -> (u64, u64) {
     let y = x & !HIGH;
@@ -358,8 +359,9 @@ impl Analyzer<'_> {
 /// length and its code. A word of up to eight bytes (nine in ten words of
 /// news text) is found by one compare of the slot, touching one cache line;
 /// a longer word also compares the rest of its bytes, kept in zero-padded
-/// eight-byte chunks in first-seen order, a chunk per compare. The table of a news archive's vocabulary (20,000
-/// words: 512 KiB) stays in the L2 cache. Bounded: when it holds `capacity`
+/// eight-byte chunks in first-seen order, a chunk per compare. The table
+/// of a news archive's vocabulary (20,000 words: 512 KiB) stays in the L2
+/// cache. Bounded: when it holds `capacity`
 /// words it is emptied, so memory stays flat on endless input.
 #[derive(Debug)]
 pub struct WordCache {
@@ -426,6 +428,21 @@ fn hash_word(len: usize, prefix: u64, tail: impl Iterator<Item = u64>) -> u64 {
 #[inline]
 fn chunks(text: &[u8], at: usize, n: usize) -> impl Iterator<Item = u64> + '_ {
     (0..n.div_ceil(8)).map(move |k| chunk(text, at + 8 * k, n - 8 * k))
+}
+
+/// The chunks kept for the tail of a word of `len` bytes (its bytes after
+/// the first eight).
+#[inline]
+fn tail_chunks(len: usize) -> usize {
+    len.saturating_sub(8).div_ceil(8)
+}
+
+/// The first eight bytes and the hash of the word `text[start..start + len]`.
+#[inline(always)]
+fn prefix_and_hash(text: &[u8], start: usize, len: usize) -> (u64, u64) {
+    let prefix = chunk(text, start, len);
+    let tail = chunks(text, start + 8, len.saturating_sub(8));
+    (prefix, hash_word(len, prefix, tail))
 }
 
 impl WordCache {
@@ -498,8 +515,7 @@ impl WordCache {
         if len == 0 {
             return None;
         }
-        let prefix = chunk(text, start, len);
-        let h = hash_word(len, prefix, chunks(text, start + 8, len.saturating_sub(8)));
+        let (prefix, h) = prefix_and_hash(text, start, len);
         self.find(text, start, len, prefix, h)
             .ok()
             .map(|i| self.slots[i].code)
@@ -510,7 +526,7 @@ impl WordCache {
         if word.is_empty() || word.len() > u32::MAX as usize {
             return;
         }
-        let n_chunks = word.len().saturating_sub(8).div_ceil(8);
+        let n_chunks = tail_chunks(word.len());
         if self.len >= self.capacity || self.tails.len() + n_chunks > u32::MAX as usize {
             self.clear();
         }
@@ -518,8 +534,7 @@ impl WordCache {
             self.grow();
         }
         let len = word.len();
-        let prefix = chunk(word, 0, len);
-        let h = hash_word(len, prefix, chunks(word, 8, len.saturating_sub(8)));
+        let (prefix, h) = prefix_and_hash(word, 0, len);
         let i = match self.find(word, 0, len, prefix, h) {
             Ok(i) => {
                 self.slots[i].code = code;
@@ -551,8 +566,9 @@ impl WordCache {
                 continue;
             }
             let len = s.len as usize;
-            let n_chunks = len.saturating_sub(8).div_ceil(8);
-            let tail = self.tails[at as usize..][..n_chunks].iter().copied();
+            let tail = self.tails[at as usize..][..tail_chunks(len)]
+                .iter()
+                .copied();
             let mut i = self.start(hash_word(len, s.prefix, tail));
             while self.slots[i].len != 0 {
                 i = (i + 1) & mask;

@@ -816,7 +816,7 @@ where
         // While `window` jobs are in flight it waits for a worker's result
         // instead: the job to be written next is then a worker's (the
         // calling thread's own are written as soon as they are next).
-        let mut scorer = Scorer::new(model, options);
+        let mut scorer = writer_scores.then(|| Scorer::new(model, options));
         loop {
             while let Ok((i, done)) = rx.try_recv() {
                 pending.insert(i, done);
@@ -825,7 +825,8 @@ where
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            if !writer_scores {
+            let Some(scorer) = scorer.as_mut() else {
+                // Only writing: wait for the next result.
                 match rx.recv() {
                     Ok((i, done)) => {
                         pending.insert(i, done);
@@ -833,11 +834,11 @@ where
                     }
                     Err(_) => break, // every worker has left
                 }
-            }
+            };
             match try_take() {
                 Ok(Some(job)) => {
                     let index = job.index;
-                    pending.insert(index, process(&mut scorer, job));
+                    pending.insert(index, process(scorer, job));
                 }
                 Ok(None) => break,
                 Err(()) => match rx.recv() {
