@@ -68,9 +68,9 @@ pub fn write_header(classes: &[String], out: &mut dyn Write) -> Result<()> {
 }
 
 impl Scorer<'_> {
-    /// Appends the CSV row of one scored sentence of `doc` to `out`. Fields
-    /// are formatted into one reused buffer: no allocation per row.
-    pub fn write_row(&mut self, doc: &Document, scored: &Scored, out: &mut Vec<u8>) {
+    /// Appends the CSV row of one scored sentence of `doc` to `out`, each
+    /// field written straight into it: no allocation per row.
+    pub fn write_row(&self, doc: &Document, scored: &Scored, out: &mut Vec<u8>) {
         let span = doc.spans[scored.index];
         push_field(out, protect_cell(&doc.doc_id).as_bytes());
         out.push(b',');
@@ -104,7 +104,7 @@ impl Scorer<'_> {
     }
 
     /// Appends the JSON line of one scored sentence of `doc` to `out`.
-    pub fn write_json_row(&mut self, doc: &Document, scored: &Scored, out: &mut Vec<u8>) {
+    pub fn write_json_row(&self, doc: &Document, scored: &Scored, out: &mut Vec<u8>) {
         let span = doc.spans[scored.index];
         let string = |out: &mut Vec<u8>, s: &str| {
             // Serialising a &str cannot fail.
@@ -151,28 +151,15 @@ impl Scorer<'_> {
     }
 
     /// Appends every sentence of `doc` in `format`.
-    pub fn write_document(
-        &mut self,
-        doc: &Document,
-        scored: &[Scored],
-        format: Format,
-    ) -> Result<Vec<u8>> {
-        match format {
-            Format::Csv => {
-                let mut buf = Vec::with_capacity(rows_capacity(doc, scored));
-                for s in scored {
-                    self.write_row(doc, s, &mut buf);
-                }
-                Ok(buf)
-            }
-            Format::Jsonl => {
-                let mut buf = Vec::with_capacity(rows_capacity(doc, scored));
-                for s in scored {
-                    self.write_json_row(doc, s, &mut buf);
-                }
-                Ok(buf)
+    pub fn write_document(&self, doc: &Document, scored: &[Scored], format: Format) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(rows_capacity(doc, scored));
+        for s in scored {
+            match format {
+                Format::Csv => self.write_row(doc, s, &mut buf),
+                Format::Jsonl => self.write_json_row(doc, s, &mut buf),
             }
         }
+        buf
     }
 }
 
@@ -225,7 +212,7 @@ fn needs_quotes(field: &[u8]) -> bool {
 /// Appends `field` as a CSV field the way the csv crate writes it by
 /// default: quoted when it holds a comma, a double quote or a line break,
 /// its double quotes doubled.
-pub(crate) fn push_field(out: &mut Vec<u8>, field: &[u8]) {
+fn push_field(out: &mut Vec<u8>, field: &[u8]) {
     if !needs_quotes(field) {
         out.extend_from_slice(field);
         return;

@@ -518,9 +518,9 @@ impl Feed<'_> {
     }
 }
 
-/// What a worker made of one job. Documents and scored sentences are
-/// dropped on the worker that made them, so the writing thread frees
-/// nothing another thread allocated.
+/// What a scoring thread made of one job. Documents and scored sentences
+/// are dropped on the thread that made them; only what `work` made of them
+/// (the rows) goes on to the writing thread.
 struct Done<T> {
     input: usize,
     last: bool,
@@ -907,7 +907,7 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
         inputs,
         options,
         |scorer, input, doc, scored| {
-            let bytes = scorer.write_document(doc, scored, options.format)?;
+            let bytes = scorer.write_document(doc, scored, options.format);
             // A JSONL stream's rows go out record by record.
             let flush = matches!(input, Input::Jsonl(_));
             Ok((bytes, flush, keep(input, doc, scored)))
