@@ -676,12 +676,17 @@ mod tests {
                 let mut text = "-".repeat(at);
                 text.push(b as char);
                 text.push_str("--");
-                let (mut fast, mut reference) = (Vec::new(), Vec::new());
-                for_each_run(&text, |s, e| fast.push((s, e)));
-                for_each_run_scalar(&text, |s, e| reference.push((s, e)));
-                assert_eq!(fast, reference, "byte {b:#x} at {at}");
+                assert_runs_match_the_reference(&text, &format!("byte {b:#x} at {at}"));
             }
         }
+    }
+
+    /// `for_each_run` gives the runs `for_each_run_scalar` gives.
+    fn assert_runs_match_the_reference(text: &str, case: &str) {
+        let (mut fast, mut reference) = (Vec::new(), Vec::new());
+        for_each_run(text, |s, e| fast.push((s, e)));
+        for_each_run_scalar(text, |s, e| reference.push((s, e)));
+        assert_eq!(fast, reference, "{case}");
     }
 
     #[test]
@@ -689,10 +694,7 @@ mod tests {
         for at in 56..72 {
             for piece in ["é", "李克強", "\u{1D518}", "😀", "’"] {
                 let text = format!("{}{piece}x {}", "a".repeat(at), "b".repeat(at));
-                let (mut fast, mut reference) = (Vec::new(), Vec::new());
-                for_each_run(&text, |s, e| fast.push((s, e)));
-                for_each_run_scalar(&text, |s, e| reference.push((s, e)));
-                assert_eq!(fast, reference, "{piece:?} at {at}");
+                assert_runs_match_the_reference(&text, &format!("{piece:?} at {at}"));
             }
         }
     }
