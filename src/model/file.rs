@@ -263,34 +263,16 @@ impl Model {
     }
 
     fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
-        #[derive(Deserialize)]
-        struct Header {
-            format: Option<String>,
-            format_version: Option<u64>,
-        }
-        let header: Header = serde_json::from_slice(bytes).map_err(|e| {
-            if e.is_eof() {
-                format!("model file is truncated ({e}); retrain with `make train`")
-            } else {
-                format!("not a stance model file (invalid JSON: {e})")
+        // One pass over the file when it is a model this build reads; the
+        // header alone is read again only to say why a file is not one.
+        let file: ModelFile = match serde_json::from_slice(bytes) {
+            Ok(file) => file,
+            Err(e) => {
+                check_header(bytes)?;
+                return Err(format!("model file is damaged: {e}"));
             }
-        })?;
-        if header.format.as_deref() != Some(FORMAT) {
-            return Err(format!(
-                "not a stance model file (its `format` field is {:?}, expected {FORMAT:?})",
-                header.format.unwrap_or_default()
-            ));
-        }
-        if header.format_version != Some(FORMAT_VERSION as u64) {
-            return Err(format!(
-                "model format version {} is not supported by this build (it reads version {FORMAT_VERSION}); retrain with `make train`",
-                header
-                    .format_version
-                    .map_or_else(|| "(missing)".to_string(), |v| v.to_string())
-            ));
-        }
-        let file: ModelFile =
-            serde_json::from_slice(bytes).map_err(|e| format!("model file is damaged: {e}"))?;
+        };
+        check_format(Some(&file.format), Some(u64::from(file.format_version)))?;
         let classes = crate::labels::Classes::new(file.classes.clone())
             .map_err(|e| format!("bad class list: {e}"))?;
         if file.classifier.intercepts.len() != file.classes.len() {
@@ -307,9 +289,9 @@ impl Model {
             file.featurizer.idf,
         )
         .map_err(|e| format!("bad featurizer: {e}"))?;
-        let classifier =
-            Classifier::from_class_rows(file.classifier.intercepts, &file.classifier.weights)
-                .map_err(|e| format!("bad classifier: {e}"))?;
+        let rows = file.classifier.weights;
+        let classifier = Classifier::from_class_rows(file.classifier.intercepts, &rows)
+            .map_err(|e| format!("bad classifier: {e}"))?;
         if classifier.n_features() != featurizer.n_features() {
             return Err(format!(
                 "classifier has {} features but the vocabulary has {}",
@@ -328,6 +310,41 @@ impl Model {
             gate,
         })
     }
+}
+
+/// Reads the `format` and `format_version` fields of a file that is not
+/// a model this build reads, to say why.
+fn check_header(bytes: &[u8]) -> std::result::Result<(), String> {
+    #[derive(Deserialize)]
+    struct Header {
+        format: Option<String>,
+        format_version: Option<u64>,
+    }
+    let header: Header = serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_eof() {
+            format!("model file is truncated ({e}); retrain with `make train`")
+        } else {
+            format!("not a stance model file (invalid JSON: {e})")
+        }
+    })?;
+    check_format(header.format.as_deref(), header.format_version)
+}
+
+/// Whether `format` and `format_version` are those this build reads.
+fn check_format(format: Option<&str>, version: Option<u64>) -> std::result::Result<(), String> {
+    if format != Some(FORMAT) {
+        return Err(format!(
+            "not a stance model file (its `format` field is {:?}, expected {FORMAT:?})",
+            format.unwrap_or_default()
+        ));
+    }
+    if version != Some(u64::from(FORMAT_VERSION)) {
+        return Err(format!(
+            "model format version {} is not supported by this build (it reads version {FORMAT_VERSION}); retrain with `make train`",
+            version.map_or_else(|| "(missing)".to_string(), |v| v.to_string())
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Serialize, Deserialize)]
