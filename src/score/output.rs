@@ -217,13 +217,15 @@ fn push_field(out: &mut Vec<u8>, field: &[u8]) {
         out.extend_from_slice(field);
         return;
     }
+    out.reserve(field.len() + 2);
     out.push(b'"');
-    for part in field.split_inclusive(|&b| b == b'"') {
-        out.extend_from_slice(part);
-        if part.ends_with(b"\"") {
-            out.push(b'"');
-        }
+    let mut rest = field;
+    while let Some(k) = memchr::memchr(b'"', rest) {
+        out.extend_from_slice(&rest[..=k]);
+        out.push(b'"');
+        rest = &rest[k + 1..];
     }
+    out.extend_from_slice(rest);
     out.push(b'"');
 }
 
