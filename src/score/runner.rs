@@ -288,8 +288,7 @@ fn push_signed3(out: &mut String, v: f64) {
         n /= 10;
         k += 1;
     }
-    // ASCII digits and a point.
-    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
 }
 
 /// Something that happened to one input.

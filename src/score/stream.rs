@@ -79,7 +79,7 @@ impl Repair {
             &joined[..]
         };
         loop {
-            match std::str::from_utf8(rest) {
+            match simdutf8::compat::from_utf8(rest) {
                 Ok(valid) => {
                     self.valid(valid, out);
                     return;

@@ -104,7 +104,9 @@ impl Columns {
     fn row<'r>(&'r self, field: impl Fn(usize) -> Option<&'r [u8]>) -> Row<'r> {
         let mut repaired = false;
         let mut cell = |col: Option<usize>| {
-            let raw = col.and_then(&field).unwrap_or(b"");
+            let Some(raw) = col.and_then(&field).filter(|raw| !raw.is_empty()) else {
+                return Cow::Borrowed("");
+            };
             let text = crate::io::decode_lossy(raw);
             repaired |= matches!(text, Cow::Owned(_));
             text
