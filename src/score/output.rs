@@ -229,25 +229,32 @@ fn push_field(out: &mut Vec<u8>, field: &[u8]) {
     out.push(b'"');
 }
 
+/// The two decimal digits of every number below 100, in order.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
+/// The two decimal digits of `n` (below 100).
+#[inline]
+fn pair(n: u64) -> [u8; 2] {
+    let i = n as usize * 2;
+    [PAIRS[i], PAIRS[i + 1]]
+}
+
 /// Appends the decimal digits of `n`, two at a time.
 fn push_uint(buf: &mut Vec<u8>, mut n: u64) {
-    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-        2021222324252627282930313233343536373839\
-        4041424344454647484950515253545556575859\
-        6061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     while n >= 100 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
         i -= 2;
-        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        digits[i..i + 2].copy_from_slice(&pair(n % 100));
+        n /= 100;
     }
     if n >= 10 {
-        let pair = n as usize * 2;
         i -= 2;
-        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        digits[i..i + 2].copy_from_slice(&pair(n));
     } else {
         i -= 1;
         digits[i] = b'0' + n as u8;
@@ -256,18 +263,15 @@ fn push_uint(buf: &mut Vec<u8>, mut n: u64) {
 }
 
 /// Appends a probability in `0..=1` with six decimals (`0.123457`), as
-/// `format!("{:.6}")` would for all but exact ties at the seventh decimal.
+/// `format!("{:.6}")` would for all but exact ties at the seventh decimal:
+/// `0.` or `1.`, then three pairs of digits.
 fn push_fixed6(buf: &mut Vec<u8>, p: f64) {
     let scaled = (p.clamp(0.0, 1.0) * 1e6).round() as u64;
-    // `0.` or `1.`, then the six decimals, zero-padded.
-    let mut text = *b"0.000000";
-    text[0] = b'0' + (scaled / 1_000_000) as u8;
-    let mut frac = scaled % 1_000_000;
-    for d in text[2..].iter_mut().rev() {
-        *d = b'0' + (frac % 10) as u8;
-        frac /= 10;
-    }
-    buf.extend_from_slice(&text);
+    let (whole, frac) = (scaled / 1_000_000, scaled % 1_000_000);
+    let [a, b] = pair(frac / 10_000);
+    let [c, d] = pair(frac / 100 % 100);
+    let [e, f] = pair(frac % 100);
+    buf.extend_from_slice(&[b'0' + whole as u8, b'.', a, b, c, d, e, f]);
 }
 
 /// Per-article totals for `--summary` and `--chart`.
