@@ -543,10 +543,6 @@ impl Records {
         let n = input.len();
         let mut i = input.iter().position(|&b| !matches!(b, b'\n' | b'\r'))?;
         let mut lines = memchr::memchr_iter(b'\n', &input[..i]).count() as u64;
-        // A record's cells are never longer than its bytes.
-        if self.fields.len() < n {
-            self.fields.resize(n.next_power_of_two(), 0);
-        }
         let (mut out, mut cells) = (0, 0);
         loop {
             // At the start of a cell: returns at the end of the record.
@@ -556,6 +552,8 @@ impl Records {
                     let k = memchr(b'"', &input[i..])?;
                     let piece = &input[i..i + k];
                     lines += memchr::memchr_iter(b'\n', piece).count() as u64;
+                    // Room for the piece and a quote after it.
+                    room(&mut self.fields, out + k + 1);
                     self.fields[out..out + k].copy_from_slice(piece);
                     out += k;
                     i += k + 1;
@@ -578,12 +576,14 @@ impl Records {
             } else {
                 match memchr3(b',', b'\n', b'\r', &input[i..]) {
                     Some(k) => {
+                        room(&mut self.fields, out + k);
                         self.fields[out..out + k].copy_from_slice(&input[i..i + k]);
                         out += k;
                         i += k + 1;
                         Some(input[i - 1])
                     }
                     None if end => {
+                        room(&mut self.fields, out + n - i);
                         self.fields[out..out + n - i].copy_from_slice(&input[i..]);
                         out += n - i;
                         i = n;
@@ -646,6 +646,14 @@ impl Records {
         }
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         Some(&self.fields[start..self.ends[i]])
+    }
+}
+
+/// Grows `buf` to at least `len` bytes, doubling.
+#[inline]
+fn room(buf: &mut Vec<u8>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len.max(buf.len() * 2), 0);
     }
 }
 
