@@ -551,7 +551,9 @@ impl Records {
                 loop {
                     let k = memchr(b'"', &input[i..])?;
                     let piece = &input[i..i + k];
-                    lines += memchr::memchr_iter(b'\n', piece).count() as u64;
+                    if memchr(b'\n', piece).is_some() {
+                        lines += memchr::memchr_iter(b'\n', piece).count() as u64;
+                    }
                     // Room for the piece and a quote after it.
                     room(&mut self.fields, out + k + 1);
                     self.fields[out..out + k].copy_from_slice(piece);
