@@ -484,36 +484,27 @@ impl Records {
     /// A parser at the start of a file: a byte-order mark at the start of
     /// its first input is dropped.
     fn at_file_start() -> Records {
-        Records::with(csv_core::Reader::new(), false)
-    }
-
-    fn with(core: csv_core::Reader, plain: bool) -> Records {
         Records {
-            core,
+            core: csv_core::Reader::new(),
             fields: vec![0; 1024],
             ends: vec![0; 16],
             len: 0,
-            plain,
+            plain: false,
         }
     }
 
     /// A parser past a file's start, at line `line`: a byte-order mark is
     /// text here, as it is to a reader that has read what came before.
-    /// Every batch of a file gets one: the parser is cloned from one made
-    /// once, as building it computes its transition tables.
     fn after_start(line: u64) -> Records {
-        static PAST_START: std::sync::OnceLock<csv_core::Reader> = std::sync::OnceLock::new();
-        let mut core = PAST_START
-            .get_or_init(|| {
-                let mut core = csv_core::Reader::new();
-                // A blank line, which the parser skips, so that the bytes
-                // that follow are not the start of its input.
-                let _ = core.read_record(b"\n", &mut [0; 1], &mut [0; 1]);
-                core
-            })
-            .clone();
-        core.set_line(line);
-        Records::with(core, true)
+        let mut records = Records::at_file_start();
+        // A blank line, which the parser skips, so that the bytes that
+        // follow are not the start of its input.
+        let _ = records
+            .core
+            .read_record(b"\n", &mut records.fields, &mut records.ends);
+        records.core.set_line(line);
+        records.plain = true;
+        records
     }
 
     /// The line the next record starts on (where the last one ended).
