@@ -14,8 +14,9 @@
 //!   the csv parser's rules for a line end outside quotes), and parses the
 //!   few records after a batch's size to end the batch where a document
 //!   ends. A worker parses each batch ([`CsvRows::documents`]) with the csv
-//!   parser the whole-file reader uses, so parsing, which is most of the
-//!   cost of reading, runs on every core. A document whose rows run on
+//!   parser the whole-file reader uses (plain records cut with `memchr` to
+//!   the same cells, see [`Records::parse_plain`]), so parsing, which is
+//!   most of the cost of reading, runs on every core. A document whose rows run on
 //!   past 16 batches' worth of bytes is the exception: the batch is parsed
 //!   here, and the rest of that document record by record, the way the
 //!   whole-file reader does it, its bytes dropped as they are read, so
@@ -465,7 +466,9 @@ impl RecordEnds {
 
 /// The csv crate's parser (the one [`SentenceCsv`] reads with, with the
 /// same settings), fed whole records from memory: one record at a time,
-/// with the line it starts on as the csv reader counts it.
+/// with the line it starts on as the csv reader counts it. Plain records
+/// are cut into cells here instead ([`Records::parse_plain`]), with the
+/// parser's result.
 struct Records {
     core: csv_core::Reader,
     /// The cells of the last record, end to end.
