@@ -289,9 +289,9 @@ impl Model {
             file.featurizer.idf,
         )
         .map_err(|e| format!("bad featurizer: {e}"))?;
-        let rows = file.classifier.weights;
-        let classifier = Classifier::from_class_rows(file.classifier.intercepts, &rows)
-            .map_err(|e| format!("bad classifier: {e}"))?;
+        let classifier =
+            Classifier::from_class_rows(file.classifier.intercepts, &file.classifier.weights)
+                .map_err(|e| format!("bad classifier: {e}"))?;
         if classifier.n_features() != featurizer.n_features() {
             return Err(format!(
                 "classifier has {} features but the vocabulary has {}",
