@@ -459,6 +459,21 @@ fn outputs_are_checked_before_any_work() {
     let out = stance(&["score", "--out", &article, folder]);
     assert_eq!(out.status.code(), Some(2), "found through a folder");
     assert_eq!(std::fs::read(&article).unwrap(), b"Beijing backed Moscow.");
+    // A second name of the file (a hard link) names the same file.
+    #[cfg(unix)]
+    {
+        let link = d.join("same.txt");
+        std::fs::hard_link(&article, &link).unwrap();
+        let out = stance(&["score", "--out", link.to_str().unwrap(), &article]);
+        assert_eq!(out.status.code(), Some(2), "a hard link: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is also an input"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(std::fs::read(&article).unwrap(), b"Beijing backed Moscow.");
+        std::fs::remove_file(&link).unwrap();
+    }
 
     let pred = write(d, "pred.csv", b"previous\n");
     for option in ["--summary", "--chart"] {
