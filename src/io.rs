@@ -538,7 +538,7 @@ impl<R> CrlfToLf<R> {
     pub fn new(inner: R) -> Self {
         CrlfToLf {
             inner,
-            buf: vec![0; 8192].into_boxed_slice(),
+            buf: vec![0; 64 << 10].into_boxed_slice(),
             pos: 0,
             end: 0,
             eof: false,
