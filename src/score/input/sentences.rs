@@ -124,6 +124,36 @@ impl Columns {
         }
     }
 
+    /// What decides where a batch ends, read from one record without
+    /// decoding its text: `None` for a row [`Row::text`] leaves out (its
+    /// text empty or whitespace), else the row with its doc_id alone
+    /// decoded, for [`Row::doc_id`]. Most texts are told from empty by
+    /// their first byte; only text that starts with a non-ASCII byte
+    /// after any ASCII whitespace is decoded to decide.
+    fn key<'r>(&'r self, field: impl Fn(usize) -> Option<&'r [u8]>) -> Option<Row<'r>> {
+        let raw = field(self.text).unwrap_or_default();
+        let has_text = match raw.iter().find(|&&b| !matches!(b, b' ' | b'\t'..=b'\r')) {
+            None => false,
+            // An ASCII character other than whitespace: trimming keeps it.
+            Some(&b) if b.is_ascii() => true,
+            Some(_) => !crate::io::decode_lossy(raw).trim().is_empty(),
+        };
+        if !has_text {
+            return None;
+        }
+        let doc_id = self
+            .doc_id
+            .and_then(&field)
+            .map_or(Cow::Borrowed(""), crate::io::decode_lossy);
+        Some(Row {
+            text: Cow::Borrowed(""),
+            doc_id,
+            meta: [Cow::Borrowed(""), Cow::Borrowed(""), Cow::Borrowed("")],
+            repaired: false,
+            default_id: &self.default_id,
+        })
+    }
+
     /// The document of gathered rows.
     fn document(&self, g: Gathering) -> Document {
         let [date, source, title] = g.meta;
@@ -959,8 +989,7 @@ impl CsvBatches {
         loop {
             let records = &mut self.records;
             records.parse(self.raw.bytes(from, end), self.raw.at_end(end));
-            let row = self.columns.row(|i| records.field(i));
-            if !row.text().is_empty() {
+            if let Some(row) = self.columns.key(|i| records.field(i)) {
                 match &ends_with {
                     Some(id) if id != row.doc_id() => return self.rows(from, false),
                     Some(_) => {}
@@ -1173,6 +1202,52 @@ mod tests {
                 };
                 assert_eq!(cells(&fast), cells(&slow), "{context:?}");
                 at += n;
+            }
+        }
+    }
+
+    #[test]
+    fn batch_keys_agree_with_the_rows_read_in_full() {
+        // Columns::key decides where a batch ends without decoding the
+        // text; it must leave out exactly the rows Row::text leaves out and
+        // give the doc_id Row::doc_id gives, whatever the cells hold:
+        // Unicode whitespace (no-break and ideographic spaces, next line),
+        // vertical tabs, formula guards, invalid UTF-8, missing cells.
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let pieces: &[&[u8]] = &[
+            b"",
+            b" ",
+            b"\t",
+            b"\x0B",
+            b"\x0C",
+            b"\r",
+            b"'",
+            b"=",
+            b"a",
+            b"7",
+            "\u{A0}".as_bytes(),
+            "\u{3000}".as_bytes(),
+            "\u{85}".as_bytes(),
+            "é".as_bytes(),
+            b"\xFF",
+            b"\xE7\xBF",
+        ];
+        let header: [&[u8]; 2] = [b"doc_id", b"text"];
+        let with_id = Columns::new(Path::new("t.csv"), header.into_iter()).unwrap();
+        let without_id = Columns::new(Path::new("t.csv"), [&b"text"[..]].into_iter()).unwrap();
+        let cell = |rng: &mut Rng| -> Vec<u8> {
+            let len = rng.below(5);
+            (0..len).flat_map(|_| rng.pick(pieces).to_vec()).collect()
+        };
+        for _ in 0..50_000 {
+            let cells = [cell(&mut rng), cell(&mut rng)];
+            let present = 1 + rng.below(2);
+            let field = |i: usize| cells.get(i).filter(|_| i < present).map(Vec::as_slice);
+            for columns in [&with_id, &without_id] {
+                let key = columns.key(field).map(|r| r.doc_id().to_string());
+                let row = columns.row(field);
+                let want = (!row.text().is_empty()).then(|| row.doc_id().to_string());
+                assert_eq!(key, want, "{cells:?}, {present} cells");
             }
         }
     }
