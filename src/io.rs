@@ -982,8 +982,9 @@ mod tests {
 
     #[test]
     fn atomic_write_of_a_large_file_keeps_every_byte() {
-        // Writes of odd sizes past several points where writing to disk is
-        // started (every Writeback::EVERY bytes), then an unbuffered tail.
+        // Writes of many sizes, some larger than the write buffer, past
+        // several points where writing to disk is started (every
+        // Writeback::EVERY bytes) and ending between two of them.
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("big.csv");
         let mut expected = Vec::new();
