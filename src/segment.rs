@@ -252,6 +252,7 @@ impl Segmenter {
 /// Segments one line `text[from..to]` and appends its sentences to `out`.
 fn segment_line(text: &str, from: usize, to: usize, out: &mut Vec<Span>) {
     let bytes = text.as_bytes();
+    let mut candidates = Candidates::new(&bytes[..to]);
     let mut pos = from;
     'sentences: loop {
         // The sentence starts at the next non-whitespace character.
@@ -263,16 +264,11 @@ fn segment_line(text: &str, from: usize, to: usize, out: &mut Vec<Span>) {
         let sentence_start = to - body.len();
         let mut search = sentence_start;
         loop {
-            // Jump to the next byte that can begin a terminator: `.`, `!`,
-            // `?`, or the lead byte of `…` (E2), `。` (E3), `！`/`？` (EF).
-            let Some(offset) = bytes[search..to]
-                .iter()
-                .position(|&b| matches!(b, b'.' | b'!' | b'?' | 0xE2 | 0xE3 | 0xEF))
-            else {
+            // Jump to the next byte that can begin a terminator.
+            let Some(abs) = candidates.next(search) else {
                 out.push(trimmed(text, sentence_start, to));
                 return;
             };
-            let abs = search + offset;
             let c = decode_at(text, abs);
             let cjk_stop = matches!(c, '。' | '！' | '？');
             if !(is_terminator(c) || cjk_stop) {
@@ -321,6 +317,43 @@ fn segment_line(text: &str, from: usize, to: usize, out: &mut Vec<Span>) {
             pos = end;
             continue 'sentences;
         }
+    }
+}
+
+/// The bytes of a line that can begin a terminator: `.`, `!`, `?`, or the
+/// lead byte of `…` (E2), `。` (E3), `！`/`？` (EF). Found by two SIMD
+/// scans (`memchr3`), one per three bytes, each result kept until the
+/// search passes it: a byte at a time, this search was most of the
+/// segmenter's time, and the segmenter up to a sixth of a run's.
+struct Candidates<'a> {
+    bytes: &'a [u8],
+    /// The next `.`, `!` or `?` at or after the last search, or the end.
+    stop: Option<usize>,
+    /// The next E2, E3 or EF byte at or after the last search, or the end.
+    lead: Option<usize>,
+}
+
+impl<'a> Candidates<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Candidates {
+            bytes,
+            stop: None,
+            lead: None,
+        }
+    }
+
+    /// The first candidate at or after `search` (which never goes back).
+    fn next(&mut self, search: usize) -> Option<usize> {
+        let end = self.bytes.len();
+        let rest = &self.bytes[search.min(end)..];
+        if self.stop.is_none_or(|p| p < search) {
+            self.stop = Some(memchr::memchr3(b'.', b'!', b'?', rest).map_or(end, |i| search + i));
+        }
+        if self.lead.is_none_or(|p| p < search) {
+            self.lead = Some(memchr::memchr3(0xE2, 0xE3, 0xEF, rest).map_or(end, |i| search + i));
+        }
+        let next = self.stop.min(self.lead).unwrap_or(end);
+        (next < end).then_some(next)
     }
 }
 
