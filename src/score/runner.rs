@@ -272,7 +272,7 @@ fn push_signed3(out: &mut String, v: f64) {
         let _ = write!(out, "{v:+.3}");
         return;
     }
-    let scaled = scaled.round() as u64;
+    let scaled = super::output::round_unsigned(scaled);
     out.push(if v.is_sign_negative() { '-' } else { '+' });
     let mut digits = [0u8; 24];
     let mut i = digits.len();
