@@ -1421,17 +1421,12 @@ mod tests {
 
     #[test]
     fn small_sort_equals_the_standard_sort() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = crate::testutil::Rng(0x9e37_79b9_7f4a_7c15);
         for n in 0..=RANK_SORT_MAX + 3 {
             for _ in 0..50 {
                 let mut values: Vec<u64> = (0..n)
-                    .map(|i| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        // Distinct, as hits are: the low bits number them.
-                        (x % 7) << 32 | i as u64
-                    })
+                    // Distinct, as hits are: the low bits number them.
+                    .map(|i| (rng.below(7) as u64) << 32 | i as u64)
                     .collect();
                 let mut want = values.clone();
                 want.sort_unstable();

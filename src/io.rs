@@ -988,12 +988,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("big.csv");
         let mut expected = Vec::new();
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = crate::testutil::Rng(0x9e37_79b9_7f4a_7c15);
         while expected.len() < 2 * Writeback::EVERY as usize + 12_345 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let piece = vec![b'a' + (x % 26) as u8; 1 + (x % 200_000) as usize];
+            let piece = vec![b'a' + rng.below(26) as u8; 1 + rng.below(200_000)];
             expected.extend_from_slice(&piece);
         }
         atomic_write(&p, |w| {
@@ -1332,13 +1329,8 @@ mod tests {
                 Ok(n)
             }
         }
-        let mut x = 0x853c_49e6_748f_ea9bu64;
-        let mut next = |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
+        let mut rng = crate::testutil::Rng(0x853c_49e6_748f_ea9b);
+        let mut next = |n: usize| rng.below(n);
         let alphabet = [b'a', b'\r', b'\n', b','];
         for _ in 0..3000 {
             let bytes: Vec<u8> = (0..next(20_000)).map(|_| alphabet[next(4)]).collect();

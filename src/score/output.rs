@@ -416,13 +416,10 @@ mod tests {
                 (k as f64).next_up(),
             ]);
         }
-        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::testutil::Rng(0x2545_f491_4f6c_dd1d);
         for _ in 0..100_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
-            values.push(unit * [1.0, 1e6, 1e15][(x % 3) as usize]);
+            let unit = rng.unit();
+            values.push(unit * [1.0, 1e6, 1e15][rng.below(3)]);
         }
         for v in values {
             assert_eq!(round_unsigned(v), v.round() as u64, "{v:e}");

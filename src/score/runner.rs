@@ -1023,13 +1023,10 @@ mod tests {
             f64::INFINITY,
         ];
         // A deterministic spread of values over several magnitudes.
-        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::testutil::Rng(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
-            values.push((unit - 0.3) * [1.0, 10.0, 1000.0][(x % 3) as usize]);
+            let unit = rng.unit();
+            values.push((unit - 0.3) * [1.0, 10.0, 1000.0][rng.below(3)]);
         }
         for v in values {
             let mut got = String::new();

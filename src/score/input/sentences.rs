@@ -1086,26 +1086,7 @@ impl CsvBatches {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A deterministic stream of pseudo-random numbers.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-            &items[self.below(items.len())]
-        }
-    }
+    use crate::testutil::Rng;
 
     /// Where the csv parser ends each record of `bytes` (read past a
     /// file's start), the last one included.
