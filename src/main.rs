@@ -675,15 +675,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         check_writable_target(target)?;
     }
     let jsonl = args.input_format == "jsonl";
-    // The model loads on a thread of its own while the inputs are found and
-    // checked against the outputs (a stat or more per file: milliseconds
-    // for a folder of thousands of articles, before any can be scored). A
-    // problem with the inputs or outputs is still the one reported.
-    let (found, model) = std::thread::scope(|scope| -> anyhow::Result<_> {
-        let loading = std::thread::Builder::new()
-            .name("stance-model".into())
-            .spawn_scoped(scope, || Model::load(&args.model))
-            .ok();
+    let (found, model) = beside_model_load(&args.model, || {
         let found = if jsonl {
             Discovery {
                 inputs: args.inputs.iter().cloned().map(Input::Jsonl).collect(),
@@ -696,14 +688,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             check_not_an_input(target, args.inputs.iter().map(PathBuf::as_path))?;
             check_not_an_input(target, found.inputs.iter().filter_map(|i| i.path()))?;
         }
-        let model = match loading {
-            Some(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
-            // No thread to be had: load it here.
-            None => Model::load(&args.model)?,
-        };
-        Ok((found, model))
+        Ok(found)
     })?;
     let inputs = &found.inputs;
     let options = ScoreOptions {
@@ -927,6 +912,31 @@ fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     Ok(partial_exit(report.has_problems()))
 }
 
+/// Runs `work` (finding the inputs and checking them against the outputs:
+/// a stat or more per file, milliseconds for a folder of thousands of
+/// articles before any can be scored) while the model at `path` loads on a
+/// thread of its own. An error of `work` is the one reported; without a
+/// thread to be had, the model loads after it.
+fn beside_model_load<T>(
+    path: &Path,
+    work: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<(T, Model)> {
+    std::thread::scope(|scope| {
+        let loading = std::thread::Builder::new()
+            .name("stance-model".into())
+            .spawn_scoped(scope, || Model::load(path))
+            .ok();
+        let done = work()?;
+        let model = match loading {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+            None => Model::load(path)?,
+        };
+        Ok((done, model))
+    })
+}
+
 fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     pin_mmap_threshold();
     if args.inputs.is_empty() {
@@ -937,14 +947,16 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
         bail!("suggest writes csv or xlsx, not jsonl");
     }
     let to_stdout = args.out.as_os_str() == "-";
-    let found = discover(&args.inputs, &args.scan.extensions());
+    let (found, model) = beside_model_load(&args.model, || {
+        let found = discover(&args.inputs, &args.scan.extensions());
+        if !to_stdout {
+            check_writable_target(&args.out)?;
+            check_not_an_input(&args.out, args.inputs.iter().map(PathBuf::as_path))?;
+            check_not_an_input(&args.out, found.inputs.iter().filter_map(|i| i.path()))?;
+        }
+        Ok(found)
+    })?;
     let inputs = &found.inputs;
-    if !to_stdout {
-        check_writable_target(&args.out)?;
-        check_not_an_input(&args.out, args.inputs.iter().map(PathBuf::as_path))?;
-        check_not_an_input(&args.out, inputs.iter().filter_map(|i| i.path()))?;
-    }
-    let model = Model::load(&args.model)?;
     let known = stance::labels::read_texts(&expand_paths(&args.labels)?)?;
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
