@@ -13,6 +13,7 @@
 //! | stage | module | from → to |
 //! |---|---|---|
 //! | errors | [`error`] | one error type, variants that carry the file, line and value |
+//! | memory | [`memory`] | the CLI's allocator: large freed buffers kept for the next article |
 //! | files | [`io`] | atomic writes, output targets, input discovery, spreadsheet-cell protection |
 //! | segment | [`segment`] | article text → sentence byte spans |
 //! | tokenize | [`tokenize`] | sentence → lowercased words → stems |
@@ -87,6 +88,7 @@ pub mod features;
 pub mod io;
 pub mod labels;
 pub mod lexicon;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod report;

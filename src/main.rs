@@ -404,6 +404,11 @@ fn missing_positional(what: &str, list_options: &str) -> anyhow::Error {
     )
 }
 
+/// Large buffers freed by one article are reused by the next (see
+/// [`stance::memory`]).
+#[global_allocator]
+static ALLOCATOR: stance::memory::Recycling = stance::memory::Recycling;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Ctrl-C or SIGTERM: remove the temporary files of the outputs being
