@@ -136,6 +136,28 @@ impl<'m> Scorer<'m> {
         }
     }
 
+    /// A scorer for one of several worker threads, sharing the words
+    /// each has resolved with the others (see
+    /// [`crate::features::SharedWords`], which must be `model`'s).
+    pub fn sharing(
+        model: &'m Model,
+        options: ScoreOptions,
+        shared: &'m crate::features::SharedWords<'_>,
+    ) -> Self {
+        assert!(
+            std::ptr::eq(shared.fitted(), model.featurizer()),
+            "the shared word codes are another model's"
+        );
+        Scorer {
+            model,
+            transformer: shared.transformer(),
+            x: SparseVec::default(),
+            options,
+            terms: Vec::new(),
+            evidence: String::new(),
+        }
+    }
+
     /// Scores one sentence. Evidence terms are the sentence's own words
     /// (falling back to the training surface form).
     pub fn score_sentence(&mut self, index: usize, sentence: &str) -> Scored {
@@ -684,6 +706,13 @@ where
     // could otherwise fail before the failing start is seen, and end
     // the process).
     let started = (Mutex::new(None::<bool>), Condvar::new());
+    // With several threads, each distinct word is stemmed by one of them,
+    // not by every one (one thread has nobody to share with).
+    let shared = (threads > 1).then(|| model.featurizer().shared_words());
+    let scorer = || match &shared {
+        Some(words) => Scorer::sharing(model, options, words),
+        None => Scorer::new(model, options),
+    };
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<(usize, Done<T>)>();
         // `threads - 1` workers read and score; the calling thread scores
@@ -702,7 +731,7 @@ where
         let workers = if writer_scores { threads - 1 } else { threads };
         for _ in 0..workers {
             let tx = tx.clone();
-            let (take, process, started) = (&take, &process, &started);
+            let (take, process, started, scorer) = (&take, &process, &started, &scorer);
             let spawned = std::thread::Builder::new()
                 .name("stance-score".into())
                 .spawn_scoped(scope, move || {
@@ -715,7 +744,7 @@ where
                         return;
                     }
                     drop(go);
-                    let mut scorer = Scorer::new(model, options);
+                    let mut scorer = scorer();
                     while let Some(job) = take() {
                         let index = job.index;
                         if tx.send((index, process(&mut scorer, job))).is_err() {
@@ -815,7 +844,7 @@ where
         // While `window` jobs are in flight it waits for a worker's result
         // instead: the job to be written next is then a worker's (the
         // calling thread's own are written as soon as they are next).
-        let mut scorer = writer_scores.then(|| Scorer::new(model, options));
+        let mut scorer = writer_scores.then(scorer);
         loop {
             while let Ok((i, done)) = rx.try_recv() {
                 pending.insert(i, done);
