@@ -13,8 +13,8 @@
 //! | stage | module | from → to |
 //! |---|---|---|
 //! | errors | [`error`] | one error type, variants that carry the file, line and value |
-//! | memory | [`memory`] | the CLI's allocator: large freed buffers kept for the next article |
 //! | files | [`io`] | atomic writes, output targets, input discovery, spreadsheet-cell protection |
+//! | memory | [`memory`] | the CLI's allocator: large freed buffers kept for the next article |
 //! | segment | [`segment`] | article text → sentence byte spans |
 //! | tokenize | [`tokenize`] | sentence → lowercased words → stems |
 //! | lexicon | [`lexicon`] | actor and cue phrases → canonical tokens, cue counts |
