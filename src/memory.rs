@@ -64,7 +64,7 @@ impl Kept {
     /// Keeps the block at `addr` of `usable` bytes if there is room;
     /// `false` when the caller must free it.
     fn keep(&mut self, addr: usize, usable: usize) -> bool {
-        if self.len == SLOTS || self.bytes + usable > KEPT_BYTES {
+        if self.len == SLOTS || self.bytes.saturating_add(usable) > KEPT_BYTES {
             return false;
         }
         self.blocks[self.len] = (addr, usable);
@@ -101,9 +101,10 @@ fn usable_size(ptr: *mut u8) -> usize {
     unsafe { libc::malloc_usable_size(ptr.cast()) }
 }
 
+/// Never called: `recycled` keeps nothing on these targets.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn usable_size(_: *mut u8) -> usize {
-    usize::MAX
+    0
 }
 
 // SAFETY: every block handed out is a live block of the system allocator
