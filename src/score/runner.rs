@@ -126,14 +126,7 @@ pub struct Scorer<'m> {
 impl<'m> Scorer<'m> {
     /// A scorer for one worker thread.
     pub fn new(model: &'m Model, options: ScoreOptions) -> Self {
-        Scorer {
-            model,
-            transformer: model.featurizer().transformer(),
-            x: SparseVec::default(),
-            options,
-            terms: Vec::new(),
-            evidence: String::new(),
-        }
+        Scorer::with(model, options, model.featurizer().transformer())
     }
 
     /// A scorer for one of several worker threads, sharing the words
@@ -148,9 +141,17 @@ impl<'m> Scorer<'m> {
             std::ptr::eq(shared.fitted(), model.featurizer()),
             "the shared word codes are another model's"
         );
+        Scorer::with(model, options, shared.transformer())
+    }
+
+    fn with(
+        model: &'m Model,
+        options: ScoreOptions,
+        transformer: crate::features::Transformer<'m>,
+    ) -> Self {
         Scorer {
             model,
-            transformer: shared.transformer(),
+            transformer,
             x: SparseVec::default(),
             options,
             terms: Vec::new(),
