@@ -150,22 +150,17 @@ impl Scorer<'_> {
         out.extend_from_slice(b"}\n");
     }
 
-    /// Appends every sentence of `doc` in `format` to `buf`, reserving
-    /// about the room the rows need first.
-    pub fn write_document(
-        &self,
-        doc: &Document,
-        scored: &[Scored],
-        format: Format,
-        buf: &mut Vec<u8>,
-    ) {
-        buf.reserve(rows_capacity(doc, scored));
+    /// Every sentence of `doc` in `format`, in one buffer of about the
+    /// room the rows need.
+    pub fn write_document(&self, doc: &Document, scored: &[Scored], format: Format) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(rows_capacity(doc, scored));
         for s in scored {
             match format {
-                Format::Csv => self.write_row(doc, s, buf),
-                Format::Jsonl => self.write_json_row(doc, s, buf),
+                Format::Csv => self.write_row(doc, s, &mut buf),
+                Format::Jsonl => self.write_json_row(doc, s, &mut buf),
             }
         }
+        buf
     }
 }
 

@@ -899,55 +899,6 @@ where
     }
 }
 
-/// Output buffers the writer hands back for the workers to fill again.
-///
-/// The rows of an article part or a long article take 128 KiB and more,
-/// which the allocator maps afresh for each one and unmaps when it is
-/// written (the CLI pins glibc's mmap threshold there, so that memory stays
-/// flat). Every page of every such buffer was then faulted in anew, and
-/// each unmapping stopped the other cores to flush their TLBs: scoring a
-/// 37 MB article file with two threads took 22,000 page faults and 14%
-/// more CPU time than keeping a few of them (at most [`Buffers::KEPT`] of
-/// [`Buffers::LARGEST`] bytes, 2 MiB in all), which leaves 3,000.
-/// Smaller buffers come from the allocator's heaps, which reuse them
-/// already; holding them here would only fragment those heaps.
-struct Buffers {
-    free: std::sync::Mutex<Vec<Vec<u8>>>,
-}
-
-impl Buffers {
-    /// Buffers kept at most.
-    const KEPT: usize = 4;
-    /// Buffers with room for more than this are freed, not kept.
-    const LARGEST: usize = 512 << 10;
-    /// Buffers with room for less than this are freed, not kept.
-    const SMALLEST: usize = 128 << 10;
-
-    fn new() -> Self {
-        Buffers {
-            free: std::sync::Mutex::new(Vec::with_capacity(Self::KEPT)),
-        }
-    }
-
-    /// An empty buffer: one handed back, or a new one.
-    fn take(&self) -> Vec<u8> {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        free.pop().unwrap_or_default()
-    }
-
-    /// Takes `buf` back, emptied, if it is worth keeping and there is room.
-    fn put(&self, mut buf: Vec<u8>) {
-        if !(Self::SMALLEST..=Self::LARGEST).contains(&buf.capacity()) {
-            return;
-        }
-        buf.clear();
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        if free.len() < Self::KEPT {
-            free.push(buf);
-        }
-    }
-}
-
 /// Scores `inputs` and writes the predictions (a CSV header first for
 /// CSV) to `out`, calling `on_event` in input order for each input.
 pub fn score_inputs<W: Write>(
@@ -980,14 +931,12 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
             .map_err(Error::Output)?;
     }
     let mut kept = Vec::new();
-    let buffers = Buffers::new();
     let summary = for_each_input(
         model,
         inputs,
         options,
         |scorer, input, doc, scored| {
-            let mut bytes = buffers.take();
-            scorer.write_document(doc, scored, options.format, &mut bytes);
+            let bytes = scorer.write_document(doc, scored, options.format);
             // A JSONL stream's rows go out record by record.
             let flush = matches!(input, Input::Jsonl(_));
             Ok((bytes, flush, keep(input, doc, scored)))
@@ -998,7 +947,6 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
             if flush {
                 out.flush().map_err(Error::Output)?;
             }
-            buffers.put(bytes);
             Ok(())
         },
         on_event,
@@ -1010,27 +958,6 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn output_buffers_kept_are_bounded_and_empty() {
-        let buffers = Buffers::new();
-        // Too small to be worth keeping, and too large to hold on to.
-        buffers.put(Vec::with_capacity(Buffers::SMALLEST / 2));
-        buffers.put(Vec::with_capacity(Buffers::LARGEST * 2));
-        assert_eq!(buffers.take().capacity(), 0, "neither was kept");
-        // Kept ones come back empty, their room intact; at most KEPT.
-        for _ in 0..Buffers::KEPT + 3 {
-            let mut buf = Vec::with_capacity(Buffers::SMALLEST);
-            buf.extend_from_slice(b"rows already written");
-            buffers.put(buf);
-        }
-        for _ in 0..Buffers::KEPT {
-            let buf = buffers.take();
-            assert!(buf.is_empty());
-            assert!(buf.capacity() >= Buffers::SMALLEST);
-        }
-        assert_eq!(buffers.take().capacity(), 0, "more than KEPT were kept");
-    }
 
     #[test]
     fn signed_three_decimals_match_format() {
