@@ -45,7 +45,7 @@ pub struct ScoreOptions {
     /// Bytes of records in one batch of a sentence CSV (whole records, at
     /// least this many, up to where a document ends) or a JSONL stream
     /// (whole lines, at least one); defaults to [`BATCH_BYTES`]. A
-    /// sentence-CSV document whose rows run past 16 times this many bytes
+    /// sentence-CSV document whose rows run past 32 times this many bytes
     /// is parsed by the feed, with the batch's documents before it (see
     /// [`for_each_input`]).
     pub batch_bytes: usize,
@@ -443,7 +443,7 @@ enum Open {
 /// document (see [`ScoreOptions::batch_bytes`]), for the worker to parse.
 /// Of a sentence CSV only the records past a batch's size are parsed here,
 /// to find where the document they belong to ends, and a document that
-/// goes on past 16 batches' worth of rows is parsed here whole.
+/// goes on past 32 batches' worth of rows is parsed here whole.
 struct Feed<'a> {
     model: &'a Model,
     inputs: &'a [Input],

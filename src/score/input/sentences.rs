@@ -17,7 +17,7 @@
 //!   parser the whole-file reader uses (plain records cut with `memchr` to
 //!   the same cells, see [`Records::parse_plain`]), so parsing, which is
 //!   most of the cost of reading, runs on every core. A document whose rows run on
-//!   past 16 batches' worth of bytes is the exception: the batch is parsed
+//!   past [`LONG_BATCHES`] batches' worth of bytes is the exception: the batch is parsed
 //!   here, and the rest of that document record by record, the way the
 //!   whole-file reader does it, its bytes dropped as they are read, so
 //!   memory stays bounded by the batch size and the longest document (its
@@ -152,6 +152,27 @@ impl Columns {
             repaired: false,
             default_id: &self.default_id,
         })
+    }
+
+    /// The bytes a record starts with when its first field is the
+    /// doc_id `field` gives, written plainly, and a delimiter follows:
+    /// `doc_id,`. Any record that starts with them has that doc_id, as the
+    /// parser reads it: a field that does not start with a quote ends at the
+    /// first comma or line end, and these bytes hold neither a quote nor a
+    /// line end. Empty when no such prefix is sure: the doc_id is not the
+    /// first column, or is quoted, or holds a quote, comma or line end.
+    fn plain_prefix<'r>(&self, field: impl Fn(usize) -> Option<&'r [u8]>) -> Vec<u8> {
+        let Some(0) = self.doc_id else {
+            return Vec::new();
+        };
+        let id = field(0).unwrap_or_default();
+        if id.iter().any(|b| matches!(b, b'"' | b',' | b'\n' | b'\r')) {
+            return Vec::new();
+        }
+        let mut prefix = Vec::with_capacity(id.len() + 1);
+        prefix.extend_from_slice(id);
+        prefix.push(b',');
+        prefix
     }
 
     /// The document of gathered rows.
@@ -698,7 +719,9 @@ fn room(buf: &mut Vec<u8>, len: usize) {
 #[derive(Debug)]
 pub(crate) struct CsvRows {
     columns: Arc<Columns>,
+    /// The records, from `from` on.
     bytes: Vec<u8>,
+    from: usize,
     /// The line `bytes` start on.
     line: u64,
     /// Whether `bytes` run to the end of the file (the last record may
@@ -715,8 +738,8 @@ impl CsvRows {
     pub(crate) fn documents(self) -> CsvDocuments {
         CsvDocuments {
             records: Records::after_start(self.line),
+            at: self.from,
             rows: self,
-            at: 0,
             gatherer: Gatherer::default(),
         }
     }
@@ -794,6 +817,11 @@ pub(crate) struct CsvBatch {
 
 /// Bytes asked of the file per read.
 const READ_BYTES: usize = 64 << 10;
+
+/// Rows handed out in a batch of more than this many bytes take the read
+/// buffer with them (see [`RawRecords::take`]); in tests, a few records'
+/// worth, so that both ways are taken by the small files they read.
+const TAKE_ABOVE: usize = if cfg!(test) { 40 } else { 4 * READ_BYTES };
 
 /// A file's bytes, read as they are needed, and where its records end.
 /// Offsets are from the start of the next batch, `start`.
@@ -887,6 +915,28 @@ impl RawRecords {
         self.scanned -= n;
     }
 
+    /// Hands out the first `n` bytes (the end of a record) and moves past
+    /// them, as [`RawRecords::release`] does: a copy, or, when they are a
+    /// long document's rows, the buffer itself with the offset they start
+    /// at, so that they are not copied and not held twice.
+    fn take(&mut self, n: usize) -> (Vec<u8>, usize) {
+        if n <= TAKE_ABOVE {
+            let bytes = self.bytes(0, n).to_vec();
+            self.release(n);
+            return (bytes, 0);
+        }
+        let (start, end) = (self.start, self.start + n);
+        let rest = self.filled - end;
+        let mut buf = vec![0; rest + READ_BYTES];
+        buf[..rest].copy_from_slice(&self.buf[end..self.filled]);
+        self.line += memchr::memchr_iter(b'\n', &self.buf[start..end]).count() as u64;
+        let mut taken = std::mem::replace(&mut self.buf, buf);
+        taken.truncate(end);
+        (self.start, self.filled) = (0, rest);
+        self.scanned -= n;
+        (taken, start)
+    }
+
     /// Scans again from the start (the end of a record): records after it
     /// were scanned for a batch that ended before them.
     fn rewind(&mut self) {
@@ -894,6 +944,18 @@ impl RawRecords {
         self.scan = RecordEnds::Between;
     }
 }
+
+/// Batches' worth of rows a document may run to and still be handed out
+/// as rows for a worker to parse; a longer one is parsed where the batches
+/// are cut, its bytes dropped as they are read. The rows of a document are
+/// passed over unparsed when they start with its doc_id, so while the
+/// parsing is on the workers a document this long costs the thread that
+/// cuts batches little more than finding its line ends. 32 batches (2 MiB
+/// at the default size) take the longest articles of a news corpus
+/// (1.2 MB of rows) off that thread, which the other threads would wait
+/// for, at the cost of holding a document's rows beside its text while
+/// a worker parses them.
+const LONG_BATCHES: usize = 32;
 
 /// A sentence CSV cut into batches of whole records that start and end
 /// with a document, for the runner's workers to parse (see the module
@@ -973,7 +1035,7 @@ impl CsvBatches {
     /// that is left, at the end), up to where a document ends. Only the
     /// records from the one that reaches `batch_bytes` on are parsed here,
     /// to find the first that starts another document; if the batch grows
-    /// past 16 times `batch_bytes` before that, the document is read here
+    /// past [`LONG_BATCHES`] times `batch_bytes` before that, the document is read here
     /// (see [`CsvBatches::long_document`]).
     pub(crate) fn next_batch(&mut self, batch_bytes: usize) -> CsvBatch {
         let (mut from, mut end) = (0, 0);
@@ -983,17 +1045,27 @@ impl CsvBatches {
                 None => return self.rows(end, true),
             }
         }
-        let long = batch_bytes.saturating_mul(16);
+        let long = batch_bytes.saturating_mul(LONG_BATCHES);
         // The doc_id the batch ends with (of its last row with text).
         let mut ends_with: Option<String> = None;
+        // `doc_id,` as it starts that row, when a record that starts with
+        // these bytes is sure to have its doc_id (see `plain_prefix`).
+        let mut same_doc = Vec::new();
         loop {
-            let records = &mut self.records;
-            records.parse(self.raw.bytes(from, end), self.raw.at_end(end));
-            if let Some(row) = self.columns.key(|i| records.field(i)) {
-                match &ends_with {
-                    Some(id) if id != row.doc_id() => return self.rows(from, false),
-                    Some(_) => {}
-                    None => ends_with = Some(row.doc_id().to_string()),
+            // A record of the same document goes on the batch unparsed.
+            let same = !same_doc.is_empty() && self.raw.bytes(from, end).starts_with(&same_doc);
+            if !same {
+                let records = &mut self.records;
+                records.parse(self.raw.bytes(from, end), self.raw.at_end(end));
+                if let Some(row) = self.columns.key(|i| records.field(i)) {
+                    match &ends_with {
+                        Some(id) if id != row.doc_id() => return self.rows(from, false),
+                        Some(_) => {}
+                        None => {
+                            ends_with = Some(row.doc_id().to_string());
+                            same_doc = self.columns.plain_prefix(|i| records.field(i));
+                        }
+                    }
                 }
             }
             if end > long {
@@ -1009,14 +1081,16 @@ impl CsvBatches {
     /// Hands out the first `n` bytes of the batch as rows for a worker;
     /// `last` when nothing is left after them.
     fn rows(&mut self, n: usize, last: bool) -> CsvBatch {
+        let (line, at_end) = (self.raw.line, self.raw.at_end(n));
+        let (bytes, from) = self.raw.take(n);
         let rows = CsvRows {
             columns: Arc::clone(&self.columns),
-            bytes: self.raw.bytes(0, n).to_vec(),
-            line: self.raw.line,
-            at_end: self.raw.at_end(n),
+            bytes,
+            from,
+            line,
+            at_end,
             complete: !last || self.raw.failed.is_none(),
         };
-        self.raw.release(n);
         self.raw.rewind();
         CsvBatch {
             work: CsvWork::Rows(rows),
@@ -1338,14 +1412,18 @@ mod tests {
         first.unwrap().unwrap_or_default()
     }
 
-    /// A sentence CSV of `rows` rows drawn from `rng`: runs of doc_ids,
+    /// A sentence CSV of `rows` rows drawn from `rng`: runs of doc_ids
+    /// (some the same when read, some starting with another's bytes),
     /// cells quoted or not (line ends, commas and quotes inside), empty
     /// and blank texts, invalid UTF-8, byte-order marks and stray quotes
     /// inside cells, blank lines, LF, CRLF and CR line ends, missing and
     /// extra cells.
     fn sentence_csv(rng: &mut Rng, header: &str, rows: usize) -> Vec<u8> {
         let mut bytes = header.as_bytes().to_vec();
-        let ids: &[&[u8]] = &[b"a", b"b", b" a ", b"", b"'=c", b"\"b\""];
+        // Some read as another's doc_id, or start with its bytes.
+        let ids: &[&[u8]] = &[
+            b"a", b"b", b" a ", b"", b"'=c", b"\"b\"", b"ab", b"a\"b", b"\"a,b\"", b"\"a\"",
+        ];
         let texts: &[&[u8]] = &[
             b"Moscow and Beijing met.",
             b"\"One, two\"",
@@ -1359,6 +1437,7 @@ mod tests {
             b"5\" screen",
             b"'=1+1",
             b"\"\"",
+            b"b",
         ];
         let metas: &[&[u8]] = &[b"", b"2024-11-05", b"\"x, y\"", b"t\xFE"];
         let ends: &[&[u8]] = &[b"\n", b"\r\n", b"\r", b"\n\n", b"\r\r\n"];
@@ -1401,6 +1480,68 @@ mod tests {
                 assert_batches_read_as_whole(&bytes, true, split_at);
             }
         }
+    }
+
+    #[test]
+    fn a_record_that_starts_with_a_plain_prefix_has_its_doc_id() {
+        // Records of a few bytes that make CSV hard: every record that
+        // starts with the prefix taken from another has the same doc_id
+        // once parsed, and a plain doc_id gives a prefix.
+        let columns =
+            Columns::new(Path::new("rows.csv"), [&b"doc_id"[..], b"text"].into_iter()).unwrap();
+        let alphabet = b"ab\",' \n\r";
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let record = |rng: &mut Rng| -> Vec<u8> {
+            let mut r: Vec<u8> = (0..rng.below(8)).map(|_| *rng.pick(alphabet)).collect();
+            r.push(b'\n');
+            r
+        };
+        let parse = |bytes: &[u8]| -> Option<Vec<u8>> {
+            let mut records = Records::after_start(1);
+            records.parse(bytes, true)?;
+            Some(records.field(0).unwrap_or_default().to_vec())
+        };
+        let (mut prefixes, mut sure) = (0, 0);
+        for _ in 0..50_000 {
+            let first = record(&mut rng);
+            let Some(id) = parse(&first) else { continue };
+            let prefix = columns.plain_prefix(|i| (i == 0).then_some(&id[..]));
+            let plain = !id.iter().any(|b| matches!(b, b'"' | b',' | b'\n' | b'\r'));
+            assert_eq!(
+                prefix.is_empty(),
+                !plain,
+                "{:?}",
+                String::from_utf8_lossy(&id)
+            );
+            if prefix.is_empty() {
+                continue;
+            }
+            prefixes += 1;
+            // A record that starts with the prefix: the prefix and more.
+            let mut second = prefix.clone();
+            second.extend(record(&mut rng));
+            let other = record(&mut rng);
+            for r in [&first, &second, &other] {
+                if r.starts_with(&prefix) {
+                    sure += 1;
+                    assert_eq!(
+                        parse(r).as_deref(),
+                        Some(&id[..]),
+                        "{:?} starts with {:?}",
+                        String::from_utf8_lossy(r),
+                        String::from_utf8_lossy(&prefix)
+                    );
+                }
+            }
+        }
+        assert!(
+            prefixes > 1000 && sure > 2000,
+            "{prefixes} prefixes, {sure} checked"
+        );
+        // Not the first column: no prefix.
+        let later =
+            Columns::new(Path::new("rows.csv"), [&b"text"[..], b"doc_id"].into_iter()).unwrap();
+        assert!(later.plain_prefix(|_| Some(&b"a"[..])).is_empty());
     }
 
     #[test]
@@ -1491,10 +1632,10 @@ mod tests {
 
     #[test]
     fn a_long_document_is_read_by_the_batcher() {
-        // One document of many rows: past 16 batches' worth, the batcher
-        // parses it, and hands out what follows as rows again.
+        // One document of many rows: past `LONG_BATCHES` batches' worth,
+        // the batcher parses it, and hands out what follows as rows again.
         let mut bytes = b"doc_id,text\n".to_vec();
-        for i in 0..200 {
+        for i in 0..8 * LONG_BATCHES {
             bytes.extend(format!("long,Sentence {i}.\n").as_bytes());
         }
         for i in 0..20 {
