@@ -12,8 +12,9 @@
 //! - [`CsvBatches`] cuts a file into batches of whole records for the
 //!   runner. It only scans the bytes for where records end ([`RecordEnds`],
 //!   the csv parser's rules for a line end outside quotes), and parses the
-//!   few records after a batch's size to end the batch where a document
-//!   ends. A worker parses each batch ([`CsvRows::documents`]) with the csv
+//!   records after a batch's size that do not start with the bytes of the
+//!   batch's last doc_id ([`Columns::plain_prefix`]) to end the batch where
+//!   a document ends. A worker parses each batch ([`CsvRows::documents`]) with the csv
 //!   parser the whole-file reader uses (plain records cut with `memchr` to
 //!   the same cells, see [`Records::parse_plain`]), so parsing, which is
 //!   most of the cost of reading, runs on every core. A document whose rows run on
@@ -160,7 +161,7 @@ impl Columns {
     /// parser reads it: a field that does not start with a quote ends at the
     /// first comma or line end, and these bytes hold neither a quote nor a
     /// line end. Empty when no such prefix is sure: the doc_id is not the
-    /// first column, or is quoted, or holds a quote, comma or line end.
+    /// first column, or, as read, holds a quote, comma or line end.
     fn plain_prefix<'r>(&self, field: impl Fn(usize) -> Option<&'r [u8]>) -> Vec<u8> {
         let Some(0) = self.doc_id else {
             return Vec::new();
