@@ -441,9 +441,10 @@ enum Open {
 /// each; a JSONL stream is read here into batches of whole lines, and a
 /// sentence CSV into batches of whole records that start and end with a
 /// document (see [`ScoreOptions::batch_bytes`]), for the worker to parse.
-/// Of a sentence CSV only the records past a batch's size are parsed here,
-/// to find where the document they belong to ends, and a document that
-/// goes on past 32 batches' worth of rows is parsed here whole.
+/// Of a sentence CSV only the records past a batch's size that do not
+/// start with the bytes of its last doc_id are parsed here, to find where
+/// the document they belong to ends, and a document that goes on past 32
+/// batches' worth of rows is parsed here whole.
 struct Feed<'a> {
     model: &'a Model,
     inputs: &'a [Input],

@@ -921,21 +921,18 @@ impl RawRecords {
     /// long document's rows, the buffer itself with the offset they start
     /// at, so that they are not copied and not held twice.
     fn take(&mut self, n: usize) -> (Vec<u8>, usize) {
+        let from = self.start;
+        self.release(n);
         if n <= TAKE_ABOVE {
-            let bytes = self.bytes(0, n).to_vec();
-            self.release(n);
-            return (bytes, 0);
+            return (self.buf[from..self.start].to_vec(), 0);
         }
-        let (start, end) = (self.start, self.start + n);
-        let rest = self.filled - end;
+        let rest = self.filled - self.start;
         let mut buf = vec![0; rest + READ_BYTES];
-        buf[..rest].copy_from_slice(&self.buf[end..self.filled]);
-        self.line += memchr::memchr_iter(b'\n', &self.buf[start..end]).count() as u64;
+        buf[..rest].copy_from_slice(&self.buf[self.start..self.filled]);
         let mut taken = std::mem::replace(&mut self.buf, buf);
-        taken.truncate(end);
+        taken.truncate(self.start);
         (self.start, self.filled) = (0, rest);
-        self.scanned -= n;
-        (taken, start)
+        (taken, from)
     }
 
     /// Scans again from the start (the end of a record): records after it
