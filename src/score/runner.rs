@@ -448,6 +448,9 @@ enum Open {
 struct Feed<'a> {
     model: &'a Model,
     inputs: &'a [Input],
+    /// The size of each input that is a regular file, `None` for the rest
+    /// (see [`file_sizes`]).
+    sizes: &'a [Option<u64>],
     /// The next input to open.
     next_input: usize,
     /// The input being read part by part (`next_input - 1`).
@@ -467,7 +470,7 @@ impl Feed<'_> {
                 let input = self.next_input;
                 let opened = match self.inputs.get(input)? {
                     article @ Input::Article { path, doc_id }
-                        if read_in_parts(article, self.stream_above) =>
+                        if read_in_parts(article, self.sizes[input], self.stream_above) =>
                     {
                         Some(
                             ArticleParts::open(path, doc_id, self.batch_bytes, self.model)
@@ -558,6 +561,22 @@ struct Done<T> {
     failed: Option<Error>,
 }
 
+/// The size of each input that is a regular file, `None` for standard
+/// input, a pipe, a device or a path that cannot be read: one `stat` per
+/// input, taken once before any thread starts, for the two decisions made
+/// on it (whether the calling thread may read inputs, and whether an article
+/// is read in parts). A file that changes size after this is still read
+/// whole, to its end; only how it is split up was decided on the old size.
+fn file_sizes(inputs: &[Input]) -> Vec<Option<u64>> {
+    inputs
+        .iter()
+        .map(|input| {
+            let meta = std::fs::metadata(input.path()?).ok()?;
+            meta.is_file().then_some(meta.len())
+        })
+        .collect()
+}
+
 /// Reads and scores `inputs` on worker threads. For every input, in input
 /// order, `sink` receives what `work` made of each of its documents (given
 /// the input it came from) on a worker thread; `on_event` hears about every
@@ -600,9 +619,11 @@ where
         options.threads
     };
     let window = options.window.max(threads);
+    let sizes = file_sizes(inputs);
     let feed = Mutex::new(Feed {
         model,
         inputs,
+        sizes: &sizes,
         next_input: 0,
         open: None,
         produced: 0,
@@ -724,12 +745,7 @@ where
         // input, a FIFO): reading it can wait for the program at the other
         // end, which may itself wait for the rows already scored, so there
         // the calling thread only writes, beside `threads` workers.
-        let writer_scores = inputs.iter().all(|input| {
-            input
-                .path()
-                .and_then(|p| std::fs::metadata(p).ok())
-                .is_some_and(|m| m.is_file())
-        });
+        let writer_scores = sizes.iter().all(Option::is_some);
         let workers = if writer_scores { threads - 1 } else { threads };
         for _ in 0..workers {
             let tx = tx.clone();

@@ -43,12 +43,11 @@ pub const STREAM_ABOVE: u64 = 1 << 20;
 
 /// Whether `input` is read in parts: a plain-text article (not Markdown
 /// or a web page, whose text is rebuilt whole) in a regular file of more
-/// than `above` bytes.
-pub(super) fn read_in_parts(input: &Input, above: u64) -> bool {
+/// than `above` bytes (`size`, `None` when not a regular file).
+pub(super) fn read_in_parts(input: &Input, size: Option<u64>, above: u64) -> bool {
     match input {
         Input::Article { path, .. } => {
-            ArticleFormat::of(path) == ArticleFormat::Text
-                && std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > above)
+            ArticleFormat::of(path) == ArticleFormat::Text && size.is_some_and(|n| n > above)
         }
         _ => false,
     }
