@@ -461,6 +461,10 @@ struct Feed<'a> {
     batch_bytes: usize,
     /// See [`ScoreOptions::stream_above`].
     stream_above: u64,
+    /// The scoring threads: as many share the first reading of an article
+    /// read in parts (see [`ArticleParts::open`]), which holds the feed,
+    /// so the others have nothing new to take until it ends.
+    threads: usize,
 }
 
 impl Feed<'_> {
@@ -473,8 +477,14 @@ impl Feed<'_> {
                         if read_in_parts(article, self.sizes[input], self.stream_above) =>
                     {
                         Some(
-                            ArticleParts::open(path, doc_id, self.batch_bytes, self.model)
-                                .map(|a| Open::Text(Box::new(a))),
+                            ArticleParts::open(
+                                path,
+                                doc_id,
+                                self.batch_bytes,
+                                self.model,
+                                self.threads,
+                            )
+                            .map(|a| Open::Text(Box::new(a))),
                         )
                     }
                     Input::Stdin | Input::Article { .. } => None,
@@ -629,6 +639,7 @@ where
         produced: 0,
         batch_bytes: options.batch_bytes.max(1),
         stream_above: options.stream_above,
+        threads,
     });
     // Mirrors of the feed's state, readable without its lock.
     let produced = AtomicUsize::new(0);

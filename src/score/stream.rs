@@ -199,20 +199,100 @@ impl Pieces {
         Ok(None)
     }
 
-    /// Reads the rest of the file, only checking it for NUL bytes.
-    fn check_rest(&mut self) -> Result<()> {
-        while !self.end {
-            self.read(self.chunk.max(1 << 20))?;
+    /// Reads the rest of the file, only checking it for NUL bytes. With
+    /// `readers` above 1 (the scoring threads, which have no part of this
+    /// file to score meanwhile), that many threads each check an equal
+    /// share of what is left at the time, reading at their own offsets;
+    /// whatever the file grew by since is read on here.
+    fn check_rest(&mut self, readers: usize) -> Result<()> {
+        #[cfg(unix)]
+        if readers > 1 && !self.end {
+            self.check_shares(readers)?;
         }
+        while !self.end {
+            self.read(self.chunk.max(CHECK_READ))?;
+        }
+        Ok(())
+    }
+
+    /// [`check_rest`](Self::check_rest)'s shares, up to the file's size
+    /// now; leaves the file's position there. A file of less than two
+    /// reads left is not worth a thread: nothing is read here then.
+    #[cfg(unix)]
+    fn check_shares(&mut self, readers: usize) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        use std::os::unix::fs::FileExt;
+
+        let path = &self.path;
+        let io = |e| Error::io(path, e);
+        let from = self.file.stream_position().map_err(io)?;
+        let to = self.file.metadata().map_err(io)?.len();
+        if to < from + 2 * CHECK_READ as u64 {
+            return Ok(());
+        }
+        let share = (to - from).div_ceil(readers as u64);
+        let file = &self.file;
+        // Whether `[start, start + share)` (cut at `to`) holds no NUL byte;
+        // a file cut short since is checked as far as it goes.
+        let check = |start: u64| -> std::io::Result<bool> {
+            let end = (start + share).min(to);
+            let mut buf = vec![0; CHECK_READ];
+            let mut at = start;
+            while at < end {
+                let n = ((end - at) as usize).min(CHECK_READ);
+                let got = file.read_at(&mut buf[..n], at)?;
+                if got == 0 {
+                    break;
+                }
+                if buf[..got].contains(&0) {
+                    return Ok(false);
+                }
+                at += got as u64;
+            }
+            Ok(true)
+        };
+        let results: Vec<std::io::Result<bool>> = std::thread::scope(|scope| {
+            let starts = (1..readers as u64).map(|k| from + k * share);
+            let helpers: Vec<_> = starts
+                .map(|start| {
+                    let spawned = std::thread::Builder::new()
+                        .name("stance-check".into())
+                        .spawn_scoped(scope, move || check(start));
+                    (start, spawned)
+                })
+                .collect();
+            let mut results = vec![check(from)];
+            for (start, spawned) in helpers {
+                results.push(match spawned {
+                    Ok(helper) => helper
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    // No thread to spare: checked here instead.
+                    Err(_) => check(start),
+                });
+            }
+            results
+        });
+        // In file order: the first share with a problem names it.
+        for result in results {
+            if !result.map_err(io)? {
+                return Err(Error::Binary { path: path.clone() });
+            }
+        }
+        self.file.seek(SeekFrom::Start(to)).map_err(io)?;
         Ok(())
     }
 }
 
+/// Bytes read at a time where a file is only checked for NUL bytes.
+const CHECK_READ: usize = 1 << 20;
+
 /// The actor groups the article file `path` names, as far as the model's
 /// off-topic gate needs to know: once a sentence names one of the gate's
 /// groups the gate is open, and the rest of the file is only checked for
-/// NUL bytes. Without a gate, no sentence is analysed.
-fn article_actors(path: &Path, chunk: usize, model: &Model) -> Result<u32> {
+/// NUL bytes (by `readers` threads, see [`Pieces::check_rest`]). Without a
+/// gate, no sentence is analysed.
+fn article_actors(path: &Path, chunk: usize, model: &Model, readers: usize) -> Result<u32> {
     let mut pieces = Pieces::open(path, chunk)?;
     let mut mask = 0;
     if let Some(gate) = model.gate() {
@@ -228,7 +308,7 @@ fn article_actors(path: &Path, chunk: usize, model: &Model) -> Result<u32> {
             }
         }
     }
-    pieces.check_rest()?;
+    pieces.check_rest(readers)?;
     Ok(mask)
 }
 
@@ -250,15 +330,17 @@ pub(super) struct ArticleParts {
 impl ArticleParts {
     /// Reads `path` once for the off-topic gate of `model` (an error, such
     /// as a NUL byte anywhere in it, refuses the file before any part is
-    /// handed out), then opens it again to hand out parts of about `chunk`
+    /// handed out; `readers` threads share the reading past the gate's
+    /// sentences), then opens it again to hand out parts of about `chunk`
     /// bytes.
     pub(super) fn open(
         path: &Path,
         doc_id: &str,
         chunk: usize,
         model: &Model,
+        readers: usize,
     ) -> Result<ArticleParts> {
-        let actors = article_actors(path, chunk, model)?;
+        let actors = article_actors(path, chunk, model, readers)?;
         Ok(ArticleParts {
             pieces: Pieces::open(path, chunk)?,
             source: path.display().to_string(),
@@ -392,7 +474,7 @@ mod tests {
         let model = &Model::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/stance.json"))
             .unwrap();
         for chunk in [1, 5, 16, 1 << 16] {
-            let mut parts = ArticleParts::open(&path, "big", chunk, model).unwrap();
+            let mut parts = ArticleParts::open(&path, "big", chunk, model, 1).unwrap();
             // "Moscow" opens the gate; the first reading stops there.
             assert_ne!(parts.actors, 0);
             let mut rows = Vec::new();
@@ -428,7 +510,50 @@ mod tests {
         bytes.extend_from_slice(&[b'x'; 100]);
         bytes.push(0);
         std::fs::write(&path, &bytes).unwrap();
-        let err = ArticleParts::open(&path, "big", 8, model).unwrap_err();
-        assert!(matches!(err, Error::Binary { .. }), "{err}");
+        for readers in [1, 2] {
+            let err = ArticleParts::open(&path, "big", 8, model, readers).unwrap_err();
+            assert!(matches!(err, Error::Binary { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn checking_the_rest_in_shares_finds_every_nul_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.txt");
+        let first = 4096;
+        let len = 5 * CHECK_READ + 12_345;
+        // Past the first read: near its end, at read sizes, at and next
+        // to where the shares of 2 and 3 readers meet, the last byte.
+        let mut nuls = vec![first, first + 1, first + CHECK_READ, len / 2, len - 1];
+        for readers in [2, 3] {
+            let share = (len - first).div_ceil(readers);
+            for k in 1..readers {
+                let at = first + k * share;
+                nuls.extend([at - 1, at, at + 1]);
+            }
+        }
+        let clean = vec![b'a'; len];
+        for nul in std::iter::once(None).chain(nuls.into_iter().map(Some)) {
+            let mut bytes = clean.clone();
+            if let Some(at) = nul {
+                bytes[at] = 0;
+            }
+            std::fs::write(&path, &bytes).unwrap();
+            for readers in 1..=4 {
+                let mut pieces = Pieces::open(&path, first).unwrap();
+                pieces.read(first).unwrap();
+                let checked = pieces.check_rest(readers);
+                match nul {
+                    None => {
+                        checked.unwrap();
+                        assert!(pieces.end);
+                    }
+                    Some(at) => assert!(
+                        matches!(checked, Err(Error::Binary { .. })),
+                        "NUL at {at}, {readers} readers: {checked:?}"
+                    ),
+                }
+            }
+        }
     }
 }
