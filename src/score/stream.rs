@@ -218,8 +218,9 @@ impl Pieces {
     }
 
     /// [`check_rest`](Self::check_rest)'s shares, up to the file's size
-    /// now; leaves the file's position there. A file of less than two
-    /// reads left is not worth a thread: nothing is read here then.
+    /// now; leaves the file's position there. No more readers than reads
+    /// left: a file of less than two is not worth a thread, and nothing is
+    /// read here then.
     #[cfg(unix)]
     fn check_shares(&mut self, readers: usize) -> Result<()> {
         use std::io::{Seek, SeekFrom};
@@ -229,7 +230,10 @@ impl Pieces {
         let io = |e| Error::io(path, e);
         let from = self.file.stream_position().map_err(io)?;
         let to = self.file.metadata().map_err(io)?.len();
-        if to < from + 2 * CHECK_READ as u64 {
+        // A share of at least one read each: a few MiB left are not worth
+        // dozens of threads.
+        let readers = readers.min(((to - from) / CHECK_READ as u64) as usize);
+        if readers < 2 {
             return Ok(());
         }
         let share = (to - from).div_ceil(readers as u64);
