@@ -36,7 +36,7 @@ mod sentences;
 
 pub use html::{extract_page, Page};
 pub use markdown::{strip_markdown, Stripped};
-pub use sentences::{load_csv, SentenceCsv};
+pub use sentences::{load_csv, SentenceCsv, LONG_BATCHES};
 pub(crate) use sentences::{CsvBatches, CsvNotes, CsvRows, CsvWork};
 
 /// One article ready to score: its text, the sentence spans in it, and

@@ -26,7 +26,7 @@ pub use input::{
     clean_date, decode, decode_article, decode_document, decode_record_line, doc_id_of,
     extract_page, load_article, load_article_csv, load_csv, normalize_date, parse_jsonl_record,
     read_record_line, record_document, strip_markdown, Document, Loaded, Page, Piece, RecordLines,
-    SentenceCsv, Stripped,
+    SentenceCsv, Stripped, LONG_BATCHES,
 };
 pub use offtopic::measure_off_topic;
 pub(crate) use output::header_bytes;

@@ -45,9 +45,9 @@ pub struct ScoreOptions {
     /// Bytes of records in one batch of a sentence CSV (whole records, at
     /// least this many, up to where a document ends) or a JSONL stream
     /// (whole lines, at least one); defaults to [`BATCH_BYTES`]. A
-    /// sentence-CSV document whose rows run past 32 times this many bytes
-    /// is parsed by the feed, with the batch's documents before it (see
-    /// [`for_each_input`]).
+    /// sentence-CSV document whose rows run past [`LONG_BATCHES`](super::LONG_BATCHES) times
+    /// this many bytes is parsed by the feed, with the batch's documents
+    /// before it (see [`for_each_input`]).
     pub batch_bytes: usize,
     /// Output format; defaults to CSV.
     pub format: Format,
@@ -443,8 +443,8 @@ enum Open {
 /// document (see [`ScoreOptions::batch_bytes`]), for the worker to parse.
 /// Of a sentence CSV only the records past a batch's size that do not
 /// start with the bytes of its last doc_id are parsed here, to find where
-/// the document they belong to ends, and a document that goes on past 32
-/// batches' worth of rows is parsed here whole.
+/// the document they belong to ends, and a document that goes on past
+/// [`LONG_BATCHES`](super::LONG_BATCHES) batches' worth of rows is parsed here whole.
 struct Feed<'a> {
     model: &'a Model,
     inputs: &'a [Input],

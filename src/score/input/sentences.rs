@@ -953,7 +953,7 @@ impl RawRecords {
 /// (1.2 MB of rows) off that thread, which the other threads would wait
 /// for, at the cost of holding a document's rows beside its text while
 /// a worker parses them.
-const LONG_BATCHES: usize = 32;
+pub const LONG_BATCHES: usize = 32;
 
 /// A sentence CSV cut into batches of whole records that start and end
 /// with a document, for the runner's workers to parse (see the module
