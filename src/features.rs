@@ -165,6 +165,10 @@ const ENDS_NGRAM: u32 = 1 << 31;
 /// The unigram field of a `unit_terms` entry when the unit has no unigram
 /// feature; feature indices stay below it.
 const NO_UNIGRAM: u32 = ENDS_NGRAM - 1;
+/// Longest sentence whose units are written by `Stream::plain_units`,
+/// which reserves room for a unit per two bytes; longer ones (no reader
+/// makes them from news text) take the path that grows as it goes.
+const PLAIN_MAX_BYTES: usize = 1 << 16;
 /// Distinct written words a thread remembers before starting afresh.
 const CACHED_WORDS: usize = 1 << 20;
 /// Prefix of negated units.
@@ -628,15 +632,18 @@ mod code {
     }
 
     /// The unit of the word of `code` (which must not have [`ESCAPE`]
-    /// set) when nothing is negated: `None` for a stop word, else
-    /// `UNKNOWN` or `base * 2`.
+    /// set) when nothing is negated, and whether there is one: `false`
+    /// for a stop word, else `UNKNOWN` or `base * 2`. Chosen without a
+    /// branch (see `Stream::plain_units`).
     #[inline]
-    pub fn plain_unit(code: u32) -> Option<u32> {
-        match code & BASE_MASK {
-            BASE_STOP => None,
-            BASE_UNKNOWN => Some(UNKNOWN),
-            b => Some(b * 2),
-        }
+    pub fn plain_unit(code: u32) -> (u32, bool) {
+        let base = code & BASE_MASK;
+        let id = if base == BASE_UNKNOWN {
+            UNKNOWN
+        } else {
+            base * 2
+        };
+        (id, base != BASE_STOP)
     }
 
     /// The info packed in `code` (which must not have [`ESCAPE`] set).
@@ -799,6 +806,42 @@ impl<'c> Stream<'c> {
         }
     }
 
+    /// The units of `sentence` when no phrase is matched and nothing is
+    /// negated (`units` is empty on entry): a unit is its word's base,
+    /// read off the cache code, as `unit_id` would give it. Whether a word
+    /// is a stop word is as good as a coin toss in running text, so no
+    /// branch decides it: every word's unit is written at the end of
+    /// `units`, and the length moves past it only for a word that is not
+    /// a stop word. A sentence has at most `len / 2 + 1` words (runs of
+    /// word bytes with a byte between), which is reserved up front.
+    #[inline]
+    fn plain_units(&mut self, sentence: &str, ids: &mut dyn Ids, units: &mut Vec<Unit>) {
+        units.reserve(sentence.len() / 2 + 1);
+        let spare = units.spare_capacity_mut();
+        let mut n = 0;
+        let mut scope = 0usize;
+        for_each_run(sentence, |start, end| {
+            let packed = self.code(sentence, start, end, ids);
+            let (id, keep) = if packed & code::ESCAPE == 0 {
+                code::plain_unit(packed)
+            } else {
+                match unit_id(self.info(packed), &mut scope) {
+                    Some(id) => (id, true),
+                    None => (UNKNOWN, false),
+                }
+            };
+            spare[n].write(Unit {
+                id,
+                start: start as u32,
+                end: end as u32,
+            });
+            n += keep as usize;
+        });
+        // SAFETY: `spare[..n]` was written above, each element before `n`
+        // moved past it, and `n` never exceeds the capacity reserved.
+        unsafe { units.set_len(n) }
+    }
+
     /// Fills `units`, `actor_mask` and `cue_counts` for `sentence`.
     fn analyze(&mut self, sentence: &str, ids: &mut dyn Ids) {
         if self.infos.len() >= CACHED_WORDS {
@@ -817,25 +860,21 @@ impl<'c> Stream<'c> {
             // No phrases to match: units straight from the words, in one
             // pass, without keeping the words.
             let mut units = std::mem::take(&mut self.units);
-            let mut scope = 0usize;
-            let negation = self.compiled.negation;
-            for_each_run(sentence, |start, end| {
-                let packed = self.code(sentence, start, end, ids);
-                // Without negation a unit is its base alone: read off the
-                // code, as `unit_id` would give it.
-                let id = if !negation && packed & code::ESCAPE == 0 {
-                    code::plain_unit(packed)
-                } else {
-                    unit_id(self.info(packed), &mut scope)
-                };
-                if let Some(id) = id {
-                    units.push(Unit {
-                        id,
-                        start: start as u32,
-                        end: end as u32,
-                    });
-                }
-            });
+            if !self.compiled.negation && sentence.len() <= PLAIN_MAX_BYTES {
+                self.plain_units(sentence, ids, &mut units);
+            } else {
+                let mut scope = 0usize;
+                for_each_run(sentence, |start, end| {
+                    let packed = self.code(sentence, start, end, ids);
+                    if let Some(id) = unit_id(self.info(packed), &mut scope) {
+                        units.push(Unit {
+                            id,
+                            start: start as u32,
+                            end: end as u32,
+                        });
+                    }
+                });
+            }
             self.units = units;
             return;
         }
@@ -1457,11 +1496,8 @@ mod tests {
                 };
                 let packed = code::pack(info).expect("fits");
                 let mut scope = 0;
-                assert_eq!(
-                    code::plain_unit(packed),
-                    unit_id(info, &mut scope),
-                    "{info:?}"
-                );
+                let (id, keep) = code::plain_unit(packed);
+                assert_eq!(keep.then_some(id), unit_id(info, &mut scope), "{info:?}");
             }
         }
     }
