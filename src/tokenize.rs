@@ -66,10 +66,13 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
     });
 }
 
+#[cfg(any(test, not(target_arch = "x86_64")))]
 const ONES: u64 = 0x0101_0101_0101_0101;
+#[cfg(any(test, not(target_arch = "x86_64")))]
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// Gathers the top bit of each byte of `m` into bit `i` for byte `i`.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 fn top_bits(m: u64) -> u64 {
     // Each byte's bit lands on its own bit of the top byte: no carries.
@@ -82,6 +85,7 @@ fn top_bits(m: u64) -> u64 {
 /// (SWAR): with the top bits cleared no byte carries into the next, so
 /// `y + (0x80 - lo)` has its top bit set exactly when the byte is at least
 /// `lo`.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 fn classify8(x: u64) -> (u64, u64) {
     let y = x & !HIGH;
@@ -92,17 +96,13 @@ fn classify8(x: u64) -> (u64, u64) {
     (top_bits((digit | letter) & !x), x & HIGH)
 }
 
-/// For up to 64 bytes: the bits of the ASCII letters and digits, and of the
-/// non-ASCII bytes (bit `i` for byte `i`; none past the end).
+/// For 64 bytes: the bits of the ASCII letters and digits, and of the
+/// non-ASCII bytes (bit `i` for byte `i`), eight bytes per step: the
+/// portable [`classify_block`], and the reference its SSE2 form is tested
+/// against.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
-fn classify64(chunk: &[u8]) -> (u64, u64) {
-    let mut padded = [0u8; 64];
-    let block: &[u8] = if chunk.len() == 64 {
-        chunk
-    } else {
-        padded[..chunk.len()].copy_from_slice(chunk);
-        &padded
-    };
+fn classify_block_swar(block: &[u8; 64]) -> (u64, u64) {
     let (mut alnum, mut high) = (0u64, 0u64);
     for (k, eight) in block.chunks_exact(8).enumerate() {
         let mut word = [0u8; 8];
@@ -115,6 +115,69 @@ fn classify64(chunk: &[u8]) -> (u64, u64) {
         }
     }
     (alnum, high)
+}
+
+/// For 64 bytes: the bits of the ASCII letters and digits, and of the
+/// non-ASCII bytes (bit `i` for byte `i`), sixteen bytes per step with
+/// SSE2, which every x86-64 processor has. Bytes are compared as signed:
+/// `v + (0x80 - lo)` is below `-0x80 + k` exactly when `v` is one of the
+/// `k` bytes from `lo` on.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn classify_block(block: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::{
+        __m128i, _mm_add_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is part of the x86-64 baseline, so these instructions
+    // exist on every processor this code is built for; each load reads 16
+    // bytes of `block`, unaligned.
+    unsafe {
+        let in_range = |v: __m128i, lo: u8, k: u8| {
+            let shifted = _mm_add_epi8(v, _mm_set1_epi8(0x80u8.wrapping_sub(lo) as i8));
+            _mm_cmplt_epi8(shifted, _mm_set1_epi8((0x80u8 + k) as i8))
+        };
+        let (mut alnum, mut high) = (0u64, 0u64);
+        for (k, sixteen) in block.chunks_exact(16).enumerate() {
+            let v = _mm_loadu_si128(sixteen.as_ptr().cast());
+            let letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 26);
+            let digit = in_range(v, b'0', 10);
+            let a = _mm_movemask_epi8(_mm_or_si128(letter, digit)) as u32 as u64;
+            let h = _mm_movemask_epi8(v) as u32 as u64;
+            alnum |= a << (16 * k);
+            high |= h << (16 * k);
+        }
+        (alnum, high)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn classify_block(block: &[u8; 64]) -> (u64, u64) {
+    classify_block_swar(block)
+}
+
+/// The bits of the ASCII letters and digits, and of the non-ASCII bytes, of
+/// `bytes[base..]`'s first 64 bytes (bit `i` for byte `base + i`; none
+/// past the end). A last block shorter than 64 bytes is the text's last 64
+/// bytes shifted, when the text has that many, rather than a copy.
+#[inline]
+fn classify64(bytes: &[u8], base: usize) -> (u64, u64) {
+    let n = bytes.len();
+    if let Some(block) = bytes.get(base..base + 64) {
+        return classify_block(block.try_into().expect("64 bytes"));
+    }
+    if base >= n {
+        return (0, 0);
+    }
+    if n >= 64 {
+        let (a, h) = classify_block(bytes[n - 64..].try_into().expect("64 bytes"));
+        let shift = base + 64 - n;
+        return (a >> shift, h >> shift);
+    }
+    let mut padded = [0u8; 64];
+    padded[..n - base].copy_from_slice(&bytes[base..]);
+    classify_block(&padded)
 }
 
 /// Calls `f(start, end)` for every maximal run of alphanumeric characters
@@ -142,7 +205,7 @@ pub fn for_each_run(text: &str, mut f: impl FnMut(usize, usize)) {
     // more (empty) block does so. `f` is called at one place only, so it
     // is inlined.
     while base <= n {
-        let (mut word, high) = classify64(&bytes[base..n.min(base + 64)]);
+        let (mut word, high) = classify64(bytes, base);
         word |= carry_word;
         let mut leads = high & !carry_seen;
         (carry_word, carry_seen) = (0, 0);
@@ -675,6 +738,54 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(&words(text), want, "input {text:?}");
+        }
+    }
+
+    /// Blocks of random bytes (all 256 values, and runs of ASCII letters,
+    /// digits and their neighbours), classified by the block classifier
+    /// this build uses and by the portable one, eight bytes per step.
+    #[test]
+    fn block_classifier_equals_the_portable_one() {
+        let mut rng = crate::testutil::Rng(0x9e37_79b9_7f4a_7c15);
+        let edges = b"@AZ[`az{/09:\x7f\x80\xc3\xff ";
+        for _ in 0..20_000 {
+            let mut block = [0u8; 64];
+            for b in block.iter_mut() {
+                *b = if rng.below(2) == 0 {
+                    rng.next() as u8
+                } else {
+                    *rng.pick(edges)
+                };
+            }
+            assert_eq!(
+                classify_block(&block),
+                classify_block_swar(&block),
+                "{block:?}"
+            );
+        }
+    }
+
+    /// Every offset of the last, short block of texts of 1 to 200 bytes:
+    /// the bits are those of the bytes there, none past the end.
+    #[test]
+    fn short_last_blocks_classify_their_own_bytes() {
+        let text: Vec<u8> = (0..200u32)
+            .map(|i| b"ab1 -Z\xc3\xa9."[(i * 7 % 9) as usize])
+            .collect();
+        for n in 1..=text.len() {
+            let bytes = &text[..n];
+            for base in 0..=n {
+                let mut padded = [0u8; 64];
+                let here = &bytes[base..n.min(base + 64)];
+                padded[..here.len()].copy_from_slice(here);
+                let (a, h) = classify_block_swar(&padded);
+                let keep = if here.len() == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << here.len()) - 1
+                };
+                assert_eq!(classify64(bytes, base), (a & keep, h & keep), "{n} {base}");
+            }
         }
     }
 
