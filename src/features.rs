@@ -959,23 +959,23 @@ impl<'c> Stream<'c> {
     }
 }
 
-/// Sorts distinct values. A sentence has a dozen hits or so: up to
-/// [`RANK_SORT_MAX`] they are placed by rank (each value's place is the
-/// number of values below it), counted with comparisons that do not
-/// branch, where an insertion sort mispredicts a branch per step; longer
-/// slices use the standard sort.
-fn sort_small(values: &mut [u64]) {
+/// `values` (distinct) in increasing order. A sentence finds seven
+/// features or so: up to [`RANK_SORT_MAX`] they are placed by rank into
+/// `ranked` (each value's place is the number of values below it),
+/// counted with comparisons that do not branch, where an insertion sort
+/// mispredicts a branch per step; longer slices are sorted in place by the
+/// standard sort.
+fn sort_small<'a>(values: &'a mut [u32], ranked: &'a mut [u32; RANK_SORT_MAX]) -> &'a [u32] {
     let n = values.len();
     if n > RANK_SORT_MAX {
         values.sort_unstable();
-        return;
+        return values;
     }
-    let mut sorted = [0u64; RANK_SORT_MAX];
     for &v in values.iter() {
-        let rank: usize = values.iter().map(|&w| (w < v) as usize).sum();
-        sorted[rank] = v;
+        let rank = values.iter().map(|&w| (w < v) as u32).sum::<u32>() as usize;
+        ranked[rank] = v;
     }
-    values.copy_from_slice(&sorted[..n]);
+    &ranked[..n]
 }
 
 /// The longest slice [`sort_small`] sorts by rank.
@@ -1237,7 +1237,8 @@ impl FittedTfIdfVectorizer {
         Transformer {
             fitted: self,
             stream: Stream::new(&self.compiled, &mut ids),
-            hits: Vec::new(),
+            seen: vec![0; self.vocabulary.len()],
+            touched: Vec::new(),
         }
     }
 
@@ -1297,11 +1298,15 @@ impl SharedWords<'_> {
 pub struct Transformer<'a> {
     fitted: &'a FittedTfIdfVectorizer,
     stream: Stream<'a>,
-    /// `feature index << 32 | place`, sorted after a transform. The place
-    /// of an n-gram ending at unit `k` of the stream is `k << 2 | n`; the
-    /// sentence-level terms (actor set, cues, lead) follow, numbered from
-    /// `units << 2`. Places are distinct and in the order terms are found.
-    hits: Vec<u64>,
+    /// By feature index: `count << 32 | place` of the features the last
+    /// transform found (`count` times, first at `place`), 0 for the rest.
+    /// The place of an n-gram ending at unit `k` of the stream is
+    /// `k << 2 | n`; the sentence-level terms (actor set, cues, lead)
+    /// follow, numbered from `units << 2`.
+    seen: Vec<u64>,
+    /// The features the last transform found, in increasing order once
+    /// it is done; their entries of `seen` are cleared by the next one.
+    touched: Vec<u32>,
 }
 
 /// Units a sentence is featurized on, so that places (`k << 2 | n`) fit in
@@ -1313,14 +1318,28 @@ impl Transformer<'_> {
     /// Writes the TF-IDF vector of `sentence` into `out` (cleared first).
     pub fn transform(&mut self, sentence: &str, out: &mut SparseVec) {
         out.clear();
-        self.hits.clear();
+        for &f in &self.touched {
+            self.seen[f as usize] = 0;
+        }
+        self.touched.clear();
         let fitted = self.fitted;
         let mut ids = Fixed(&fitted.stem_ids);
         self.stream.analyze(sentence, &mut ids);
         self.stream.units.truncate(MAX_UNITS);
         let (lo, hi) = fitted.config.ngram_range;
         let units = &self.stream.units;
-        let hits = &mut self.hits;
+        let (seen, touched) = (&mut self.seen[..], &mut self.touched);
+        // Counts a find of feature `index` at `place`; the first find of a
+        // feature keeps its place and lists the feature.
+        let mut hit = |index: u32, place: u64| {
+            let entry = &mut seen[index as usize];
+            if *entry == 0 {
+                touched.push(index);
+                *entry = 1 << 32 | place;
+            } else {
+                *entry += 1 << 32;
+            }
+        };
         for (k, unit) in units.iter().enumerate() {
             let u = unit.id;
             if u == UNKNOWN {
@@ -1330,7 +1349,7 @@ impl Transformer<'_> {
             let entry = fitted.unit_terms.get(u as usize).copied().unwrap_or(0);
             let place = (k as u64) << 2;
             if lo == 1 && entry & NO_UNIGRAM != NO_UNIGRAM {
-                hits.push(((entry & NO_UNIGRAM) as u64) << 32 | place | 1);
+                hit(entry & NO_UNIGRAM, place | 1);
             }
             if entry & ENDS_NGRAM == 0 {
                 continue;
@@ -1348,7 +1367,7 @@ impl Transformer<'_> {
                     continue;
                 }
                 if let Some(&index) = fitted.keys.get(&key) {
-                    hits.push((index as u64) << 32 | place | n as u64);
+                    hit(index, place | n as u64);
                 }
             }
         }
@@ -1356,11 +1375,10 @@ impl Transformer<'_> {
         let mut extra = (units.len() as u64) << 2;
         let mut push = |index: u32| {
             if index != NONE {
-                hits.push((index as u64) << 32 | extra);
-                // Distinct while a sentence has fewer than 2^32 places;
-                // past that (only in a sentence cut to `MAX_UNITS`) the
-                // hits are many, and sorted by the standard sort, which
-                // needs no distinct values.
+                hit(index, extra);
+                // Past 2^32 places (only in a sentence cut to
+                // `MAX_UNITS`) the place of the first find is what is
+                // kept, and no sentence-level term has one.
                 extra = (extra + 1).min(u32::MAX as u64);
             }
         };
@@ -1385,35 +1403,33 @@ impl Transformer<'_> {
                 }
             }
         }
-        if hits.is_empty() {
+        if touched.is_empty() {
             return;
         }
-        sort_small(hits);
+        let mut ranked = [0u32; RANK_SORT_MAX];
+        let sorted = sort_small(touched, &mut ranked);
         let sublinear = fitted.config.sublinear_tf;
-        let mut i = 0;
-        let mut norm = 0.0;
-        while i < hits.len() {
-            let index = (hits[i] >> 32) as u32;
-            let mut j = i + 1;
-            while j < hits.len() && (hits[j] >> 32) as u32 == index {
-                j += 1;
-            }
-            let count = (j - i) as f64;
+        for &index in sorted {
+            let count = (seen[index as usize] >> 32) as u32;
             // Most terms occur once: ln 1 = 0 needs no logarithm.
-            let tf = if j - i == 1 {
+            let tf = if count == 1 {
                 1.0
             } else if sublinear {
-                1.0 + count.ln()
+                1.0 + (count as f64).ln()
             } else {
-                count
+                count as f64
             };
-            let v = tf * fitted.idf[index as usize];
-            norm += v * v;
             out.indices.push(index);
-            out.values.push(v);
-            i = j;
+            out.values.push(tf * fitted.idf[index as usize]);
         }
-        let norm = norm.sqrt();
+        // Summed in a loop of its own, in the same order: in the loop above
+        // the calls (`ln`, growing a vector) made the sum live in memory.
+        let norm = out
+            .values
+            .iter()
+            .map(|v| v * v)
+            .fold(0.0, |a, b| a + b)
+            .sqrt();
         if norm > 0.0 {
             for v in &mut out.values {
                 *v /= norm;
@@ -1434,13 +1450,10 @@ impl Transformer<'_> {
     /// n-gram as the sentence wrote them (with any stop words between).
     /// `None` for the actor-set and cue terms, which are not words.
     pub fn surface(&self, feature: usize) -> Option<(usize, usize)> {
-        let key = (feature as u64) << 32;
-        let at = self.hits.partition_point(|&h| h < key);
-        let &hit = self.hits.get(at)?;
-        if hit >> 32 != feature as u64 {
-            return None;
-        }
-        let place = (hit & 0xFFFF_FFFF) as usize;
+        let place = match self.seen.get(feature)? {
+            0 => return None,
+            &entry => (entry & 0xFFFF_FFFF) as usize,
+        };
         let (k, n) = (place >> 2, place & 3);
         let units = &self.stream.units;
         let last = units.get(k)?;
@@ -1566,14 +1579,19 @@ mod tests {
         let mut rng = crate::testutil::Rng(0x9e37_79b9_7f4a_7c15);
         for n in 0..=RANK_SORT_MAX + 3 {
             for _ in 0..50 {
-                let mut values: Vec<u64> = (0..n)
-                    // Distinct, as hits are: the low bits number them.
-                    .map(|i| (rng.below(7) as u64) << 32 | i as u64)
-                    .collect();
+                // Distinct, as the features a sentence found are, and
+                // spread over all 32 bits.
+                let mut values: Vec<u32> = Vec::new();
+                while values.len() < n {
+                    let v = (rng.next() >> (rng.below(32) + 32)) as u32;
+                    if !values.contains(&v) {
+                        values.push(v);
+                    }
+                }
                 let mut want = values.clone();
                 want.sort_unstable();
-                sort_small(&mut values);
-                assert_eq!(values, want);
+                let mut ranked = [0; RANK_SORT_MAX];
+                assert_eq!(sort_small(&mut values, &mut ranked), want);
             }
         }
     }
