@@ -645,7 +645,16 @@ where
     let produced = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     // Jobs written so far; workers wait while `window` jobs are in flight.
-    let written = (Mutex::new(0usize), Condvar::new());
+    let written = (Mutex::new(Written::default()), Condvar::new());
+    // Stops the run and wakes every waiting worker. `stop` is set under
+    // the lock the workers check it under, so none can check it, miss the
+    // wake-up and then wait for good.
+    let halt = || {
+        let guard = written.0.lock().unwrap_or_else(|e| e.into_inner());
+        stop.store(true, Ordering::Relaxed);
+        drop(guard);
+        written.1.notify_all();
+    };
     let mut summary = Summary::default();
     let mut failure = None;
 
@@ -655,7 +664,7 @@ where
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let w = *written.0.lock().unwrap_or_else(|e| e.into_inner());
+        let w = written.0.lock().unwrap_or_else(|e| e.into_inner()).jobs;
         let mut feed = feed.lock().unwrap_or_else(|e| e.into_inner());
         if feed.produced < w + window {
             let job = feed.next();
@@ -675,9 +684,13 @@ where
             }
             let (lock, cv) = &written;
             let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
-            while produced.load(Ordering::Acquire) >= *w + window && !stop.load(Ordering::Relaxed) {
+            w.waiting += 1;
+            while produced.load(Ordering::Acquire) >= w.jobs + window
+                && !stop.load(Ordering::Relaxed)
+            {
                 w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
             }
+            w.waiting -= 1;
         }
     };
 
@@ -788,8 +801,7 @@ where
                     requested: threads,
                     source,
                 });
-                stop.store(true, Ordering::Relaxed);
-                written.1.notify_all();
+                halt();
                 *started.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(false);
                 started.1.notify_all();
                 return;
@@ -864,8 +876,14 @@ where
                 }
                 *next_write += 1;
                 let (lock, cv) = &written;
-                *lock.lock().unwrap_or_else(|e| e.into_inner()) = *next_write;
-                cv.notify_all();
+                let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
+                w.jobs = *next_write;
+                // Waking costs a system call even with no one waiting.
+                let wake = w.waiting > 0;
+                drop(w);
+                if wake {
+                    cv.notify_all();
+                }
             }
         };
         // The calling thread takes jobs as a worker does, and writes what
@@ -918,8 +936,7 @@ where
         }
         flush(&mut pending, &mut next_write);
         // Wake any worker still waiting so the scope can end.
-        stop.store(true, Ordering::Relaxed);
-        written.1.notify_all();
+        halt();
     });
     match failure {
         Some(e) => Err(e),
@@ -937,6 +954,15 @@ pub fn score_inputs<W: Write>(
     on_event: impl FnMut(Event<'_>),
 ) -> Result<Summary> {
     score_inputs_keeping(model, inputs, out, options, on_event, |_, _, _| ()).map(|(s, _)| s)
+}
+
+/// How far the writing has got, and who waits for it to move on.
+#[derive(Default)]
+struct Written {
+    /// Jobs written, in order.
+    jobs: usize,
+    /// Workers waiting for `jobs` to grow.
+    waiting: usize,
 }
 
 /// [`score_inputs`], also keeping what `keep` makes of each scored document
