@@ -498,10 +498,15 @@ fn head_of(text: &[u8], start: usize, len: usize) -> (u64, u32) {
     (first, next | (len.min(255) as u32) << 24)
 }
 
-/// The hash of a word's head: one multiply.
+/// The hash of a word's head, from its first eight bytes and its length
+/// only (`rest`'s top byte): one multiply, which does not wait for the
+/// load of the head's next three bytes. Words that share their first
+/// eight bytes and their length (3% of the news corpus's distinct words,
+/// 1% of its words as they occur) share a home slot and are told apart by
+/// the probe.
 #[inline(always)]
 fn hash_head(prefix: u64, rest: u32) -> u64 {
-    (prefix ^ (rest as u64).rotate_left(40)).wrapping_mul(HASH_K)
+    (prefix ^ (rest >> 24) as u64).wrapping_mul(HASH_K)
 }
 
 /// The chunks of `text[at..at + n]`, eight bytes each (the last padded).
