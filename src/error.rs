@@ -19,7 +19,7 @@ pub enum Error {
     },
 
     /// A CSV file could not be parsed.
-    #[error("{path}:{line}: malformed CSV: {message}")]
+    #[error("{}: malformed CSV: {message}", place(path, *line))]
     Csv {
         /// The CSV file.
         path: PathBuf,
@@ -259,8 +259,13 @@ impl Error {
         }
     }
 
-    /// Wraps a CSV error with the path it happened on.
+    /// Wraps a CSV error with the path it happened on: a failed read is
+    /// an I/O error on the file, anything else malformed CSV at the line
+    /// the parser stopped.
     pub fn csv(path: impl Into<PathBuf>, err: &csv::Error) -> Self {
+        if let csv::ErrorKind::Io(e) = err.kind() {
+            return Error::io(path, std::io::Error::new(e.kind(), e.to_string()));
+        }
         let line = err.position().map(|p| p.line()).unwrap_or(0);
         let message = match err.kind() {
             csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8: {err}"),
@@ -274,6 +279,14 @@ impl Error {
             line,
             message,
         }
+    }
+}
+
+/// `path:line`, or the path alone when the line is not known (0).
+fn place(path: &std::path::Path, line: u64) -> String {
+    match line {
+        0 => path.display().to_string(),
+        n => format!("{}:{n}", path.display()),
     }
 }
 
@@ -301,3 +314,38 @@ pub struct LabelConflict {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_errors_name_the_line_when_known_and_reads_are_io_errors() {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader("a,b\nc\n".as_bytes());
+        let err = reader
+            .records()
+            .find_map(|r| r.err())
+            .expect("unequal lengths");
+        let shown = Error::csv("x.csv", &err).to_string();
+        assert_eq!(shown, "x.csv:2: malformed CSV: expected 2 fields, found 1");
+
+        let read = csv::Error::from(std::io::Error::other("disk gone"));
+        let err = Error::csv("x.csv", &read);
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        let shown = err.to_string();
+        assert!(
+            shown.contains("x.csv") && shown.contains("disk gone"),
+            "{shown}"
+        );
+        assert!(!shown.contains(":0"), "{shown}");
+
+        let unknown = Error::Csv {
+            path: "x.csv".into(),
+            line: 0,
+            message: "m".into(),
+        };
+        assert_eq!(unknown.to_string(), "x.csv: malformed CSV: m");
+    }
+}

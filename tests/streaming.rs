@@ -350,7 +350,7 @@ fn a_sentence_csv_that_fails_part_way_keeps_the_documents_before() {
             [
                 "warning not valid UTF-8 in 1 row(s), from line 4: invalid sequence(s) replaced with U+FFFD".to_string(),
                 format!(
-                    "skipped {}:0: malformed CSV: larger than 64 MiB, the most read from it",
+                    "skipped {}: larger than 64 MiB, the most read from it",
                     path.display()
                 ),
             ],
