@@ -1304,8 +1304,9 @@ pub struct Transformer<'a> {
     /// `k << 2 | n`; the sentence-level terms (actor set, cues, lead)
     /// follow, numbered from `units << 2`.
     seen: Vec<u64>,
-    /// The features the last transform found, in increasing order once
-    /// it is done; their entries of `seen` are cleared by the next one.
+    /// The features the last transform found, in the order it found them
+    /// (sorted in place only when there are more than [`RANK_SORT_MAX`]);
+    /// their entries of `seen` are cleared by the next transform.
     touched: Vec<u32>,
 }
 
