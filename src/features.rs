@@ -749,8 +749,7 @@ impl<'c> Stream<'c> {
             let known = shared
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
-                .get(word.as_bytes())
-                .copied();
+                .get(word.as_bytes());
             if let Some(packed) = known {
                 self.cache.insert(word.as_bytes(), packed);
                 return packed;
@@ -777,10 +776,10 @@ impl<'c> Stream<'c> {
         });
         // A side-table index means nothing to another thread.
         if let (Some(shared), 0) = (self.shared, packed & code::ESCAPE) {
-            let mut codes = shared.write().unwrap_or_else(|e| e.into_inner());
-            if codes.len() < CACHED_WORDS {
-                codes.entry(word.as_bytes().into()).or_insert(packed);
-            }
+            shared
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(word.as_bytes(), packed);
         }
         self.cache.insert(word.as_bytes(), packed);
         packed
@@ -1227,7 +1226,7 @@ impl FittedTfIdfVectorizer {
     pub fn shared_words(&self) -> SharedWords<'_> {
         SharedWords {
             fitted: self,
-            codes: WordCodes::default(),
+            codes: std::sync::RwLock::new(WordCache::with_capacity(CACHED_WORDS)),
         }
     }
 
@@ -1263,8 +1262,10 @@ impl FittedTfIdfVectorizer {
     }
 }
 
-/// What a written word resolved to: its cache code (see [`code`]).
-type WordCodes = std::sync::RwLock<FxHashMap<Box<[u8]>, u32>>;
+/// What a written word resolved to: its cache code (see [`code`]), in a
+/// table like a thread's own, whose slots hold the words' first bytes, so
+/// a lookup compares a slot rather than following a pointer to the word.
+type WordCodes = std::sync::RwLock<WordCache>;
 
 /// Word codes shared by the transformers of several threads: a word one
 /// thread has resolved (lowercased, stemmed, looked up) the others take
