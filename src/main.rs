@@ -285,7 +285,8 @@ struct ScoreArgs {
     /// the --out name: `.xlsx` → xlsx, `.jsonl` → jsonl, else csv].
     #[arg(long, value_enum)]
     format: Option<OutputFormat>,
-    /// CSV for Excel: a UTF-8 byte-order mark and CRLF line ends.
+    /// CSV for Excel: a UTF-8 byte-order mark and CRLF line ends, for the
+    /// predictions and the --summary.
     #[arg(long)]
     excel: bool,
     #[command(flatten)]
@@ -798,7 +799,12 @@ fn write_article_reports(
 ) -> anyhow::Result<()> {
     if let Some(path) = &args.summary {
         atomic_write(path, |w| {
-            stance::score::write_summary(model.classes(), articles, w)
+            let classes = model.classes();
+            if args.excel {
+                stance::score::write_summary(classes, articles, &mut ExcelCsv::new(w))
+            } else {
+                stance::score::write_summary(classes, articles, w)
+            }
         })?;
         eprintln!("wrote {}", path.display());
     }

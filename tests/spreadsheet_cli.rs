@@ -369,6 +369,23 @@ fn suggestions_go_to_a_workbook_that_review_apply_reads() {
 }
 
 #[test]
+fn excel_applies_to_the_summary_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, excel) = (dir.path().join("p.csv"), dir.path().join("e.csv"));
+    let (plain_sum, excel_sum) = (dir.path().join("ps.csv"), dir.path().join("es.csv"));
+    score_to(&plain, &["--summary", p(&plain_sum)], &[SEED]);
+    score_to(&excel, &["--excel", "--summary", p(&excel_sum)], &[SEED]);
+    let plain_bytes = std::fs::read(&plain_sum).unwrap();
+    let excel_bytes = std::fs::read(&excel_sum).unwrap();
+    let body = excel_bytes.strip_prefix(b"\xEF\xBB\xBF").expect("a BOM");
+    let text = std::str::from_utf8(body).unwrap();
+    let records = plain_bytes.iter().filter(|&&b| b == b'\n').count();
+    assert!(records >= 2, "a header and an article at least");
+    assert_eq!(text.matches("\r\n").count(), records, "one CRLF per record");
+    assert_eq!(text.replace("\r\n", "\n").as_bytes(), plain_bytes);
+}
+
+#[test]
 fn excel_csv_has_a_bom_and_crlf_and_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let plain = dir.path().join("p.csv");
