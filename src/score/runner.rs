@@ -855,7 +855,7 @@ where
                     if failure.is_none() {
                         if let Err(e) = sink(t) {
                             failure = Some(e);
-                            stop.store(true, Ordering::Relaxed);
+                            halt();
                         }
                     }
                 }
