@@ -455,14 +455,26 @@ fn message(err: &anyhow::Error) -> String {
 /// flat (17 MiB). Only scoring does this: training allocates large dense
 /// matrices over and over, and mapping each afresh would cost more than it
 /// saves.
+///
+/// Fixing the mmap threshold also fixes the trim threshold at its default
+/// of 128 KiB: each time a heap had more than that free at its top, glibc
+/// gave it back (a worker thread's heap by `madvise`, which interrupts the
+/// other core to flush its TLB) and the next batch faulted the same pages
+/// in again. [`TRIM_THRESHOLD`] lets a heap keep that much free at its top;
+/// it bounds what a heap keeps, so peak memory does not move.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn pin_mmap_threshold() {
     // SAFETY: mallopt only changes allocator settings; it is called once,
     // at the start of a command, before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
     }
 }
+
+/// Free bytes a heap keeps at its top before glibc gives them back.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const TRIM_THRESHOLD: libc::c_int = 4 << 20;
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn pin_mmap_threshold() {}
