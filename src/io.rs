@@ -365,20 +365,29 @@ pub fn check_writable_target(path: &Path) -> Result<()> {
 }
 
 /// Refuses, before any work, an output that is one of the inputs (the same
-/// file under any name): writing it would replace the input.
-pub fn check_not_an_input<'a>(
-    output: &Path,
+/// file under any name): writing it would replace the input. Only an
+/// output that exists as a regular file can be one: an output that does
+/// not exist yet is no input, and writing a device or a pipe (`--out
+/// /dev/null`) replaces nothing. One `stat` per input however many outputs
+/// there are (`make score` writes four), and none when no output exists.
+pub fn check_not_inputs<'a>(
+    outputs: &[&Path],
     inputs: impl IntoIterator<Item = &'a Path>,
 ) -> Result<()> {
-    if output.as_os_str() == "-" {
+    let existing: Vec<(FileId, &Path)> = outputs
+        .iter()
+        .filter(|o| o.as_os_str() != "-")
+        .filter_map(|o| regular_file_id(o).map(|id| (id, *o)))
+        .collect();
+    if existing.is_empty() {
         return Ok(());
     }
-    let Some(out) = file_id(output) else {
-        // An output that does not exist yet cannot be an input.
-        return Ok(());
-    };
     for input in inputs {
-        if input.as_os_str() != "-" && file_id(input).is_some_and(|i| i == out) {
+        if input.as_os_str() == "-" {
+            continue;
+        }
+        let Some(id) = file_id(input) else { continue };
+        if let Some((_, output)) = existing.iter().find(|(out, _)| *out == id) {
             return Err(Error::OutputIsInput {
                 path: output.to_path_buf(),
             });
@@ -392,15 +401,37 @@ pub fn check_not_an_input<'a>(
 /// with `realpath` costs a `readlink` per component, which for a folder
 /// of thousands of articles was most of the time before scoring began).
 #[cfg(unix)]
-fn file_id(path: &Path) -> Option<(u64, u64)> {
+type FileId = (u64, u64);
+
+/// Elsewhere, the resolved path (which does not see hard links).
+#[cfg(not(unix))]
+type FileId = PathBuf;
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<FileId> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
-/// Elsewhere, the resolved path (which does not see hard links).
 #[cfg(not(unix))]
-fn file_id(path: &Path) -> Option<PathBuf> {
+fn file_id(path: &Path) -> Option<FileId> {
     path.canonicalize().ok()
+}
+
+/// The [`FileId`] of `path` if it is a regular file (or a link to one).
+#[cfg(unix)]
+fn regular_file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    meta.is_file().then(|| (meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn regular_file_id(path: &Path) -> Option<FileId> {
+    std::fs::metadata(path)
+        .ok()?
+        .is_file()
+        .then(|| file_id(path))?
 }
 
 /// An exclusive lock on a folder, held until dropped: while one run holds
@@ -498,6 +529,46 @@ pub fn open_input(path: &Path, stream_limit: u64) -> Result<Box<dyn Read + Send>
     } else {
         Ok(Box::new(Capped::new(file, stream_limit)))
     }
+}
+
+/// Reads a whole input: a regular file into a buffer of its size, taken
+/// from the one `stat` of the open file (`File::read_to_end` would take
+/// another, a syscall per article of a folder), anything else (a named
+/// pipe, a device) as a stream capped at `stream_limit` bytes.
+pub fn read_input(path: &Path, stream_limit: u64) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::NotAFile {
+            path: path.to_path_buf(),
+            expected: "a file or -",
+        });
+    }
+    let mut file = file;
+    let mut bytes = Vec::new();
+    let limit = if meta.is_file() {
+        // Its size in one read, as `read_to_end` with no size to go by
+        // would take reads of 8 KiB, then 16...
+        bytes.resize(usize::try_from(meta.len()).unwrap_or(0), 0);
+        let mut filled = 0;
+        while filled < bytes.len() {
+            match file.read(&mut bytes[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        }
+        bytes.truncate(filled);
+        // A file that grew since is still read to its end.
+        u64::MAX
+    } else {
+        stream_limit
+    };
+    Capped::new(file, limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
 }
 
 /// Reads a whole file of at most `limit` bytes: a regular file's size is
@@ -1396,14 +1467,50 @@ mod tests {
     }
 
     #[test]
+    fn read_input_reads_files_whole_and_caps_streams() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [0usize, 1, 31, 32, 33, 8191, 8192, 100_000] {
+            let path = dir.path().join(format!("{size}.txt"));
+            let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&path, &bytes).unwrap();
+            let read = read_input(&path, 1).unwrap();
+            assert_eq!(read, bytes, "{size} bytes");
+        }
+        let err = read_input(dir.path(), 1).unwrap_err();
+        assert!(matches!(err, Error::NotAFile { .. }), "{err}");
+        let zero = Path::new("/dev/zero");
+        if zero.exists() {
+            let err = read_input(zero, 1 << 20).unwrap_err().to_string();
+            assert!(err.contains("larger than"), "{err}");
+        }
+    }
+
+    #[test]
     fn output_that_is_an_input_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.txt");
         std::fs::write(&a, "x").unwrap();
         let same = dir.path().join(".").join("a.txt");
-        let err = check_not_an_input(&same, [a.as_path()]).unwrap_err();
+        let b = dir.path().join("b.txt");
+        std::fs::write(&b, "y").unwrap();
+        // Found among several outputs and several inputs, and named.
+        let err =
+            check_not_inputs(&[&b, &same], [b.with_extension("md").as_path(), &a]).unwrap_err();
         assert!(err.to_string().contains("is also an input"), "{err}");
-        assert!(check_not_an_input(&dir.path().join("b.txt"), [a.as_path()]).is_ok());
+        assert!(err.to_string().contains("a.txt"), "{err}");
+        assert!(check_not_inputs(&[&b, &dir.path().join("c.txt")], [a.as_path()]).is_ok());
+        // A link to an input is that input.
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.txt");
+            std::os::unix::fs::symlink(&a, &link).unwrap();
+            assert!(check_not_inputs(&[&link], [a.as_path()]).is_err());
+        }
+        // Writing a device replaces nothing, even when it is also read.
+        let null = Path::new("/dev/null");
+        if null.exists() {
+            assert!(check_not_inputs(&[null], [null]).is_ok());
+        }
     }
 
     #[test]

@@ -9,8 +9,7 @@ use anyhow::{bail, Context};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use stance::features::DfBound;
 use stance::io::{
-    atomic_write, check_not_an_input, check_writable_target, discover, write_output, Discovery,
-    Input,
+    atomic_write, check_not_inputs, check_writable_target, discover, write_output, Discovery, Input,
 };
 use stance::labels::{expand_paths, read_labels, Classes};
 use stance::lexicon::Lexicon;
@@ -566,9 +565,10 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         .chain([&args.classes, &args.actors, &args.cues])
         .map(PathBuf::as_path)
         .collect();
-    for target in [&args.model, &card_path, &confusion_path] {
-        check_not_an_input(target, read.iter().copied())?;
-    }
+    check_not_inputs(
+        &[&args.model, &card_path, &confusion_path],
+        read.iter().copied(),
+    )?;
     let labels = read_labels(&files, &classes)?;
     eprintln!(
         "read {} labelled sentences from {} articles in {} file(s)",
@@ -702,10 +702,13 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         } else {
             discover(&args.inputs, &args.scan.extensions())
         };
-        for target in &outputs {
-            check_not_an_input(target, args.inputs.iter().map(PathBuf::as_path))?;
-            check_not_an_input(target, found.inputs.iter().filter_map(|i| i.path()))?;
-        }
+        check_not_inputs(
+            &outputs,
+            args.inputs
+                .iter()
+                .map(PathBuf::as_path)
+                .chain(found.inputs.iter().filter_map(|i| i.path())),
+        )?;
         Ok(found)
     })?;
     let inputs = &found.inputs;
@@ -974,8 +977,13 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
         let found = discover(&args.inputs, &args.scan.extensions());
         if !to_stdout {
             check_writable_target(&args.out)?;
-            check_not_an_input(&args.out, args.inputs.iter().map(PathBuf::as_path))?;
-            check_not_an_input(&args.out, found.inputs.iter().filter_map(|i| i.path()))?;
+            check_not_inputs(
+                &[&args.out],
+                args.inputs
+                    .iter()
+                    .map(PathBuf::as_path)
+                    .chain(found.inputs.iter().filter_map(|i| i.path())),
+            )?;
         }
         Ok(found)
     })?;

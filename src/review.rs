@@ -100,7 +100,7 @@ pub fn apply(
     check_writable_target(labels_out)?;
     // Appending label rows to the predictions file being read would mix
     // two formats in one file.
-    crate::io::check_not_an_input(labels_out, [predictions])?;
+    crate::io::check_not_inputs(&[labels_out], [predictions])?;
     let mut existing = existing.to_vec();
     let lock_paths: Vec<&Path> = existing
         .iter()

@@ -26,7 +26,9 @@ use std::io::{BufRead, Read};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::io::{open_input, too_large, ArticleFormat, Capped, CrlfToLf, Input, MAX_ARTICLE_BYTES};
+use crate::io::{
+    open_input, read_input, too_large, ArticleFormat, Capped, CrlfToLf, Input, MAX_ARTICLE_BYTES,
+};
 use crate::labels::{column_indices, for_each_record};
 use crate::segment::{segment, Span};
 
@@ -374,10 +376,7 @@ pub fn load_article(input: &Input) -> Result<Loaded> {
             loaded.documents.push(doc);
         }
         Input::Article { path, doc_id } => {
-            let mut bytes = Vec::new();
-            open_input(path, MAX_ARTICLE_BYTES)?
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::io(path, e))?;
+            let bytes = read_input(path, MAX_ARTICLE_BYTES)?;
             let format = ArticleFormat::of(path);
             let doc = decode_article(path, doc_id.clone(), format, bytes, &mut loaded.warnings)?;
             loaded.documents.push(doc);
