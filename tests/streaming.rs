@@ -405,18 +405,44 @@ fn jsonl_rows_come_out_before_the_next_record_comes_in() {
     // A program that feeds records one at a time and waits for each one's
     // rows (a pipe, as Spark's executors use) must get them without
     // sending more or closing the pipe, whatever the thread count.
+    feed_records_one_at_a_time(None);
+}
+
+#[cfg(unix)]
+#[test]
+fn jsonl_rows_come_out_before_the_next_record_comes_in_through_a_named_pipe() {
+    // The same through a named pipe: a pipe not known as one until it is
+    // looked at.
+    let dir = tempfile::tempdir().unwrap();
+    let pipe = dir.path().join("records.jsonl");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&pipe)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    feed_records_one_at_a_time(Some(&pipe));
+}
+
+/// Runs `stance score` on JSONL records written one at a time to its
+/// standard input, or to the named pipe `fifo`, each after the rows of the
+/// one before have come out.
+fn feed_records_one_at_a_time(fifo: Option<&Path>) {
     use std::io::{BufRead, Write};
     for threads in ["1", "2", "4"] {
+        let source = fifo.map_or("-".into(), |p| p.display().to_string());
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stance"))
             .args(["score", "--input-format", "jsonl", "--format", "jsonl"])
-            .args(["--threads", threads, "-"])
+            .args(["--threads", threads, &source])
             .current_dir(root())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
+        let mut feed: Box<dyn Write> = match fifo {
+            None => Box::new(child.stdin.take().unwrap()),
+            Some(p) => Box::new(std::fs::OpenOptions::new().write(true).open(p).unwrap()),
+        };
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -426,13 +452,16 @@ fn jsonl_rows_come_out_before_the_next_record_comes_in() {
                 }
             }
         });
-        for (i, text) in ["Moscow and Beijing signed a deal.", "NATO warned China."]
-            .iter()
-            .enumerate()
-        {
+        let texts = [
+            "Moscow and Beijing signed a deal.",
+            "NATO warned China.",
+            "Beijing held back on the pipeline.",
+            "The ministers met again.",
+        ];
+        for (i, text) in texts.iter().enumerate() {
             let record = serde_json::json!({"doc_id": format!("r{i}"), "text": text});
-            writeln!(stdin, "{record}").unwrap();
-            stdin.flush().unwrap();
+            writeln!(feed, "{record}").unwrap();
+            feed.flush().unwrap();
             // Generous: this waits for a hang, it does not time anything.
             let row = rx
                 .recv_timeout(std::time::Duration::from_secs(60))
@@ -440,7 +469,7 @@ fn jsonl_rows_come_out_before_the_next_record_comes_in() {
             let row: serde_json::Value = serde_json::from_str(&row).unwrap();
             assert_eq!(row["doc_id"], format!("r{i}"));
         }
-        drop(stdin);
+        drop(feed);
         assert!(child.wait().unwrap().success());
     }
 }

@@ -448,9 +448,8 @@ enum Open {
 struct Feed<'a> {
     model: &'a Model,
     inputs: &'a [Input],
-    /// The size of each input that is a regular file, `None` for the rest
-    /// (see [`file_sizes`]).
-    sizes: &'a [Option<u64>],
+    /// The size of each input that is a regular file (see [`Sizes`]).
+    sizes: &'a Sizes,
     /// The next input to open.
     next_input: usize,
     /// The input being read part by part (`next_input - 1`).
@@ -474,7 +473,11 @@ impl Feed<'_> {
                 let input = self.next_input;
                 let opened = match self.inputs.get(input)? {
                     article @ Input::Article { path, doc_id }
-                        if read_in_parts(article, self.sizes[input], self.stream_above) =>
+                        if read_in_parts(
+                            article,
+                            || self.sizes.get(self.inputs, input),
+                            self.stream_above,
+                        ) =>
                     {
                         Some(
                             ArticleParts::open(
@@ -573,18 +576,68 @@ struct Done<T> {
 
 /// The size of each input that is a regular file, `None` for standard
 /// input, a pipe, a device or a path that cannot be read: one `stat` per
-/// input, taken once before any thread starts, for the two decisions made
-/// on it (whether the calling thread may read inputs, and whether an article
-/// is read in parts). A file that changes size after this is still read
-/// whole, to its end; only how it is split up was decided on the old size.
-fn file_sizes(inputs: &[Input]) -> Vec<Option<u64>> {
-    inputs
-        .iter()
-        .map(|input| {
-            let meta = std::fs::metadata(input.path()?).ok()?;
-            meta.is_file().then_some(meta.len())
-        })
-        .collect()
+/// input, taken by whichever thread needs it first (the feed, to decide
+/// whether an article is read in parts, or the calling thread, looking for
+/// pipes), so the workers need not wait for a folder of thousands of files
+/// to be looked at before they start. A file that changes size after this
+/// is still read whole, to its end; only how it is split up was decided on
+/// the old size.
+struct Sizes(Vec<std::sync::atomic::AtomicU64>);
+
+impl Sizes {
+    /// Not looked at yet.
+    const UNKNOWN: u64 = u64::MAX;
+    /// Not a regular file, and reading it may wait: a named pipe, a socket
+    /// or a device.
+    const STREAM: u64 = u64::MAX - 1;
+    /// Not a regular file, and reading it cannot wait: a folder, or a path
+    /// that cannot be looked at (gone since it was found).
+    const NOT_A_FILE: u64 = u64::MAX - 2;
+
+    fn new(inputs: &[Input]) -> Sizes {
+        Sizes(
+            inputs
+                .iter()
+                .map(|input| {
+                    // Standard input needs no look.
+                    let known = if input.path().is_none() {
+                        Sizes::STREAM
+                    } else {
+                        Sizes::UNKNOWN
+                    };
+                    std::sync::atomic::AtomicU64::new(known)
+                })
+                .collect(),
+        )
+    }
+
+    /// What input `i` is, looked at on first use.
+    fn code(&self, inputs: &[Input], i: usize) -> u64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let code = self.0[i].load(Relaxed);
+        if code != Sizes::UNKNOWN {
+            return code;
+        }
+        let code = match inputs[i].path().map(std::fs::metadata) {
+            Some(Ok(meta)) if meta.is_file() => meta.len().min(Sizes::NOT_A_FILE - 1),
+            Some(Ok(meta)) if !meta.is_dir() => Sizes::STREAM,
+            None => Sizes::STREAM,
+            Some(_) => Sizes::NOT_A_FILE,
+        };
+        self.0[i].store(code, Relaxed);
+        code
+    }
+
+    /// The size of input `i` if it is a regular file.
+    fn get(&self, inputs: &[Input], i: usize) -> Option<u64> {
+        Some(self.code(inputs, i)).filter(|&c| c < Sizes::NOT_A_FILE)
+    }
+
+    /// Whether reading any input may wait for the program at its other
+    /// end (standard input, a named pipe, a device): every input looked at.
+    fn any_stream(&self, inputs: &[Input]) -> bool {
+        (0..inputs.len()).any(|i| self.code(inputs, i) == Sizes::STREAM)
+    }
 }
 
 /// Reads and scores `inputs` on worker threads. For every input, in input
@@ -629,7 +682,7 @@ where
         options.threads
     };
     let window = options.window.max(threads);
-    let sizes = file_sizes(inputs);
+    let sizes = Sizes::new(inputs);
     let feed = Mutex::new(Feed {
         model,
         inputs,
@@ -769,12 +822,10 @@ where
         // input, a FIFO): reading it can wait for the program at the other
         // end, which may itself wait for the rows already scored, so there
         // the calling thread only writes, beside `threads` workers.
-        let writer_scores = sizes.iter().all(Option::is_some);
-        let workers = if writer_scores { threads - 1 } else { threads };
-        for _ in 0..workers {
+        let spawn_worker = || {
             let tx = tx.clone();
             let (take, process, started, scorer) = (&take, &process, &started, &scorer);
-            let spawned = std::thread::Builder::new()
+            std::thread::Builder::new()
                 .name("stance-score".into())
                 .spawn_scoped(scope, move || {
                     let (lock, cv) = started;
@@ -793,14 +844,22 @@ where
                             break;
                         }
                     }
-                });
-            if let Err(source) = spawned {
+                })
+                .map(drop)
+        };
+        let thread_failure = |source| Error::Threads {
+            requested: threads,
+            source,
+        };
+        // Standard input is known to be a pipe without a look; the other
+        // inputs are looked at below, while the workers start on them.
+        let stdin = inputs.iter().any(|i| i.path().is_none());
+        let first_workers = if stdin { threads } else { threads - 1 };
+        for _ in 0..first_workers {
+            if let Err(source) = spawn_worker() {
                 // Tell the workers already started to leave without
                 // work, so the scope can end: no hang, no panic.
-                failure = Some(Error::Threads {
-                    requested: threads,
-                    source,
-                });
+                failure = Some(thread_failure(source));
                 halt();
                 *started.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(false);
                 started.1.notify_all();
@@ -809,6 +868,20 @@ where
         }
         *started.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(true);
         started.1.notify_all();
+        let writer_scores = !stdin && !sizes.any_stream(inputs);
+        if !stdin && !writer_scores {
+            // A named pipe among the inputs: the calling thread only
+            // writes, and a worker takes its place. Without one to spare
+            // (one thread asked for) the run cannot read the pipe; with
+            // more, the others do.
+            if let Err(source) = spawn_worker() {
+                if first_workers == 0 {
+                    failure = Some(thread_failure(source));
+                    halt();
+                    return;
+                }
+            }
+        }
         drop(tx);
 
         let mut pending = std::collections::BTreeMap::new();

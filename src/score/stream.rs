@@ -45,11 +45,12 @@ pub const STREAM_ABOVE: u64 = 1 << 20;
 
 /// Whether `input` is read in parts: a plain-text article (not Markdown
 /// or a web page, whose text is rebuilt whole) in a regular file of more
-/// than `above` bytes (`size`, `None` when not a regular file).
-pub(super) fn read_in_parts(input: &Input, size: Option<u64>, above: u64) -> bool {
+/// than `above` bytes (`size` gives its size, `None` when not a regular
+/// file; asked only of a plain-text article).
+pub(super) fn read_in_parts(input: &Input, size: impl FnOnce() -> Option<u64>, above: u64) -> bool {
     match input {
         Input::Article { path, .. } => {
-            ArticleFormat::of(path) == ArticleFormat::Text && size.is_some_and(|n| n > above)
+            ArticleFormat::of(path) == ArticleFormat::Text && size().is_some_and(|n| n > above)
         }
         _ => false,
     }
