@@ -531,60 +531,62 @@ pub fn open_input(path: &Path, stream_limit: u64) -> Result<Box<dyn Read + Send>
     }
 }
 
-/// Reads a whole input: a regular file into a buffer of its size, taken
-/// from the one `stat` of the open file (`File::read_to_end` would take
-/// another, a syscall per article of a folder), anything else (a named
-/// pipe, a device) as a stream capped at `stream_limit` bytes.
+/// Reads a whole input: a regular file in one read (see [`read_whole`]),
+/// anything else (a named pipe, a device) as a stream capped at
+/// `stream_limit` bytes.
 pub fn read_input(path: &Path, stream_limit: u64) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if meta.is_dir() {
-        return Err(Error::NotAFile {
-            path: path.to_path_buf(),
-            expected: "a file or -",
-        });
-    }
-    let mut file = file;
-    let mut bytes = Vec::new();
-    let limit = if meta.is_file() {
-        // Its size in one read, as `read_to_end` with no size to go by
-        // would take reads of 8 KiB, then 16...
-        bytes.resize(usize::try_from(meta.len()).unwrap_or(0), 0);
-        let mut filled = 0;
-        while filled < bytes.len() {
-            match file.read(&mut bytes[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io(path, e)),
-            }
-        }
-        bytes.truncate(filled);
-        // A file that grew since is still read to its end.
-        u64::MAX
-    } else {
-        stream_limit
-    };
-    Capped::new(file, limit)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    Ok(bytes)
+    read_whole(path, u64::MAX, stream_limit, "a file or -")
 }
 
 /// Reads a whole file of at most `limit` bytes: a regular file's size is
 /// checked before anything is read, a stream is read up to the limit.
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    read_whole(path, limit, limit, "a file")
+}
+
+/// Reads all of `path`. A regular file is refused before anything is read
+/// when larger than `file_limit`, and is read in one read into a buffer of
+/// the size the one `stat` of the open file gave (`read_to_end` takes
+/// another `stat` when it has a file, and with no size to go by reads
+/// 8 KiB, then 16...), then on to its end should it have grown, up to
+/// `file_limit` in all. Anything else (a named pipe, a device) is read up
+/// to `stream_limit` bytes. A folder is not a file (`expected` says what
+/// was).
+fn read_whole(
+    path: &Path,
+    file_limit: u64,
+    stream_limit: u64,
+    expected: &'static str,
+) -> Result<Vec<u8>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if meta.is_file() && meta.len() > limit {
-        return Err(Error::io(path, too_large(limit)));
+    if meta.is_dir() {
+        return Err(Error::NotAFile {
+            path: path.to_path_buf(),
+            expected,
+        });
     }
-    let mut bytes = Vec::with_capacity(if meta.is_file() {
-        meta.len() as usize
+    let (limit, size) = if meta.is_file() {
+        if meta.len() > file_limit {
+            return Err(Error::io(path, too_large(file_limit)));
+        }
+        (file_limit, meta.len())
     } else {
-        0
-    });
-    Capped::new(file, limit)
+        (stream_limit, 0)
+    };
+    let mut reader = Capped::new(file, limit);
+    let mut bytes = vec![0; usize::try_from(size).unwrap_or(0)];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match reader.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    bytes.truncate(filled);
+    reader
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
     Ok(bytes)
@@ -1478,6 +1480,8 @@ mod tests {
         }
         let err = read_input(dir.path(), 1).unwrap_err();
         assert!(matches!(err, Error::NotAFile { .. }), "{err}");
+        let err = read_limited(dir.path(), 1).unwrap_err();
+        assert!(err.to_string().contains("expected a file)"), "{err}");
         let zero = Path::new("/dev/zero");
         if zero.exists() {
             let err = read_input(zero, 1 << 20).unwrap_err().to_string();
