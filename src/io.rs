@@ -377,7 +377,10 @@ pub fn check_not_inputs<'a>(
     let existing: Vec<(FileId, &Path)> = outputs
         .iter()
         .filter(|o| o.as_os_str() != "-")
-        .filter_map(|o| regular_file_id(o).map(|id| (id, *o)))
+        .filter_map(|o| match file_id(o) {
+            Some((id, true)) => Some((id, *o)),
+            _ => None,
+        })
         .collect();
     if existing.is_empty() {
         return Ok(());
@@ -386,7 +389,9 @@ pub fn check_not_inputs<'a>(
         if input.as_os_str() == "-" {
             continue;
         }
-        let Some(id) = file_id(input) else { continue };
+        let Some((id, _)) = file_id(input) else {
+            continue;
+        };
         if let Some((_, output)) = existing.iter().find(|(out, _)| *out == id) {
             return Err(Error::OutputIsInput {
                 path: output.to_path_buf(),
@@ -407,31 +412,19 @@ type FileId = (u64, u64);
 #[cfg(not(unix))]
 type FileId = PathBuf;
 
+/// The [`FileId`] of `path`, and whether it is a regular file (or a link
+/// to one).
 #[cfg(unix)]
-fn file_id(path: &Path) -> Option<FileId> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
-}
-
-#[cfg(not(unix))]
-fn file_id(path: &Path) -> Option<FileId> {
-    path.canonicalize().ok()
-}
-
-/// The [`FileId`] of `path` if it is a regular file (or a link to one).
-#[cfg(unix)]
-fn regular_file_id(path: &Path) -> Option<FileId> {
+fn file_id(path: &Path) -> Option<(FileId, bool)> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).ok()?;
-    meta.is_file().then(|| (meta.dev(), meta.ino()))
+    Some(((meta.dev(), meta.ino()), meta.is_file()))
 }
 
 #[cfg(not(unix))]
-fn regular_file_id(path: &Path) -> Option<FileId> {
-    std::fs::metadata(path)
-        .ok()?
-        .is_file()
-        .then(|| file_id(path))?
+fn file_id(path: &Path) -> Option<(FileId, bool)> {
+    let is_file = std::fs::metadata(path).ok()?.is_file();
+    Some((path.canonicalize().ok()?, is_file))
 }
 
 /// An exclusive lock on a folder, held until dropped: while one run holds
