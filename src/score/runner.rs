@@ -868,12 +868,13 @@ where
         }
         *started.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(true);
         started.1.notify_all();
-        let writer_scores = !stdin && !sizes.any_stream(inputs);
-        if !stdin && !writer_scores {
-            // A named pipe among the inputs: the calling thread only
-            // writes, and a worker takes its place. Without one to spare
-            // (one thread asked for) the run cannot read the pipe; with
-            // more, the others do.
+        // A named pipe or a device among the inputs (not standard input).
+        let stream_found = !stdin && sizes.any_stream(inputs);
+        let writer_scores = !stdin && !stream_found;
+        if stream_found {
+            // The calling thread only writes, and a worker takes its
+            // place. Without one to spare (one thread asked for) the run
+            // cannot read the pipe; with more, the others do.
             if let Err(source) = spawn_worker() {
                 if first_workers == 0 {
                     failure = Some(thread_failure(source));
