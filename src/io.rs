@@ -1081,11 +1081,7 @@ mod tests {
         // /dev/null. A named pipe stands in for the device here.
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("pipe");
-        let status = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        crate::testutil::make_fifo(&fifo);
         let reader = {
             let fifo = fifo.clone();
             std::thread::spawn(move || std::fs::read(fifo).unwrap())
@@ -1282,11 +1278,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::write(d.join("a.txt"), "x").unwrap();
-        let status = std::process::Command::new("mkfifo")
-            .arg(d.join("pipe.txt"))
-            .status()
-            .unwrap();
-        assert!(status.success());
+        crate::testutil::make_fifo(&d.join("pipe.txt"));
         let found = discover(&[d.to_path_buf()], &default_extensions());
         assert_eq!(
             found.inputs,

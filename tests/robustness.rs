@@ -574,11 +574,7 @@ fn special_files_end_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "a.txt", b"Beijing backed Moscow.");
-    let status = std::process::Command::new("mkfifo")
-        .arg(d.join("pipe.txt"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    make_fifo(&d.join("pipe.txt"));
     let (out, in_time) = wait_with_timeout(spawn_stance(&["score", d.to_str().unwrap()]), 60);
     assert!(in_time, "a named pipe in a folder hung the run");
     assert_eq!(out.status.code(), Some(1));

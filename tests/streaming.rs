@@ -4,8 +4,12 @@
 //! flight, and must be the rows the same articles get as text files read
 //! whole.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+use common::root;
 
 use stance::io::Input;
 use stance::model::Model;
@@ -13,10 +17,6 @@ use stance::score::{
     score_inputs, Event, Format, ScoreOptions, Summary, OFF_TOPIC_EVIDENCE, STREAM_ABOVE,
 };
 use stance::segment::segment;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
@@ -317,11 +317,7 @@ fn a_sentence_csv_that_fails_part_way_keeps_the_documents_before() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pipe.csv");
     for (threads, batch) in [(1, 1 << 16), (3, 4096)] {
-        let status = std::process::Command::new("mkfifo")
-            .arg(&path)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        common::make_fifo(&path);
         let writer = {
             let path = path.clone();
             std::thread::spawn(move || {
@@ -415,11 +411,7 @@ fn jsonl_rows_come_out_before_the_next_record_comes_in_through_a_named_pipe() {
     // looked at.
     let dir = tempfile::tempdir().unwrap();
     let pipe = dir.path().join("records.jsonl");
-    let status = std::process::Command::new("mkfifo")
-        .arg(&pipe)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::make_fifo(&pipe);
     feed_records_one_at_a_time(Some(&pipe));
 }
 

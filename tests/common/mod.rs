@@ -91,3 +91,10 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
         .map(|r| r.expect("valid CSV").iter().map(String::from).collect())
         .collect()
 }
+
+/// Makes a named pipe at `path` (with `mkfifo`, as a user would).
+#[cfg(unix)]
+pub fn make_fifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
