@@ -663,3 +663,42 @@ fn article(path: impl Into<PathBuf>) -> Input {
     let doc_id = path.file_stem().unwrap().to_string_lossy().into_owned();
     Input::Article { path, doc_id }
 }
+
+#[test]
+fn a_scorer_reusing_its_slots_scores_as_a_fresh_one() {
+    use stance::score::{Document, Scorer};
+    // A long article, then shorter ones, so that slots written before are
+    // written again: off-topic (the gate's evidence over a sentence's),
+    // on-topic again, and a part of an off-topic article (never
+    // classified); with evidence and without.
+    let seeds = seeds();
+    let mut docs: Vec<Document> = seeds
+        .iter()
+        .map(|(id, text)| Document::from_text(id.clone(), text.clone()))
+        .collect();
+    docs.sort_by_key(|d| std::cmp::Reverse(d.spans.len()));
+    let long = docs.remove(0);
+    let short = docs.pop().unwrap();
+    let off_topic = Document::from_text("sports", OFF_TOPIC.repeat(3));
+    let mut part = Document::from_text("sports-part", OFF_TOPIC.to_string());
+    part.actors = Some(0);
+    let order = [&long, &off_topic, &short, &part, &long, &short];
+    assert!(long.spans.len() > short.spans.len() + off_topic.spans.len());
+    for evidence in [3, 0] {
+        let options = ScoreOptions {
+            evidence,
+            ..ScoreOptions::default()
+        };
+        let mut scorer = Scorer::new(model(), options);
+        let mut slots = Vec::new();
+        for doc in order {
+            let fresh = Scorer::new(model(), options).score_document(doc);
+            assert_eq!(fresh.len(), doc.spans.len());
+            let reused = scorer.score_document_into(doc, &mut slots);
+            assert_eq!(reused, &fresh[..], "{} (evidence {evidence})", doc.doc_id);
+            let gated = fresh.iter().all(|s| s.evidence == OFF_TOPIC_EVIDENCE);
+            assert_eq!(gated, doc.doc_id.starts_with("sports"), "{}", doc.doc_id);
+        }
+        assert_eq!(slots.len(), long.spans.len());
+    }
+}

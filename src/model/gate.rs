@@ -79,10 +79,11 @@ impl Gate {
         article_mask & self.bits == 0
     }
 
-    /// The probabilities of an off-topic sentence: 1 for the gate's class.
-    pub fn probabilities(&self, n_classes: usize) -> Vec<f64> {
-        let mut p = vec![0.0; n_classes];
+    /// Sets `p` to the probabilities of an off-topic sentence: 1 for the
+    /// gate's class, 0 for the other classes (`n_classes` in all).
+    pub fn set_probabilities(&self, p: &mut Vec<f64>, n_classes: usize) {
+        p.clear();
+        p.resize(n_classes, 0.0);
         p[self.class] = 1.0;
-        p
     }
 }

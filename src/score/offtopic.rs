@@ -26,6 +26,7 @@ pub fn measure_off_topic(model: &Model, corpus: &str, articles: &[String]) -> Of
         .filter_map(|g| model.featurizer().actor_bit(g))
         .fold(0, |a, b| a | b);
     let mut scorer = Scorer::new(model, ScoreOptions::default());
+    let mut slots = Vec::new();
     let mut out = OffTopicShare {
         corpus: corpus.to_string(),
         ..OffTopicShare::default()
@@ -34,11 +35,11 @@ pub fn measure_off_topic(model: &Model, corpus: &str, articles: &[String]) -> Of
         let doc = Document::from_text(i.to_string(), text.clone());
         // One scoring pass: the stance count is taken before and after the
         // gate is applied.
-        let (mut scored, mask) = scorer.score_document_ungated(&doc);
+        let (scored, mask) = scorer.score_document_ungated(&doc, &mut slots);
         let stance = |scored: &[Scored]| scored.iter().filter(|s| Some(s.label) != none).count();
-        let ungated = stance(&scored);
-        scorer.apply_gate(&mut scored, mask);
-        let n_stance = stance(&scored);
+        let ungated = stance(scored);
+        scorer.apply_gate(scored, mask);
+        let n_stance = stance(scored);
         out.articles += 1;
         out.sentences += scored.len();
         out.stance += n_stance;

@@ -76,7 +76,7 @@ impl Default for ScoreOptions {
 }
 
 /// One scored sentence of a document.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Scored {
     /// Index of the sentence in [`Document::spans`].
     pub index: usize,
@@ -107,6 +107,11 @@ impl Scored {
         }
     }
 }
+
+/// Scored sentences whose memory a scoring thread keeps from one article
+/// to the next (see [`Scorer::score_document_into`]): more than a long
+/// article has, a few hundred KiB.
+const KEPT_SLOTS: usize = 1024;
 
 /// The evidence of a sentence of an off-topic article.
 pub const OFF_TOPIC_EVIDENCE: &str = "off-topic: the article names neither China nor Russia";
@@ -162,14 +167,27 @@ impl<'m> Scorer<'m> {
     /// Scores one sentence. Evidence terms are the sentence's own words
     /// (falling back to the training surface form).
     pub fn score_sentence(&mut self, index: usize, sentence: &str) -> Scored {
+        let mut scored = Scored::default();
+        self.score_sentence_into(index, sentence, &mut scored);
+        scored
+    }
+
+    /// [`Scorer::score_sentence`] into `out`, reusing its memory: once a
+    /// worker's slots have grown to its longest article and evidence,
+    /// scoring a sentence allocates nothing.
+    pub fn score_sentence_into(&mut self, index: usize, sentence: &str, out: &mut Scored) {
         self.transformer.transform(sentence, &mut self.x);
-        let mut probabilities = vec![0.0; self.model.classes().len()];
-        let label = self.model.predict_into(
+        out.index = index;
+        out.probabilities.clear();
+        out.probabilities.resize(self.model.classes().len(), 0.0);
+        out.label = self.model.predict_into(
             &self.x,
             self.options.evidence,
-            &mut probabilities,
+            &mut out.probabilities,
             &mut self.terms,
         );
+        // Written here first, then copied: a new slot's evidence takes
+        // the memory it needs, not the doubling steps of a growing string.
         let evidence = &mut self.evidence;
         evidence.clear();
         for (i, e) in self.terms.iter().enumerate() {
@@ -184,30 +202,26 @@ impl<'m> Scorer<'m> {
             push_signed3(evidence, e.contribution);
             evidence.push(')');
         }
-        Scored {
-            index,
-            label,
-            probabilities,
-            // One allocation of the exact size.
-            evidence: evidence.as_str().into(),
-        }
+        out.evidence.clear();
+        out.evidence.push_str(evidence);
     }
 
-    /// Scores every sentence of `doc` with the classifier alone, and returns
-    /// the actor groups the article names (see
+    /// Scores every sentence of `doc` with the classifier alone into the
+    /// first slots of `slots` (added as needed; none is removed, so that
+    /// their memory serves the next article too), and returns those
+    /// sentences and the actor groups the article names (see
     /// [`crate::features::Transformer::actor_mask`]).
-    pub fn score_document_ungated(&mut self, doc: &Document) -> (Vec<Scored>, u32) {
+    pub fn score_document_ungated<'s>(
+        &mut self,
+        doc: &Document,
+        slots: &'s mut Vec<Scored>,
+    ) -> (&'s mut [Scored], u32) {
+        let scored = first_slots(slots, doc.spans.len());
         let mut mask = 0;
-        let scored = doc
-            .spans
-            .iter()
-            .enumerate()
-            .map(|(i, span)| {
-                let s = self.score_sentence(i, span.text(&doc.text));
-                mask |= self.transformer.actor_mask();
-                s
-            })
-            .collect();
+        for (i, (span, out)) in doc.spans.iter().zip(scored.iter_mut()).enumerate() {
+            self.score_sentence_into(i, span.text(&doc.text), out);
+            mask |= self.transformer.actor_mask();
+        }
         (scored, mask)
     }
 
@@ -220,21 +234,30 @@ impl<'m> Scorer<'m> {
     /// ([`Document::actors`]): the gate decides on them, and the sentences
     /// of a part of an off-topic article are not classified at all.
     pub fn score_document(&mut self, doc: &Document) -> Vec<Scored> {
+        let mut slots = Vec::new();
+        self.score_document_into(doc, &mut slots);
+        slots
+    }
+
+    /// [`Scorer::score_document`] into the first slots of `slots`, as
+    /// [`Scorer::score_document_ungated`] fills them; returns those.
+    pub fn score_document_into<'s>(
+        &mut self,
+        doc: &Document,
+        slots: &'s mut Vec<Scored>,
+    ) -> &'s [Scored] {
         if let (Some(actors), Some(gate)) = (doc.actors, self.model.gate()) {
             if gate.is_off_topic(actors) {
-                let n = self.model.classes().len();
-                return (0..doc.spans.len())
-                    .map(|index| Scored {
-                        index,
-                        label: gate.class,
-                        probabilities: gate.probabilities(n),
-                        evidence: OFF_TOPIC_EVIDENCE.to_string(),
-                    })
-                    .collect();
+                let scored = first_slots(slots, doc.spans.len());
+                for (index, s) in scored.iter_mut().enumerate() {
+                    s.index = index;
+                }
+                self.set_off_topic(scored);
+                return scored;
             }
         }
-        let (mut scored, mask) = self.score_document_ungated(doc);
-        self.apply_gate(&mut scored, doc.actors.unwrap_or(mask));
+        let (scored, mask) = self.score_document_ungated(doc, slots);
+        self.apply_gate(scored, doc.actors.unwrap_or(mask));
         scored
     }
 
@@ -244,17 +267,39 @@ impl<'m> Scorer<'m> {
     /// [`OFF_TOPIC_EVIDENCE`]; otherwise nothing changes. Returns whether
     /// the gate applied.
     pub fn apply_gate(&self, scored: &mut [Scored], article_mask: u32) -> bool {
-        let Some(gate) = self.model.gate().filter(|g| g.is_off_topic(article_mask)) else {
+        if !self
+            .model
+            .gate()
+            .is_some_and(|g| g.is_off_topic(article_mask))
+        {
             return false;
+        }
+        self.set_off_topic(scored);
+        true
+    }
+
+    /// Gives every sentence of `scored` the off-topic gate's class, with
+    /// probability 1 and the evidence [`OFF_TOPIC_EVIDENCE`].
+    fn set_off_topic(&self, scored: &mut [Scored]) {
+        let Some(gate) = self.model.gate() else {
+            return;
         };
         let n = self.model.classes().len();
         for s in scored {
             s.label = gate.class;
-            s.probabilities = gate.probabilities(n);
-            s.evidence = OFF_TOPIC_EVIDENCE.to_string();
+            gate.set_probabilities(&mut s.probabilities, n);
+            s.evidence.clear();
+            s.evidence.push_str(OFF_TOPIC_EVIDENCE);
         }
-        true
     }
+}
+
+/// The first `n` of `slots`, adding empty ones as needed.
+fn first_slots(slots: &mut Vec<Scored>, n: usize) -> &mut [Scored] {
+    if slots.len() < n {
+        slots.resize_with(n, Scored::default);
+    }
+    &mut slots[..n]
 }
 
 /// Appends the words of `span` (a term's place in the sentence) without
@@ -748,7 +793,9 @@ where
     };
 
     // Reads (where the job says so), scores and formats one job.
-    let process = |scorer: &mut Scorer<'_>, job: Job| -> Done<T> {
+    // `slots` is the worker's memory for the scored sentences of an
+    // article, reused from one article to the next (up to `KEPT_SLOTS`).
+    let process = |scorer: &mut Scorer<'_>, slots: &mut Vec<Scored>, job: Job| -> Done<T> {
         let input = &inputs[job.input];
         let mut done = Done {
             input: job.input,
@@ -760,10 +807,14 @@ where
             failed: job.end,
         };
         let mut score = |doc: &Document, done: &mut Done<T>| -> Result<()> {
-            let scored = scorer.score_document(doc);
-            let t = work(scorer, input, doc, &scored)?;
-            let summary = DocSummary::of(doc, &scored, n_classes);
+            let scored = scorer.score_document_into(doc, slots);
+            let t = work(scorer, input, doc, scored)?;
+            let summary = DocSummary::of(doc, scored, n_classes);
             done.docs.push((summary, t, doc.first_sentence > 0));
+            // Slots enough for a long article are kept; the memory of a
+            // longer document (a sentence CSV's can be far longer) goes.
+            slots.truncate(KEPT_SLOTS);
+            slots.shrink_to(KEPT_SLOTS);
             Ok(())
         };
         let result = match job.work {
@@ -838,9 +889,13 @@ where
                     }
                     drop(go);
                     let mut scorer = scorer();
+                    let mut slots = Vec::new();
                     while let Some(job) = take() {
                         let index = job.index;
-                        if tx.send((index, process(&mut scorer, job))).is_err() {
+                        if tx
+                            .send((index, process(&mut scorer, &mut slots, job)))
+                            .is_err()
+                        {
                             break;
                         }
                     }
@@ -966,6 +1021,7 @@ where
         // instead: the job to be written next is then a worker's (the
         // calling thread's own are written as soon as they are next).
         let mut scorer = writer_scores.then(scorer);
+        let mut slots = Vec::new();
         loop {
             while let Ok((i, done)) = rx.try_recv() {
                 pending.insert(i, done);
@@ -987,7 +1043,7 @@ where
             match try_take() {
                 Ok(Some(job)) => {
                     let index = job.index;
-                    pending.insert(index, process(scorer, job));
+                    pending.insert(index, process(scorer, &mut slots, job));
                 }
                 Ok(None) => break,
                 Err(()) => match rx.recv() {
