@@ -307,13 +307,14 @@ fn first_slots(slots: &mut Vec<Scored>, n: usize) -> &mut [Scored] {
 /// put the list separator `; ` inside the evidence. A span of ASCII words
 /// and single spaces, the usual case, is copied as it is.
 fn push_words(out: &mut String, span: &str) {
-    let bytes = span.as_bytes();
-    let plain = bytes
-        .iter()
-        .all(|&b| b == b' ' || b.is_ascii_alphanumeric())
-        && !bytes.windows(2).any(|w| w == b"  ")
-        && !span.starts_with(' ')
-        && !span.ends_with(' ');
+    // One pass: each byte alphanumeric, or a space right after one, and
+    // the last not a space.
+    let mut after_word = false;
+    let plain = span.bytes().all(|b| {
+        let ok = b.is_ascii_alphanumeric() || (b == b' ' && after_word);
+        after_word = b != b' ';
+        ok
+    }) && after_word;
     if plain {
         out.push_str(span);
         return;
@@ -342,21 +343,21 @@ fn push_signed3(out: &mut String, v: f64) {
     }
     let scaled = super::output::round_unsigned(scaled);
     out.push(if v.is_sign_negative() { '-' } else { '+' });
-    let mut digits = [0u8; 24];
-    let mut i = digits.len();
-    let mut n = scaled;
-    let mut k = 0;
-    while n > 0 || k < 4 {
-        if k == 3 {
-            i -= 1;
-            digits[i] = b'.';
-        }
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        k += 1;
+    let (whole, thousandths) = (scaled / 1000, scaled % 1000);
+    if whole < 10 {
+        out.push(digit(whole));
+    } else {
+        let _ = write!(out, "{whole}");
     }
-    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+    out.push('.');
+    out.push(digit(thousandths / 100));
+    out.push(digit(thousandths / 10 % 10));
+    out.push(digit(thousandths % 10));
+}
+
+/// The decimal digit `d` (below 10).
+fn digit(d: u64) -> char {
+    char::from(b'0' + d as u8)
 }
 
 /// Something that happened to one input.
@@ -1188,6 +1189,10 @@ mod tests {
             ("李克強 met", "李克強 met"),
             ("sanctions\non Moscow", "sanctions on Moscow"),
             ("2022 (Feb)", "2022 Feb"),
+            (" China", "China"),
+            ("China ", "China"),
+            ("Xi ", "Xi"),
+            ("", ""),
         ] {
             let mut got = String::from("x; ");
             push_words(&mut got, span);
