@@ -14,6 +14,7 @@
 //! `; `. Text cells are guarded against spreadsheet formulas
 //! ([`protect_cell`]). A new output format is a writer in this file.
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use super::input::Document;
@@ -281,9 +282,38 @@ fn push_fixed6(buf: &mut Vec<u8>, p: f64) {
 /// Exact: the whole part and the fraction of such an `x` are both
 /// representable, so `x - trunc(x)` is computed without rounding.
 #[inline]
-pub(super) fn round_unsigned(x: f64) -> u64 {
+fn round_unsigned(x: f64) -> u64 {
     let whole = x as u64;
     whole + u64::from(x - whole as f64 >= 0.5)
+}
+
+/// Appends `v` as `format!("{v:+.3}")` does, without the formatting
+/// machinery on the common path (a sign, then three decimals); values near
+/// a rounding tie, or too large, go through `format!`.
+pub(super) fn push_signed3(out: &mut String, v: f64) {
+    let scaled = v.abs() * 1000.0;
+    if !scaled.is_finite() || scaled >= 1e15 || (scaled.fract() - 0.5).abs() < 1e-6 {
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{v:+.3}");
+        return;
+    }
+    let scaled = round_unsigned(scaled);
+    out.push(if v.is_sign_negative() { '-' } else { '+' });
+    let (whole, thousandths) = (scaled / 1000, scaled % 1000);
+    if whole < 10 {
+        out.push(digit(whole));
+    } else {
+        let _ = write!(out, "{whole}");
+    }
+    out.push('.');
+    out.push(digit(thousandths / 100));
+    out.push(digit(thousandths / 10 % 10));
+    out.push(digit(thousandths % 10));
+}
+
+/// The decimal digit `d` (below 10).
+fn digit(d: u64) -> char {
+    char::from(b'0' + d as u8)
 }
 
 /// Per-article totals for `--summary` and `--chart`.
@@ -395,6 +425,39 @@ pub fn write_summary(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_three_decimals_match_format() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.0004,
+            0.0005,
+            0.0015,
+            0.0625,
+            0.1234,
+            0.9995,
+            1.0,
+            12.3456,
+            -0.25,
+            -3.0005,
+            1e14,
+            1e16,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        // A deterministic spread of values over several magnitudes.
+        let mut rng = crate::testutil::Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..20_000 {
+            let unit = rng.unit();
+            values.push((unit - 0.3) * [1.0, 10.0, 1000.0][rng.below(3)]);
+        }
+        for v in values {
+            let mut got = String::new();
+            push_signed3(&mut got, v);
+            assert_eq!(got, format!("{v:+.3}"), "{v:e}");
+        }
+    }
 
     #[test]
     fn rounding_without_libm_matches_f64_round() {

@@ -16,14 +16,13 @@
 //! grow with the input, and the output does not depend on the thread
 //! count or the batch size.
 
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
 use super::input::{
     load_article, record_document, CsvBatches, CsvNotes, CsvRows, CsvWork, Document, RecordLines,
 };
-use super::output::{header_bytes, DocSummary, Format};
+use super::output::{header_bytes, push_signed3, DocSummary, Format};
 use super::stream::{read_in_parts, ArticleParts, STREAM_ABOVE};
 use crate::error::{Error, Result};
 use crate::features::SparseVec;
@@ -329,35 +328,6 @@ fn push_words(out: &mut String, span: &str) {
         }
         out.push_str(word);
     }
-}
-
-/// Appends `v` as `format!("{v:+.3}")` does, without the formatting
-/// machinery on the common path (a sign, then three decimals); values near
-/// a rounding tie, or too large, go through `format!`.
-fn push_signed3(out: &mut String, v: f64) {
-    let scaled = v.abs() * 1000.0;
-    if !scaled.is_finite() || scaled >= 1e15 || (scaled.fract() - 0.5).abs() < 1e-6 {
-        // Writing into a String cannot fail.
-        let _ = write!(out, "{v:+.3}");
-        return;
-    }
-    let scaled = super::output::round_unsigned(scaled);
-    out.push(if v.is_sign_negative() { '-' } else { '+' });
-    let (whole, thousandths) = (scaled / 1000, scaled % 1000);
-    if whole < 10 {
-        out.push(digit(whole));
-    } else {
-        let _ = write!(out, "{whole}");
-    }
-    out.push('.');
-    out.push(digit(thousandths / 100));
-    out.push(digit(thousandths / 10 % 10));
-    out.push(digit(thousandths % 10));
-}
-
-/// The decimal digit `d` (below 10).
-fn digit(d: u64) -> char {
-    char::from(b'0' + d as u8)
 }
 
 /// Something that happened to one input.
@@ -1143,39 +1113,6 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn signed_three_decimals_match_format() {
-        let mut values = vec![
-            0.0,
-            -0.0,
-            0.0004,
-            0.0005,
-            0.0015,
-            0.0625,
-            0.1234,
-            0.9995,
-            1.0,
-            12.3456,
-            -0.25,
-            -3.0005,
-            1e14,
-            1e16,
-            f64::NAN,
-            f64::INFINITY,
-        ];
-        // A deterministic spread of values over several magnitudes.
-        let mut rng = crate::testutil::Rng(0x2545_f491_4f6c_dd1d);
-        for _ in 0..20_000 {
-            let unit = rng.unit();
-            values.push((unit - 0.3) * [1.0, 10.0, 1000.0][rng.below(3)]);
-        }
-        for v in values {
-            let mut got = String::new();
-            push_signed3(&mut got, v);
-            assert_eq!(got, format!("{v:+.3}"), "{v:e}");
-        }
-    }
 
     #[test]
     fn evidence_words_are_the_words_without_punctuation_between() {
