@@ -276,16 +276,25 @@ pub fn for_each_run_scalar(text: &str, mut f: impl FnMut(usize, usize)) {
     }
 }
 
-/// `char::is_alphanumeric` with a shortcut for the General Punctuation block
-/// (curly quotes, dashes, ellipsis), which news text is full of and which
-/// holds no letters or digits.
+/// `char::is_alphanumeric` with shortcuts for two blocks news text is full
+/// of: Latin-1 (accented letters, the no-break space, and the bytes of
+/// text decoded twice, `â€™`), looked up in a bit mask, and General
+/// Punctuation (curly quotes, dashes, ellipsis), which holds no letters or
+/// digits. Elsewhere outside ASCII, `is_alphanumeric` searches Unicode's
+/// tables.
 #[inline]
 fn is_word_char(c: char) -> bool {
-    if ('\u{2000}'..='\u{206F}').contains(&c) {
-        return false;
+    match c as u32 {
+        0x80..=0xFF => LATIN1_WORD >> (c as u32 - 0x80) & 1 != 0,
+        0x2000..=0x206F => false,
+        _ => c.is_alphanumeric(),
     }
-    c.is_alphanumeric()
 }
+
+/// Bit `i`: whether U+0080 + `i` is alphanumeric (`ª ² ³ µ ¹ º ¼ ½ ¾` and
+/// the letters from `À` to `ÿ` but `×` and `÷`; a test checks every bit
+/// against `char::is_alphanumeric`).
+const LATIN1_WORD: u128 = 0xff7f_ffff_ff7f_ffff_762c_0400_0000_0000;
 
 /// Writes the lowercase form of `word` into `buf` (cleared first).
 #[inline]
@@ -805,6 +814,20 @@ mod tests {
                 text.push_str("--");
                 assert_runs_match_the_reference(&text, &format!("byte {b:#x} at {at}"));
             }
+        }
+    }
+
+    #[test]
+    fn word_characters_are_the_alphanumeric_ones_everywhere() {
+        // Every scalar value: the shortcuts (Latin-1's mask, General
+        // Punctuation) agree with the standard library.
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            assert_eq!(
+                is_word_char(c),
+                c.is_alphanumeric(),
+                "{c:?} U+{:04X}",
+                c as u32
+            );
         }
     }
 
