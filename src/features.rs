@@ -1238,6 +1238,7 @@ impl FittedTfIdfVectorizer {
             stream: Stream::new(&self.compiled, &mut ids),
             seen: vec![0; self.vocabulary.len()],
             touched: Vec::new(),
+            log_tf: std::array::from_fn(|count| 1.0 + (count as f64).ln()),
         }
     }
 
@@ -1309,7 +1310,14 @@ pub struct Transformer<'a> {
     /// (sorted in place only when there are more than [`RANK_SORT_MAX`]);
     /// their entries of `seen` are cleared by the next transform.
     touched: Vec<u32>,
+    /// `1 + ln(count)` by count, for the small counts (sublinear tf).
+    log_tf: [f64; LOG_TF_COUNTS],
 }
+
+/// Counts whose sublinear tf a transformer keeps computed: a term occurs
+/// more than once in a sentence often enough that `ln` was 1% of the
+/// featurizer's time, and rarely more than a few times.
+const LOG_TF_COUNTS: usize = 16;
 
 /// Units a sentence is featurized on, so that places (`k << 2 | n`) fit in
 /// 32 bits. A sentence that long (three gigabytes or more) is cut: no input
@@ -1417,7 +1425,10 @@ impl Transformer<'_> {
             let tf = if count == 1 {
                 1.0
             } else if sublinear {
-                1.0 + (count as f64).ln()
+                match self.log_tf.get(count as usize) {
+                    Some(&tf) => tf,
+                    None => 1.0 + (count as f64).ln(),
+                }
             } else {
                 count as f64
             };
