@@ -27,7 +27,7 @@ use super::stream::{read_in_parts, ArticleParts, STREAM_ABOVE};
 use crate::error::{Error, Result};
 use crate::features::SparseVec;
 use crate::io::Input;
-use crate::model::Model;
+use crate::model::{Gate, Model};
 
 /// Scoring settings.
 #[derive(Debug, Clone, Copy)]
@@ -245,15 +245,13 @@ impl<'m> Scorer<'m> {
         doc: &Document,
         slots: &'s mut Vec<Scored>,
     ) -> &'s [Scored] {
-        if let (Some(actors), Some(gate)) = (doc.actors, self.model.gate()) {
-            if gate.is_off_topic(actors) {
-                let scored = first_slots(slots, doc.spans.len());
-                for (index, s) in scored.iter_mut().enumerate() {
-                    s.index = index;
-                }
-                self.set_off_topic(scored);
-                return scored;
+        if let Some(gate) = doc.actors.and_then(|actors| self.closed_gate(actors)) {
+            let scored = first_slots(slots, doc.spans.len());
+            for (index, s) in scored.iter_mut().enumerate() {
+                s.index = index;
             }
+            self.set_off_topic(gate, scored);
+            return scored;
         }
         let (scored, mask) = self.score_document_ungated(doc, slots);
         self.apply_gate(scored, doc.actors.unwrap_or(mask));
@@ -266,23 +264,22 @@ impl<'m> Scorer<'m> {
     /// [`OFF_TOPIC_EVIDENCE`]; otherwise nothing changes. Returns whether
     /// the gate applied.
     pub fn apply_gate(&self, scored: &mut [Scored], article_mask: u32) -> bool {
-        if !self
-            .model
-            .gate()
-            .is_some_and(|g| g.is_off_topic(article_mask))
-        {
+        let Some(gate) = self.closed_gate(article_mask) else {
             return false;
-        }
-        self.set_off_topic(scored);
+        };
+        self.set_off_topic(gate, scored);
         true
     }
 
-    /// Gives every sentence of `scored` the off-topic gate's class, with
-    /// probability 1 and the evidence [`OFF_TOPIC_EVIDENCE`].
-    fn set_off_topic(&self, scored: &mut [Scored]) {
-        let Some(gate) = self.model.gate() else {
-            return;
-        };
+    /// The model's off-topic gate, if it has one and it finds an article
+    /// whose sentences named the actors in `article_mask` off-topic.
+    fn closed_gate(&self, article_mask: u32) -> Option<&'m Gate> {
+        self.model.gate().filter(|g| g.is_off_topic(article_mask))
+    }
+
+    /// Gives every sentence of `scored` the class of `gate` (the model's),
+    /// with probability 1 and the evidence [`OFF_TOPIC_EVIDENCE`].
+    fn set_off_topic(&self, gate: &Gate, scored: &mut [Scored]) {
         let n = self.model.classes().len();
         for s in scored {
             s.label = gate.class;
