@@ -757,6 +757,10 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             format!("; wrote {}", args.out.display())
         }
     );
+    // The process ends next: freeing the model's 13,000 allocations one by
+    // one (mostly its vocabulary and display forms) would only delay the
+    // exit, by 0.6% of the instructions of scoring the news corpus.
+    std::mem::forget(model);
     Ok(partial_exit(
         skipped + summary.records_skipped > 0 || nothing,
     ))
