@@ -859,8 +859,11 @@ impl RawRecords {
             self.buf
                 .resize(self.filled + READ_BYTES.max(self.filled), 0);
         }
+        // `READ_BYTES` at most, however much room the buffer has (it grows
+        // for a long record): what is read ahead of the records stays small.
+        let room = self.filled..self.filled + READ_BYTES;
         let read = loop {
-            match self.reader.read(&mut self.buf[self.filled..]) {
+            match self.reader.read(&mut self.buf[room.clone()]) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 read => break read,
             }
@@ -1649,5 +1652,41 @@ mod tests {
         assert_eq!(kinds[0], "documents", "{kinds:?}");
         assert!(kinds[1..].iter().all(|k| *k == "rows"), "{kinds:?}");
         assert_batches_read_as_whole(&bytes, false, 1 << 20);
+    }
+
+    #[test]
+    fn the_batcher_reads_ahead_by_little_however_large_its_buffer() {
+        /// Fills every read it is asked for, and notes the largest.
+        struct Eager {
+            bytes: Vec<u8>,
+            at: usize,
+            largest: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        }
+        impl Read for Eager {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                use std::sync::atomic::Ordering::Relaxed;
+                self.largest.fetch_max(buf.len(), Relaxed);
+                let n = buf.len().min(self.bytes.len() - self.at);
+                buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+                self.at += n;
+                Ok(n)
+            }
+        }
+        let mut bytes = b"doc_id,text\r\n".to_vec();
+        for i in 0..100_000 {
+            bytes.extend(format!("d{},Sentence {i}.\r\n", i / 10).as_bytes());
+        }
+        let largest = std::sync::Arc::default();
+        let reader = Eager {
+            bytes: bytes.clone(),
+            at: 0,
+            largest: std::sync::Arc::clone(&largest),
+        };
+        let mut batches = CsvBatches::from_reader(Path::new("x.csv"), Box::new(reader)).unwrap();
+        // Batches of 1 MiB: the buffer grows to hold one.
+        while !batches.next_batch(1 << 20).last {}
+        assert!(bytes.len() > 2 << 20);
+        let largest = largest.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(largest <= READ_BYTES, "a read of {largest} bytes");
     }
 }
