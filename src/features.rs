@@ -1450,6 +1450,21 @@ impl Transformer<'_> {
         }
     }
 
+    /// The actor groups `sentence` names, as [`actor_mask`](Self::actor_mask)
+    /// gives them after [`transform`](Self::transform), without the work of
+    /// its vector: for a look through an article before it is scored. What
+    /// the last transform found is forgotten ([`surface`](Self::surface)
+    /// gives `None` until the next).
+    pub fn actors(&mut self, sentence: &str) -> u32 {
+        for &f in &self.touched {
+            self.seen[f as usize] = 0;
+        }
+        self.touched.clear();
+        let mut ids = Fixed(&self.fitted.stem_ids);
+        self.stream.analyze(sentence, &mut ids);
+        self.stream.actor_mask
+    }
+
     /// The actor groups the sentence of the last
     /// [`transform`](Self::transform) named, one bit per group in the order
     /// of the lexicon (see [`FittedTfIdfVectorizer::actor_bit`]); 0 when the
@@ -1540,6 +1555,40 @@ mod tests {
                 .count();
             assert!(others < 2_000, "{n} keys: {others} of 10000 others pass");
         }
+    }
+
+    #[test]
+    fn actors_are_the_mask_a_transform_gives_and_forget_its_places() {
+        let sentences = [
+            "Russia and China signed a deal in Moscow.",
+            "Washington warned Beijing.",
+            "The match ended in a draw.",
+            "",
+        ];
+        let labels = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labels");
+        let lexicon = crate::lexicon::Lexicon::load(
+            Some(&labels.join("actors.txt")),
+            Some(&labels.join("cues.txt")),
+        )
+        .unwrap();
+        // Twice over, so that every term reaches the default min_df of 2.
+        let fitted = crate::model::TrainConfig::default()
+            .featurizer
+            .lexicon(lexicon, true, true, false)
+            .fit(&[sentences, sentences].concat())
+            .unwrap();
+        let (mut a, mut b) = (fitted.transformer(), fitted.transformer());
+        let mut x = SparseVec::default();
+        for sentence in sentences {
+            b.transform(sentence, &mut x);
+            a.transform(sentence, &mut x);
+            assert_eq!(a.actors(sentence), b.actor_mask(), "{sentence:?}");
+            assert_eq!(a.actor_mask(), b.actor_mask(), "{sentence:?}");
+            for f in 0..fitted.vocabulary().len() {
+                assert_eq!(a.surface(f), None, "{sentence:?}: feature {f}");
+            }
+        }
+        assert_ne!(a.actors(sentences[0]), 0, "the lexicon names no actor");
     }
 
     #[test]

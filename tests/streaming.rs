@@ -665,6 +665,39 @@ fn article(path: impl Into<PathBuf>) -> Input {
 }
 
 #[test]
+fn gating_before_classifying_gives_what_classifying_then_gating_gives() {
+    use stance::score::{Document, Scorer};
+    // The seeds (on-topic), an off-topic article, and off-topic articles
+    // that name Russia only at their end or only at their start: the
+    // gate's look through an article stops at the first sentence naming
+    // an actor, or reads them all.
+    let mut docs: Vec<Document> = seeds()
+        .iter()
+        .map(|(id, text)| Document::from_text(id.clone(), text.clone()))
+        .collect();
+    let sports = OFF_TOPIC.repeat(3);
+    docs.push(Document::from_text("off", sports.clone()));
+    docs.push(Document::from_text(
+        "late",
+        format!("{sports}\nRussia was not mentioned until now."),
+    ));
+    docs.push(Document::from_text(
+        "early",
+        format!("Moscow sent a team.\n{sports}"),
+    ));
+    let options = ScoreOptions::default();
+    let mut scorer = Scorer::new(model(), options);
+    let (mut gated_slots, mut ungated_slots) = (Vec::new(), Vec::new());
+    for doc in &docs {
+        let gated = scorer.score_document_into(doc, &mut gated_slots).to_vec();
+        let (ungated, mask) = scorer.score_document_ungated(doc, &mut ungated_slots);
+        let closed = scorer.apply_gate(ungated, mask);
+        assert_eq!(gated, ungated, "{}", doc.doc_id);
+        assert_eq!(closed, doc.doc_id == "off", "{}", doc.doc_id);
+    }
+}
+
+#[test]
 fn a_scorer_reusing_its_slots_scores_as_a_fresh_one() {
     use stance::score::{Document, Scorer};
     // A long article, then shorter ones, so that slots written before are

@@ -245,7 +245,14 @@ impl<'m> Scorer<'m> {
         doc: &Document,
         slots: &'s mut Vec<Scored>,
     ) -> &'s [Scored] {
-        if let Some(gate) = doc.actors.and_then(|actors| self.closed_gate(actors)) {
+        // Whether the article is off-topic is known before any sentence
+        // is classified: an off-topic one's sentences get the gate's class
+        // without the work of their vectors, probabilities and evidence.
+        let actors = match doc.actors {
+            None if self.model.gate().is_some() => Some(self.gate_actors(doc)),
+            known => known,
+        };
+        if let Some(gate) = actors.and_then(|actors| self.closed_gate(actors)) {
             let scored = first_slots(slots, doc.spans.len());
             for (index, s) in scored.iter_mut().enumerate() {
                 s.index = index;
@@ -253,9 +260,22 @@ impl<'m> Scorer<'m> {
             self.set_off_topic(gate, scored);
             return scored;
         }
-        let (scored, mask) = self.score_document_ungated(doc, slots);
-        self.apply_gate(scored, doc.actors.unwrap_or(mask));
-        scored
+        self.score_document_ungated(doc, slots).0
+    }
+
+    /// The actor groups the sentences of `doc` name, as far as the gate
+    /// needs them: the look stops at the first sentence that makes the
+    /// article on-topic (most on-topic articles name an actor in their
+    /// first sentences), and reads every sentence of an off-topic one.
+    fn gate_actors(&mut self, doc: &Document) -> u32 {
+        let mut mask = 0;
+        for span in &doc.spans {
+            mask |= self.transformer.actors(span.text(&doc.text));
+            if self.closed_gate(mask).is_none() {
+                break;
+            }
+        }
+        mask
     }
 
     /// Applies the model's off-topic gate to the sentences of one article
