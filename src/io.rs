@@ -524,9 +524,9 @@ pub fn open_input(path: &Path, stream_limit: u64) -> Result<Box<dyn Read + Send>
     }
 }
 
-/// Reads a whole input: a regular file in one read (see [`read_whole`]),
-/// anything else (a named pipe, a device) as a stream capped at
-/// `stream_limit` bytes.
+/// Reads a whole input: a regular file in one read, into a buffer of the
+/// size its open file's `stat` gives, anything else (a named pipe, a
+/// device) as a stream capped at `stream_limit` bytes.
 pub fn read_input(path: &Path, stream_limit: u64) -> Result<Vec<u8>> {
     read_whole(path, u64::MAX, stream_limit, "a file or -")
 }
@@ -590,8 +590,8 @@ fn read_whole(
 /// person does: without it, every record after the header of a CRLF file
 /// is reported one line too early. A read of at least [`DIRECT_READ`]
 /// bytes goes straight into the caller's buffer, where the `\r` of each
-/// `\r\n` is squeezed out, so the bytes are copied once, not twice (2% of
-/// scoring a sentence CSV went to the second copy); a `\r` that ends such a
+/// `\r\n` is squeezed out, so the bytes are copied once, not twice (0.7% of
+/// the instructions of scoring a sentence CSV); a `\r` that ends such a
 /// read waits in the reader's own buffer for the byte after it, and so do
 /// the bytes of smaller reads, so a `\r\n` split between two reads of any
 /// size is still found.

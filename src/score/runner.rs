@@ -229,9 +229,11 @@ impl<'m> Scorer<'m> {
     /// gate's class for every sentence, with probability 1 and the evidence
     /// [`OFF_TOPIC_EVIDENCE`].
     ///
-    /// A part of an article read in parts carries the article's actors
-    /// ([`Document::actors`]): the gate decides on them, and the sentences
-    /// of a part of an off-topic article are not classified at all.
+    /// The sentences of an off-topic article are not classified at all:
+    /// the gate decides first, on the actors the article's sentences name,
+    /// looked for until one names an actor of the gate. A part of an
+    /// article read in parts carries the whole article's actors
+    /// ([`Document::actors`]), and the gate decides on those.
     pub fn score_document(&mut self, doc: &Document) -> Vec<Scored> {
         let mut slots = Vec::new();
         self.score_document_into(doc, &mut slots);
