@@ -1328,13 +1328,8 @@ impl Transformer<'_> {
     /// Writes the TF-IDF vector of `sentence` into `out` (cleared first).
     pub fn transform(&mut self, sentence: &str, out: &mut SparseVec) {
         out.clear();
-        for &f in &self.touched {
-            self.seen[f as usize] = 0;
-        }
-        self.touched.clear();
+        self.analyze(sentence);
         let fitted = self.fitted;
-        let mut ids = Fixed(&fitted.stem_ids);
-        self.stream.analyze(sentence, &mut ids);
         self.stream.units.truncate(MAX_UNITS);
         let (lo, hi) = fitted.config.ngram_range;
         let units = &self.stream.units;
@@ -1456,13 +1451,20 @@ impl Transformer<'_> {
     /// the last transform found is forgotten ([`surface`](Self::surface)
     /// gives `None` until the next).
     pub fn actors(&mut self, sentence: &str) -> u32 {
+        self.analyze(sentence);
+        self.stream.actor_mask
+    }
+
+    /// Forgets what the last transform found and analyses `sentence`:
+    /// its units, actors and cues in the stream.
+    #[inline]
+    fn analyze(&mut self, sentence: &str) {
         for &f in &self.touched {
             self.seen[f as usize] = 0;
         }
         self.touched.clear();
         let mut ids = Fixed(&self.fitted.stem_ids);
         self.stream.analyze(sentence, &mut ids);
-        self.stream.actor_mask
     }
 
     /// The actor groups the sentence of the last
