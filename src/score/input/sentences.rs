@@ -720,9 +720,8 @@ fn room(buf: &mut Vec<u8>, len: usize) {
 #[derive(Debug)]
 pub(crate) struct CsvRows {
     columns: Arc<Columns>,
-    /// The records, from `from` on.
+    /// The records.
     bytes: Vec<u8>,
-    from: usize,
     /// The line `bytes` start on.
     line: u64,
     /// Whether `bytes` run to the end of the file (the last record may
@@ -739,7 +738,7 @@ impl CsvRows {
     pub(crate) fn documents(self) -> CsvDocuments {
         CsvDocuments {
             records: Records::after_start(self.line),
-            at: self.from,
+            at: 0,
             rows: self,
             gatherer: Gatherer::default(),
         }
@@ -818,11 +817,6 @@ pub(crate) struct CsvBatch {
 
 /// Bytes asked of the file per read.
 const READ_BYTES: usize = 64 << 10;
-
-/// Rows handed out in a batch of more than this many bytes take the read
-/// buffer with them (see [`RawRecords::take`]); in tests, a few records'
-/// worth, so that both ways are taken by the small files they read.
-const TAKE_ABOVE: usize = if cfg!(test) { 40 } else { 4 * READ_BYTES };
 
 /// A file's bytes, read as they are needed, and where its records end.
 /// Offsets are from the start of the next batch, `start`.
@@ -919,23 +913,16 @@ impl RawRecords {
         self.scanned -= n;
     }
 
-    /// Hands out the first `n` bytes (the end of a record) and moves past
-    /// them, as [`RawRecords::release`] does: a copy, or, when they are a
-    /// long document's rows, the buffer itself with the offset they start
-    /// at, so that they are not copied and not held twice.
-    fn take(&mut self, n: usize) -> (Vec<u8>, usize) {
+    /// Hands out a copy of the first `n` bytes (the end of a record) and
+    /// moves past them, as [`RawRecords::release`] does. The read buffer
+    /// stays, grown as a long document made it (up to [`LONG_BATCHES`]
+    /// batches' worth): handing it out with a long document's rows instead
+    /// would leave a fresh buffer to grow, zero and fault in again for the
+    /// next one, which took longer under the feed's lock than the copy.
+    fn take(&mut self, n: usize) -> Vec<u8> {
         let from = self.start;
         self.release(n);
-        if n <= TAKE_ABOVE {
-            return (self.buf[from..self.start].to_vec(), 0);
-        }
-        let rest = self.filled - self.start;
-        let mut buf = vec![0; rest + READ_BYTES];
-        buf[..rest].copy_from_slice(&self.buf[self.start..self.filled]);
-        let mut taken = std::mem::replace(&mut self.buf, buf);
-        taken.truncate(self.start);
-        (self.start, self.filled) = (0, rest);
-        (taken, from)
+        self.buf[from..self.start].to_vec()
     }
 
     /// Scans again from the start (the end of a record): records after it
@@ -1083,11 +1070,10 @@ impl CsvBatches {
     /// `last` when nothing is left after them.
     fn rows(&mut self, n: usize, last: bool) -> CsvBatch {
         let (line, at_end) = (self.raw.line, self.raw.at_end(n));
-        let (bytes, from) = self.raw.take(n);
+        let bytes = self.raw.take(n);
         let rows = CsvRows {
             columns: Arc::clone(&self.columns),
             bytes,
-            from,
             line,
             at_end,
             complete: !last || self.raw.failed.is_none(),
