@@ -51,6 +51,15 @@ pub fn decode_lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Whether `bytes` hold a NUL byte, the mark of a binary file: `memchr`'s
+/// vector search, several times faster than `<[u8]>::contains`, whose
+/// word-at-a-time loop was a tenth of the time an article file's parts
+/// spent in the thread that hands them out.
+#[inline]
+pub fn has_nul(bytes: &[u8]) -> bool {
+    memchr::memchr(0, bytes).is_some()
+}
+
 /// Undoes [`protect_cell`]: drops a leading `'` that precedes a formula
 /// character or another `'`.
 pub fn unprotect_cell(cell: &str) -> &str {

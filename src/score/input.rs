@@ -27,7 +27,8 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::io::{
-    open_input, read_input, too_large, ArticleFormat, Capped, CrlfToLf, Input, MAX_ARTICLE_BYTES,
+    has_nul, open_input, read_input, too_large, ArticleFormat, Capped, CrlfToLf, Input,
+    MAX_ARTICLE_BYTES,
 };
 use crate::labels::{column_indices, for_each_record};
 use crate::segment::{segment, Span};
@@ -326,7 +327,7 @@ pub fn decode_article(
 /// Decodes file bytes: strips a UTF-8 BOM, refuses binary data (NUL bytes),
 /// and replaces invalid UTF-8 with U+FFFD, with a warning.
 pub fn decode(path: &Path, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result<String> {
-    if bytes.contains(&0) {
+    if has_nul(&bytes) {
         return Err(Error::Binary {
             path: path.to_path_buf(),
         });

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use super::input::{repaired_warning, Document, BOM};
 use crate::error::{Error, Result};
 use crate::features::SparseVec;
-use crate::io::{ArticleFormat, Input};
+use crate::io::{has_nul, ArticleFormat, Input};
 use crate::model::Model;
 use crate::segment::{Segmenter, Settled};
 
@@ -169,7 +169,7 @@ impl Pieces {
             .read_to_end(&mut self.buf)
             .map_err(|e| Error::io(&self.path, e))?;
         self.end = self.buf.len() < n;
-        if self.buf.contains(&0) {
+        if has_nul(&self.buf) {
             return Err(Error::Binary {
                 path: self.path.clone(),
             });
@@ -251,7 +251,7 @@ impl Pieces {
                 if got == 0 {
                     break;
                 }
-                if buf[..got].contains(&0) {
+                if has_nul(&buf[..got]) {
                     return Ok(false);
                 }
                 at += got as u64;
