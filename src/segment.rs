@@ -230,6 +230,15 @@ impl Segmenter {
         self.text.push_str(piece);
     }
 
+    /// Appends the next piece of the text with `push`, which is given the
+    /// text held and may only append to it: a decoder writes straight into
+    /// it, without a piece of its own to copy from.
+    pub(crate) fn push_with(&mut self, push: impl FnOnce(&mut String)) {
+        let held = self.text.len();
+        push(&mut self.text);
+        debug_assert!(self.text.len() >= held, "push_with may only append");
+    }
+
     /// Bytes held: read but not handed out.
     pub fn pending(&self) -> usize {
         self.text.len()

@@ -112,7 +112,9 @@ impl Repair {
     }
 
     fn valid(&mut self, text: &str, out: &mut String) {
-        self.literal += text.matches('\u{FFFD}').count();
+        // `memmem`'s vector search: `str::matches` looks for the last byte
+        // of U+FFFD a word at a time, and every part of a file passes here.
+        self.literal += memchr::memmem::find_iter(text.as_bytes(), "\u{FFFD}").count();
         out.push_str(text);
     }
 
@@ -190,9 +192,9 @@ impl Pieces {
                 self.bom = Some(bom);
                 bytes = &bytes[bom..];
             }
-            let mut text = String::with_capacity(bytes.len());
-            self.repair.push(bytes, self.end, &mut text);
-            self.segmenter.push_str(&text);
+            let (repair, end) = (&mut self.repair, self.end);
+            self.segmenter
+                .push_with(|text| repair.push(bytes, end, text));
             let settled = self.segmenter.take(self.end);
             self.finished = self.end;
             if self.end || !settled.spans.is_empty() {
