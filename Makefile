@@ -24,7 +24,7 @@ help:
 	@echo "make report-screenshots  the README's screenshots of the report -> docs/"
 	@echo "make lint    cargo fmt --check + clippy -D warnings"
 	@echo "make golden  regenerate the golden files after an intended output change"
-	@echo "make bench   Criterion benches of the featurizer and scorer"
+	@echo "make bench   Criterion benches of the featurizer, the sentence splitter and the scorer"
 	@echo "make bench-peer  featurizer against scikit-learn on the same sentences"
 	@echo "make bench-scale scoring with 1 and 2 threads, memory for 1 and 10 copies and one 200 MB article"
 

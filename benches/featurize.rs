@@ -4,6 +4,10 @@
 //!   n-grams → vocabulary lookup → TF-IDF → L2) over pre-split sentences of
 //!   the seed articles and of a real news corpus, reported per byte and per
 //!   sentence.
+//! * `segment/*`: sentence splitting of whole articles (the seeds and the
+//!   news corpus), per byte and per sentence found. An article file read in
+//!   parts is split on the one thread that hands the parts out, so this
+//!   bounds what more threads gain on a long article.
 //! * `score/*`: end-to-end scoring of the seed articles (segment + featurize
 //!   + predict + CSV row formatting), one thread.
 //!
@@ -108,6 +112,28 @@ fn bench_featurize(c: &mut Criterion) {
     }
 }
 
+fn bench_segment(c: &mut Criterion) {
+    let mut inputs: Vec<(&str, Vec<String>)> = Vec::new();
+    inputs.push(("seeds", seed_texts().into_iter().map(|(_, t)| t).collect()));
+    if let Some(news) = news_corpus() {
+        inputs.push(("news-articles", news));
+    }
+    for (unit, per_byte) in [("bytes", true), ("sentences", false)] {
+        let mut group = c.benchmark_group(format!("segment/{unit}"));
+        for (name, texts) in &inputs {
+            group.throughput(if per_byte {
+                Throughput::Bytes(texts.iter().map(|t| t.len() as u64).sum())
+            } else {
+                Throughput::Elements(texts.iter().map(|t| segment(t).len() as u64).sum())
+            });
+            group.bench_with_input(BenchmarkId::from_parameter(name), texts, |b, texts| {
+                b.iter(|| texts.iter().map(|t| segment(t).len()).sum::<usize>());
+            });
+        }
+        group.finish();
+    }
+}
+
 fn bench_score(c: &mut Criterion) {
     let model = model();
     let docs: Vec<Document> = seed_texts()
@@ -136,6 +162,6 @@ fn bench_score(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(std::time::Duration::from_secs(4));
-    targets = bench_featurize, bench_score
+    targets = bench_featurize, bench_segment, bench_score
 }
 criterion_main!(benches);
