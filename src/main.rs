@@ -18,6 +18,19 @@ use stance::report::{model_card, Article, Batch};
 use stance::score::{score_inputs_keeping, write_workbook, Event, ExcelCsv, ScoreOptions};
 use stance::select::{evaluate, Folds};
 
+/// `eprintln!`, but the line goes out in one write: `eprintln!` writes
+/// each piece of its format to the unbuffered stderr on its own (eleven
+/// writes for the summary after scoring), so lines of runs that share a
+/// terminal or a log could interleave mid-line. A write that fails (a
+/// closed stderr) is let go, where `eprintln!` would panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let mut line = format!($($arg)*);
+        line.push('\n');
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "stance",
@@ -424,7 +437,7 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("stance: error: {}", message(&err));
+            say!("stance: error: {}", message(&err));
             ExitCode::from(2)
         }
     }
@@ -570,7 +583,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         read.iter().copied(),
     )?;
     let labels = read_labels(&files, &classes)?;
-    eprintln!(
+    say!(
         "read {} labelled sentences from {} articles in {} file(s)",
         labels.rows.len(),
         labels.doc_ids().len(),
@@ -597,11 +610,11 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         cross_validate: !args.no_cv,
     };
     if !args.no_cv && !plan.cross_validates(&labels) {
-        eprintln!("note: one article only: cross-validation and model selection need two or more, so the defaults are trained without them");
+        say!("note: one article only: cross-validation and model selection need two or more, so the defaults are trained without them");
     }
     let bar = plan.selection_grid(&labels).and_then(|grid| {
         let evaluations = stance::select::ablation_evaluations(grid.len(), &config);
-        eprintln!(
+        say!(
             "selecting settings: {} grid points with and without the lexicon stages, then the ablation ({evaluations} cross-validations)",
             grid.len()
         );
@@ -623,7 +636,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         report += &stance::report::ablation_text(&training.ablation, model.classes());
     }
     for s in training.selection.iter().flat_map(|s| &s.skipped) {
-        eprintln!(
+        say!(
             "note: grid point skipped ({}): {}",
             s.point.describe(),
             s.why
@@ -668,7 +681,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         confusion_name.as_deref(),
     );
     atomic_write(&card_path, |w| w.write_all(card.as_bytes()))?;
-    eprintln!(
+    say!(
         "wrote {} ({} terms) and {}",
         args.model.display(),
         model.featurizer().n_features(),
@@ -746,7 +759,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     } else {
         ("documents", skipped_note(skipped, "input(s)"))
     };
-    eprintln!(
+    say!(
         "scored {} sentences in {} {documents} from {} inputs{skipped_note}{}",
         summary.sentences,
         summary.documents,
@@ -770,7 +783,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
 /// paths were skipped and why; returns whether no input was found at all.
 fn report_discovery(found: &Discovery, scan: &ScanArgs) -> bool {
     for r in &found.renamed {
-        eprintln!(
+        say!(
             "stance: note: {}: doc_id `{}` is already {}'s; its rows carry `{}`",
             r.path.display(),
             r.wanted,
@@ -779,12 +792,12 @@ fn report_discovery(found: &Discovery, scan: &ScanArgs) -> bool {
         );
     }
     for s in &found.skipped {
-        eprintln!("stance: skipped {}: {}", s.path.display(), s.reason);
+        say!("stance: skipped {}: {}", s.path.display(), s.reason);
     }
     let nothing = found.inputs.is_empty() && found.skipped.is_empty();
     if nothing {
         let chosen: Vec<String> = scan.extensions().iter().map(|e| format!(".{e}")).collect();
-        eprintln!(
+        say!(
             "stance: no inputs found (folders are searched for {}; see --ext)",
             chosen.join(", ")
         );
@@ -825,12 +838,12 @@ fn write_article_reports(
                 stance::score::write_summary(classes, articles, w)
             }
         })?;
-        eprintln!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     if let Some(path) = &args.chart {
         let svg = stance::report::chart::article_chart(model.classes(), articles)?;
         atomic_write(path, |w| w.write_all(svg.as_bytes()))?;
-        eprintln!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     Ok(())
 }
@@ -845,7 +858,7 @@ fn write_html_report(
         let batch = Batch::scored(model.classes().to_vec(), articles);
         let page = stance::report::report_page(&batch, &args.title);
         atomic_write(path, |w| w.write_all(page.as_bytes()))?;
-        eprintln!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     Ok(())
 }
@@ -886,7 +899,7 @@ fn report_event(progress: Option<&indicatif::ProgressBar>, event: Event<'_>) {
             bar.println(line);
         }
     } else if let Some(line) = line {
-        eprintln!("{line}");
+        say!("{line}");
     }
 }
 
@@ -905,7 +918,7 @@ fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     )?;
     let p = predictions.display();
     for bad in &report.invalid {
-        eprintln!(
+        say!(
             "{p}:{}: review `{}` is not a label (expected one of: {})",
             bad.line,
             bad.value,
@@ -913,7 +926,7 @@ fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         );
     }
     for c in &report.conflicts {
-        eprintln!(
+        say!(
             "{p}:{}: reviewed as `{}` but labelled `{}` at {}:{}{}: {:?}",
             c.line,
             c.label,
@@ -1005,7 +1018,7 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     }
     let nothing = report_discovery(&found, &args.scan);
     let skipped = summary.skipped + found.skipped.len();
-    eprintln!(
+    say!(
         "listed {listed} sentence(s), the least certain of {} scored ({} already labelled left out){}",
         summary.sentences,
         known.len(),
@@ -1041,21 +1054,21 @@ fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         };
         let svg = stance::report::chart::confusion_chart(&cv.metrics)?;
         atomic_write(path, |w| w.write_all(svg.as_bytes()))?;
-        eprintln!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     if let Some(predictions) = &args.predictions {
         let batch = Batch::read(predictions)?;
         if let Some(path) = &html {
             let page = stance::report::report_page(&batch, &args.title);
             atomic_write(path, |w| w.write_all(page.as_bytes()))?;
-            eprintln!("wrote {}", path.display());
+            say!("wrote {}", path.display());
         }
         if let Some(path) = &args.chart {
             let svg = stance::report::chart::article_chart(&batch.classes, &batch.summaries())?;
             atomic_write(path, |w| w.write_all(svg.as_bytes()))?;
-            eprintln!("wrote {}", path.display());
+            say!("wrote {}", path.display());
         }
-        eprintln!(
+        say!(
             "read {} sentences in {} articles from {}",
             batch.sentences(),
             batch.articles.len(),
@@ -1074,7 +1087,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     let metrics = evaluate(&model, &labels)?;
     if args.json {
-        eprintln!("stance: warning: --json is deprecated; use --format json");
+        say!("stance: warning: --json is deprecated; use --format json");
     }
     let mut stdout = std::io::stdout().lock();
     if args.json || args.format == EvalFormat::Json {
