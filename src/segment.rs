@@ -42,21 +42,48 @@ impl Span {
     }
 }
 
+/// Lowercase ASCII words, matched regardless of ASCII case by
+/// [`Words::has`].
+struct Words {
+    list: &'static [&'static str],
+    /// The length of the longest, in bytes.
+    longest: usize,
+}
+
+impl Words {
+    const fn new(list: &'static [&'static str]) -> Words {
+        let (mut i, mut longest) = (0, 0);
+        while i < list.len() {
+            if list[i].len() > longest {
+                longest = list[i].len();
+            }
+            i += 1;
+        }
+        Words { list, longest }
+    }
+
+    /// Whether `word` is one of them, ASCII case aside. Most words are
+    /// longer than any listed one and are not compared.
+    fn has(&self, word: &str) -> bool {
+        word.len() <= self.longest && self.list.iter().any(|a| a.eq_ignore_ascii_case(word))
+    }
+}
+
 /// Titles that are always followed by a name, never end a sentence.
-const TITLES: &[&str] = &[
+const TITLES: Words = Words::new(&[
     "mr", "mrs", "ms", "dr", "prof", "gen", "sen", "rep", "gov", "lt", "col", "capt", "sgt", "st",
     "rev", "hon", "pres", "adm", "maj", "cpl", "jr", "sr", "messrs", "vs", "etc", "approx", "dept",
     "est", "fig", "inc", "corp", "ltd", "co", "mt", "ft", "e.g", "i.e", "cf", "al",
-];
+]);
 
 /// Abbreviations that do not end a sentence when a number follows.
-const BEFORE_NUMBER: &[&str] = &[
+const BEFORE_NUMBER: Words = Words::new(&[
     "no", "nos", "art", "vol", "p", "pp", "ch", "sec", "jan", "feb", "mar", "apr", "jun", "jul",
     "aug", "sep", "sept", "oct", "nov", "dec",
-];
+]);
 
 /// Words that open a new sentence even after initials such as `U.S.`.
-const OPENERS: &[&str] = &[
+const OPENERS: Words = Words::new(&[
     "the",
     "a",
     "an",
@@ -101,7 +128,7 @@ const OPENERS: &[&str] = &[
     "why",
     "how",
     "who",
-];
+]);
 
 /// Whether a terminator with no space after it still ends a sentence, as in
 /// scraped text that lost the space: the next character is an uppercase
@@ -130,7 +157,8 @@ fn glued_break(before: &str, after: &str, full_stop: bool) -> bool {
     let lower = word.to_lowercase();
     let number = !word.is_empty() && word.chars().all(|c| c.is_ascii_digit());
     let lowercase_word = word.chars().count() >= 2 && word.chars().all(char::is_lowercase);
-    let abbreviation = TITLES.contains(&lower.as_str()) || BEFORE_NUMBER.contains(&lower.as_str());
+    let abbreviation =
+        TITLES.list.contains(&lower.as_str()) || BEFORE_NUMBER.list.contains(&lower.as_str());
     (number || lowercase_word) && !(full_stop && abbreviation)
 }
 
@@ -416,15 +444,11 @@ fn ends_sentence(before: &str, after: &str) -> bool {
     if word.is_empty() {
         return true;
     }
-    // Most words are longer than any listed one and are not compared.
-    let listed = |(list, longest): (&[&str], usize), w: &str| {
-        w.len() <= longest && list.iter().any(|a| a.eq_ignore_ascii_case(w))
-    };
-    if listed((TITLES, const { longest(TITLES) }), word) {
+    if TITLES.has(word) {
         return false;
     }
     let next_is_number = after.starts_with(|c: char| c.is_ascii_digit());
-    if next_is_number && listed((BEFORE_NUMBER, const { longest(BEFORE_NUMBER) }), word) {
+    if next_is_number && BEFORE_NUMBER.has(word) {
         return false;
     }
     if is_initials(word) {
@@ -432,7 +456,7 @@ fn ends_sentence(before: &str, after: &str) -> bool {
             .char_indices()
             .find(|(_, c)| !c.is_alphabetic())
             .map_or(after.len(), |(i, _)| i);
-        return listed((OPENERS, const { longest(OPENERS) }), &after[..len]);
+        return OPENERS.has(&after[..len]);
     }
     true
 }
@@ -460,18 +484,6 @@ fn last_word(before: &str) -> &str {
         }
     }
     &before[i..]
-}
-
-/// The length of the longest word of `list`, in bytes.
-const fn longest(list: &[&str]) -> usize {
-    let (mut i, mut n) = (0, 0);
-    while i < list.len() {
-        if list[i].len() > n {
-            n = list[i].len();
-        }
-        i += 1;
-    }
-    n
 }
 
 /// `U.S`, `U.N`, `E.U`, `A`: single letters joined by dots (the final dot is
@@ -708,6 +720,20 @@ mod tests {
         seg.push_str(&line);
         let settled = seg.take(false);
         assert_eq!((settled.spans.len(), seg.pending()), (998, 56));
+    }
+
+    #[test]
+    fn listed_words_are_found_in_any_ascii_case_and_only_they() {
+        for words in [&TITLES, &BEFORE_NUMBER, &OPENERS] {
+            for &w in words.list {
+                assert!(words.has(w) && words.has(&w.to_ascii_uppercase()), "{w}");
+                assert!(
+                    !words.has(&format!("{w}s")) || words.list.contains(&format!("{w}s").as_str()),
+                    "{w}s"
+                );
+            }
+            assert!(!words.has("") && !words.has("nonetheless"));
+        }
     }
 
     #[test]
