@@ -872,9 +872,10 @@ impl RawRecords {
             self.filled -= self.start;
             self.start = 0;
         }
+        // Room for one read more: the vector's capacity grows by doubling,
+        // but only the bytes a read needs are zeroed and so touched.
         if self.buf.len() - self.filled < READ_BYTES {
-            self.buf
-                .resize(self.filled + READ_BYTES.max(self.filled), 0);
+            self.buf.resize(self.filled + READ_BYTES, 0);
         }
         // `READ_BYTES` at most, however much room the buffer has (it grows
         // for a long record): what is read ahead of the records stays small.
