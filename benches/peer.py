@@ -29,12 +29,15 @@ its class probabilities, one thread each:
   `--evidence 0`, which leaves the evidence out (scikit-learn computes
   none).
 
-Prints Markdown tables.
+Prints Markdown tables. With STANCE_PEER_KEEP=<dir>, the end-to-end inputs
+(test.csv, and plain.json, the model stance scores it with) are copied into
+<dir> for profiling the same run, e.g. under callgrind.
 """
 import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -113,6 +116,11 @@ def main():
         with open(os.path.join(tmp, "train_labels.txt"), encoding="utf-8") as f:
             train_labels = f.read().split("\n")[:-1]
         sk_e2e, st_e2e, st_bare = end_to_end(tmp, vec, train, train_labels)
+        keep = os.environ.get("STANCE_PEER_KEEP")
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            for name in ("test.csv", "plain.json"):
+                shutil.copyfile(os.path.join(tmp, name), os.path.join(keep, name))
 
         measured = json.loads(cargo_peer("measure", tmp, str(REPEATS)))
         st = measured["plain"]
