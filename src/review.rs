@@ -319,7 +319,7 @@ pub fn suggest<W: Write>(
             Ok(rows)
         },
         |rows| {
-            for (margin, bytes) in rows {
+            for (margin, bytes) in rows.drain(..) {
                 best.push((margin, order, bytes));
                 order += 1;
             }

@@ -317,7 +317,7 @@ fn digit(d: u64) -> char {
 }
 
 /// Per-article totals for `--summary` and `--chart`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DocSummary {
     /// The article.
     pub doc_id: String,

@@ -607,6 +607,9 @@ struct Done<T> {
     docs: Vec<(DocSummary, T, bool)>,
     /// Why the input ends here early.
     failed: Option<Error>,
+    /// The spawned worker that made it, which frees it once it is written
+    /// (see `spent`); `None` for the calling thread.
+    origin: Option<usize>,
 }
 
 /// The size of each input that is a regular file, `None` for standard
@@ -676,9 +679,12 @@ impl Sizes {
 }
 
 /// Reads and scores `inputs` on worker threads. For every input, in input
-/// order, `sink` receives what `work` made of each of its documents (given
+/// order, `sink` is lent what `work` made of each of its documents (given
 /// the input it came from) on a worker thread; `on_event` hears about every
-/// input, and every skipped or repaired record.
+/// input, and every skipped or repaired record. What `sink` leaves in the
+/// value it is lent is freed by the thread that made it: memory a worker
+/// allocated (a document's rows) goes back to its heap without taking that
+/// heap's lock from another thread.
 ///
 /// Article files are read and scored whole, one per worker at a time,
 /// unless larger than [`ScoreOptions::stream_above`]: those, like sentence
@@ -703,7 +709,7 @@ pub fn for_each_input<T, W, S>(
 where
     T: Send,
     W: Fn(&mut Scorer<'_>, &Input, &Document, &[Scored]) -> Result<T> + Sync,
-    S: FnMut(T) -> Result<()>,
+    S: FnMut(&mut T) -> Result<()>,
 {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex};
@@ -785,7 +791,11 @@ where
     // Reads (where the job says so), scores and formats one job.
     // `slots` is the worker's memory for the scored sentences of an
     // article, reused from one article to the next (up to `KEPT_SLOTS`).
-    let process = |scorer: &mut Scorer<'_>, slots: &mut Vec<Scored>, job: Job| -> Done<T> {
+    let process = |scorer: &mut Scorer<'_>,
+                   slots: &mut Vec<Scored>,
+                   job: Job,
+                   origin: Option<usize>|
+     -> Done<T> {
         let input = &inputs[job.input];
         let mut done = Done {
             input: job.input,
@@ -795,6 +805,7 @@ where
             notes: job.notes,
             docs: Vec::new(),
             failed: job.end,
+            origin,
         };
         let mut score = |doc: &Document, done: &mut Done<T>| -> Result<()> {
             let scored = scorer.score_document_into(doc, slots);
@@ -854,6 +865,9 @@ where
         Some(words) => Scorer::sharing(model, options, words),
         None => Scorer::new(model, options),
     };
+    // By spawned worker (at most `threads` of them): its results the
+    // calling thread has written, for the worker to free.
+    let spent: Vec<Mutex<Vec<Done<T>>>> = (0..threads).map(|_| Mutex::new(Vec::new())).collect();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<(usize, Done<T>)>();
         // `threads - 1` workers read and score; the calling thread scores
@@ -863,9 +877,10 @@ where
         // input, a FIFO): reading it can wait for the program at the other
         // end, which may itself wait for the rows already scored, so there
         // the calling thread only writes, beside `threads` workers.
-        let spawn_worker = || {
+        let spawn_worker = |k: usize| {
             let tx = tx.clone();
             let (take, process, started, scorer) = (&take, &process, &started, &scorer);
+            let spent = &spent[k];
             std::thread::Builder::new()
                 .name("stance-score".into())
                 .spawn_scoped(scope, move || {
@@ -880,10 +895,15 @@ where
                     drop(go);
                     let mut scorer = scorer();
                     let mut slots = Vec::new();
-                    while let Some(job) = take() {
+                    loop {
+                        // Taken under the lock, freed after it.
+                        let written =
+                            std::mem::take(&mut *spent.lock().unwrap_or_else(|e| e.into_inner()));
+                        drop(written);
+                        let Some(job) = take() else { break };
                         let index = job.index;
                         if tx
-                            .send((index, process(&mut scorer, &mut slots, job)))
+                            .send((index, process(&mut scorer, &mut slots, job, Some(k))))
                             .is_err()
                         {
                             break;
@@ -900,8 +920,8 @@ where
         // inputs are looked at below, while the workers start on them.
         let stdin = inputs.iter().any(|i| i.path().is_none());
         let first_workers = if stdin { threads } else { threads - 1 };
-        for _ in 0..first_workers {
-            if let Err(source) = spawn_worker() {
+        for k in 0..first_workers {
+            if let Err(source) = spawn_worker(k) {
                 // Tell the workers already started to leave without
                 // work, so the scope can end: no hang, no panic.
                 failure = Some(thread_failure(source));
@@ -920,7 +940,7 @@ where
             // The calling thread only writes, and a worker takes its
             // place. Without one to spare (one thread asked for) the run
             // cannot read the pipe; with more, the others do.
-            if let Err(source) = spawn_worker() {
+            if let Err(source) = spawn_worker(first_workers) {
                 if first_workers == 0 {
                     failure = Some(thread_failure(source));
                     halt();
@@ -940,35 +960,35 @@ where
         // Writes every result that is next in output order.
         let mut flush = |pending: &mut std::collections::BTreeMap<usize, Done<T>>,
                          next_write: &mut usize| {
-            while let Some(done) = pending.remove(next_write) {
+            while let Some(mut done) = pending.remove(next_write) {
                 let input = &inputs[done.input];
-                input_notes.merge(done.notes);
+                input_notes.merge(std::mem::take(&mut done.notes));
                 // A sentence CSV's warnings are about the whole file: told
                 // with its last batch, as they would be read whole.
                 let mut warnings = Vec::new();
                 if done.last {
                     warnings = std::mem::take(&mut input_notes).into_warnings();
                 }
-                warnings.extend(done.warnings);
+                warnings.append(&mut done.warnings);
                 for message in warnings {
                     on_event(Event::Warning { input, message });
                 }
-                for problem in done.problems {
+                for problem in done.problems.drain(..) {
                     if !matches!(problem, Error::Repaired { .. }) {
                         summary.records_skipped += 1;
                     }
                     on_event(Event::Record { input, problem });
                 }
-                for (doc_summary, t, continues) in done.docs {
+                for (doc_summary, t, continues) in &mut done.docs {
                     input_sentences += doc_summary.sentences;
                     summary.sentences += doc_summary.sentences;
-                    if !continues {
+                    if !*continues {
                         summary.documents += 1;
                     }
                     if options.summaries {
                         match summary.articles.last_mut() {
-                            Some(article) if continues => article.absorb(&doc_summary),
-                            _ => summary.articles.push(doc_summary),
+                            Some(article) if *continues => article.absorb(doc_summary),
+                            _ => summary.articles.push(std::mem::take(doc_summary)),
                         }
                     }
                     if failure.is_none() {
@@ -978,7 +998,7 @@ where
                         }
                     }
                 }
-                if let Some(reason) = done.failed {
+                if let Some(reason) = done.failed.take() {
                     input_failed = true;
                     summary.skipped += 1;
                     on_event(Event::Skipped { input, reason });
@@ -992,6 +1012,17 @@ where
                         });
                     }
                     (input_sentences, input_failed) = (0, false);
+                }
+                // What is left (the rows' buffers, the documents' totals)
+                // goes back to the worker that made it, to be freed there:
+                // freed here, each block would take the lock of that
+                // thread's malloc heap while the worker allocates from it.
+                match done.origin {
+                    Some(k) => spent[k]
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(done),
+                    None => drop(done),
                 }
                 *next_write += 1;
                 let (lock, cv) = &written;
@@ -1033,7 +1064,7 @@ where
             match try_take() {
                 Ok(Some(job)) => {
                     let index = job.index;
-                    pending.insert(index, process(scorer, &mut slots, job));
+                    pending.insert(index, process(scorer, &mut slots, job, None));
                 }
                 Ok(None) => break,
                 Err(()) => match rx.recv() {
@@ -1113,12 +1144,12 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
             let bytes = scorer.write_document(doc, scored, options.format);
             // A JSONL stream's rows go out record by record.
             let flush = matches!(input, Input::Jsonl(_));
-            Ok((bytes, flush, keep(input, doc, scored)))
+            Ok((bytes, flush, Some(keep(input, doc, scored))))
         },
         |(bytes, flush, k)| {
-            kept.push(k);
-            out.write_all(&bytes).map_err(Error::Output)?;
-            if flush {
+            kept.extend(k.take());
+            out.write_all(bytes).map_err(Error::Output)?;
+            if *flush {
                 out.flush().map_err(Error::Output)?;
             }
             Ok(())
