@@ -682,9 +682,11 @@ impl Sizes {
 /// order, `sink` is lent what `work` made of each of its documents (given
 /// the input it came from) on a worker thread; `on_event` hears about every
 /// input, and every skipped or repaired record. What `sink` leaves in the
-/// value it is lent is freed by the thread that made it: memory a worker
-/// allocated (a document's rows) goes back to its heap without taking that
-/// heap's lock from another thread.
+/// value it is lent goes back to the worker that made it, which frees it
+/// before its next job, so a document's rows go back to the worker's own
+/// malloc heap without another thread taking that heap's lock (results
+/// written after their worker has run out of jobs are freed at the end of
+/// the run; either way no more are held than the window allows).
 ///
 /// Article files are read and scored whole, one per worker at a time,
 /// unless larger than [`ScoreOptions::stream_above`]: those, like sentence
