@@ -735,3 +735,48 @@ fn a_scorer_reusing_its_slots_scores_as_a_fresh_one() {
         assert_eq!(slots.len(), long.spans.len());
     }
 }
+
+#[test]
+fn a_document_of_thousands_of_sentences_gets_the_rows_it_gets_whole() {
+    // The runner scores a document of more sentences than a thread keeps
+    // (1,024) in parts; the library's `score_document` scores it whole.
+    // Both must give the same rows, the gate deciding on the whole
+    // document: on-topic throughout, off-topic throughout, and off-topic
+    // but for its very last sentence.
+    use stance::score::{write_header, Document, Scorer};
+    let all_seeds: Vec<String> = seeds().into_iter().map(|(_, text)| text).collect();
+    let on_topic = all_seeds.join("\n").repeat(12);
+    let off_topic = OFF_TOPIC.repeat(800);
+    let late = format!("{off_topic}Beijing said the final was a fair one.");
+    let dir = tempfile::tempdir().unwrap();
+    let options = ScoreOptions {
+        format: Format::Csv,
+        ..ScoreOptions::default()
+    };
+    for (name, text) in [("on", &on_topic), ("off", &off_topic), ("late", &late)] {
+        // Read whole, not in parts: under 1 MiB.
+        assert!(text.len() < 1 << 20, "{name}: {} bytes", text.len());
+        let path = dir.path().join(format!("{name}.txt"));
+        std::fs::write(&path, text).unwrap();
+        let mut doc = Document::from_text(name, text.clone());
+        assert!(doc.spans.len() > 2 * 1024, "{name}: {}", doc.spans.len());
+        // The runner gives an article file's rows its path as source.
+        doc.source = Some(path.display().to_string());
+        let mut scorer = Scorer::new(model(), options);
+        let scored = scorer.score_document(&doc);
+        let mut want = Vec::new();
+        write_header(model().classes(), &mut want).unwrap();
+        want.extend_from_slice(&scorer.write_document(&doc, &scored, Format::Csv));
+        for threads in [1, 2] {
+            let (got, events, summary) =
+                run_with(&article(path.clone()), ScoreOptions { threads, ..options });
+            assert_eq!(
+                got,
+                String::from_utf8(want.clone()).unwrap(),
+                "{name}, {threads} threads"
+            );
+            assert_eq!(events, [format!("scored {}", doc.spans.len())]);
+            assert_eq!((summary.documents, summary.sentences), (1, doc.spans.len()));
+        }
+    }
+}

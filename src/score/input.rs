@@ -118,6 +118,44 @@ impl Document {
         }
     }
 
+    /// The sentences `range` of the document as a document of their own,
+    /// as a part of an article file read in parts is one: its own copy of
+    /// their text, `sentence_id`s and byte offsets as in the whole, and the
+    /// off-topic gate deciding on `actors` (the whole document's) rather
+    /// than on these sentences. For a document whose text is the source
+    /// verbatim (no `pieces`: a part's offsets could not be mapped
+    /// otherwise).
+    ///
+    /// # Panics
+    ///
+    /// If `range` is not within the spans, or a span not within the text
+    /// on character boundaries (as [`Span::text`]).
+    pub fn part(&self, range: std::ops::Range<usize>, actors: Option<u32>) -> Document {
+        debug_assert!(self.pieces.is_empty(), "a part of a document with pieces");
+        let spans = &self.spans[range.clone()];
+        let start = spans.first().map_or(0, |s| s.start);
+        let end = spans.iter().map(|s| s.end).max().unwrap_or(start);
+        Document {
+            doc_id: self.doc_id.clone(),
+            text: self.text[start..end].to_string(),
+            spans: spans
+                .iter()
+                .map(|s| Span {
+                    start: s.start - start,
+                    end: s.end - start,
+                })
+                .collect(),
+            has_offsets: self.has_offsets,
+            base_offset: self.base_offset + start,
+            pieces: Vec::new(),
+            date: self.date.clone(),
+            source: self.source.clone(),
+            title: self.title.clone(),
+            first_sentence: self.first_sentence + range.start,
+            actors,
+        }
+    }
+
     /// The 1-based number in its article of the sentence `spans[index]`
     /// (the predictions file's `sentence_id`).
     pub fn sentence_id(&self, index: usize) -> u64 {

@@ -250,10 +250,7 @@ impl<'m> Scorer<'m> {
         // Whether the article is off-topic is known before any sentence
         // is classified: an off-topic one's sentences get the gate's class
         // without the work of their vectors, probabilities and evidence.
-        let actors = match doc.actors {
-            None if self.model.gate().is_some() => Some(self.gate_actors(doc)),
-            known => known,
-        };
+        let actors = self.article_actors(doc);
         if let Some(gate) = actors.and_then(|actors| self.closed_gate(actors)) {
             let scored = first_slots(slots, doc.spans.len());
             for (index, s) in scored.iter_mut().enumerate() {
@@ -263,6 +260,17 @@ impl<'m> Scorer<'m> {
             return scored;
         }
         self.score_document_ungated(doc, slots).0
+    }
+
+    /// The actors the off-topic gate decides `doc` on: those the document
+    /// carries (a part of a longer one), else, with a gate in the model,
+    /// those its sentences name (see [`Scorer::gate_actors`]); `None`
+    /// without a gate.
+    fn article_actors(&mut self, doc: &Document) -> Option<u32> {
+        match doc.actors {
+            None if self.model.gate().is_some() => Some(self.gate_actors(doc)),
+            known => known,
+        }
     }
 
     /// The actor groups the sentences of `doc` name, as far as the gate
@@ -809,13 +817,37 @@ where
             failed: job.end,
             origin,
         };
+        // A document of more sentences than a thread keeps slots for (a
+        // sentence CSV's can run to thousands) is scored in parts of
+        // `KEPT_SLOTS` sentences, as an article file read in parts is,
+        // the gate deciding on the whole document's actors: its scored
+        // sentences and its rows' buffer take the memory of one part, which
+        // the next part reuses, rather than new memory the size of the
+        // document. A part after the first continues the document before.
         let mut score = |doc: &Document, done: &mut Done<T>| -> Result<()> {
-            let scored = scorer.score_document_into(doc, slots);
-            let t = work(scorer, input, doc, scored)?;
-            let summary = DocSummary::of(doc, scored, n_classes);
-            done.docs.push((summary, t, doc.first_sentence > 0));
-            // Slots enough for a long article are kept; the memory of a
-            // longer document (a sentence CSV's can be far longer) goes.
+            let n = doc.spans.len();
+            let whole = n <= KEPT_SLOTS || !doc.pieces.is_empty();
+            let actors = if whole {
+                None
+            } else {
+                scorer.article_actors(doc)
+            };
+            let mut start = 0;
+            loop {
+                let end = if whole { n } else { n.min(start + KEPT_SLOTS) };
+                let part = (!whole).then(|| doc.part(start..end, actors));
+                let doc = part.as_ref().unwrap_or(doc);
+                let scored = scorer.score_document_into(doc, slots);
+                let t = work(scorer, input, doc, scored)?;
+                let summary = DocSummary::of(doc, scored, n_classes);
+                done.docs.push((summary, t, doc.first_sentence > 0));
+                start = end;
+                if start >= n {
+                    break;
+                }
+            }
+            // A long document with `pieces` was scored whole: its slots'
+            // memory goes.
             slots.truncate(KEPT_SLOTS);
             slots.shrink_to(KEPT_SLOTS);
             Ok(())
