@@ -157,8 +157,8 @@ fn glued_break(before: &str, after: &str, full_stop: bool) -> bool {
     let lower = word.to_lowercase();
     let number = !word.is_empty() && word.chars().all(|c| c.is_ascii_digit());
     let lowercase_word = word.chars().count() >= 2 && word.chars().all(char::is_lowercase);
-    let abbreviation =
-        TITLES.list.contains(&lower.as_str()) || BEFORE_NUMBER.list.contains(&lower.as_str());
+    // `lower` is lowercase, so `has` (ASCII case aside) is the exact match.
+    let abbreviation = TITLES.has(&lower) || BEFORE_NUMBER.has(&lower);
     (number || lowercase_word) && !(full_stop && abbreviation)
 }
 
