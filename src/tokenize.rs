@@ -5,7 +5,9 @@
 //! (Unicode); words of one ASCII character (the `s` of `Russia’s`) are
 //! dropped, as in scikit-learn's default token pattern. Words are lowercased
 //! (Unicode-aware, with an ASCII fast path), compared against the stop-word
-//! list, then stemmed with the English Snowball stemmer (rust-stemmers).
+//! list, then stemmed with the English Snowball stemmer: [`porter2`] for
+//! words of ASCII letters and digits, rust-stemmers for the rest (the two
+//! give the same stems; tests hold them to it).
 //! CJK text has no spaces, so a run such as `李克強` is one word.
 //!
 //! [`Analyzer`] holds a thread's stemmer and lowercase buffer; [`WordCache`]
@@ -18,6 +20,8 @@ use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::segment::decode_at;
+
+pub mod porter2;
 
 /// Function words that carry no stance. Negations (`not`, `no`, `neither`),
 /// `against`, `together` and `between` are deliberately *not* here: they are
@@ -363,6 +367,7 @@ impl Tokenizer {
             tokenizer: self,
             stemmer: Stemmer::create(Algorithm::English),
             lower: String::new(),
+            stem: String::new(),
         }
     }
 
@@ -372,13 +377,13 @@ impl Tokenizer {
         let mut analyzer = self.analyzer();
         let mut out = Vec::new();
         for_each_word(text, |start, end| {
-            analyzer.lower(&text[start..end]);
+            let word = analyzer.lower(&text[start..end]).to_string();
             if let Some(stem) = analyzer.stem_lowered() {
                 out.push(Token {
                     start,
                     end,
-                    word: analyzer.last_lower().to_string(),
-                    stem: stem.into_owned(),
+                    word,
+                    stem: stem.to_string(),
                 });
             }
         });
@@ -391,6 +396,8 @@ pub struct Analyzer<'t> {
     tokenizer: &'t Tokenizer,
     stemmer: Stemmer,
     lower: String,
+    /// The last stem.
+    stem: String,
 }
 
 impl Analyzer<'_> {
@@ -402,16 +409,21 @@ impl Analyzer<'_> {
     }
 
     /// Stems the word last given to [`Analyzer::lower`]; `None` when it is
-    /// a stop word.
-    pub fn stem_lowered(&self) -> Option<std::borrow::Cow<'_, str>> {
+    /// a stop word. Words of lowercase ASCII letters and digits are stemmed
+    /// by [`porter2`], the rest by rust-stemmers, with the same stems.
+    pub fn stem_lowered(&mut self) -> Option<&str> {
         if self.tokenizer.is_stop_word(&self.lower) {
             return None;
         }
-        if self.tokenizer.config.stem {
-            Some(self.stemmer.stem(&self.lower))
-        } else {
-            Some(std::borrow::Cow::Borrowed(self.lower.as_str()))
+        if !self.tokenizer.config.stem {
+            return Some(&self.lower);
         }
+        if !porter2::stem_into(&self.lower, &mut self.stem) {
+            let stem = self.stemmer.stem(&self.lower);
+            self.stem.clear();
+            self.stem.push_str(&stem);
+        }
+        Some(&self.stem)
     }
 
     /// The word most recently lowercased.
