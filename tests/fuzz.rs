@@ -1,6 +1,7 @@
 //! Fuzzing by property: the segmenter, tokenizer, CSV and JSONL readers and
 //! the model loader on arbitrary bytes must never panic, and whatever they
-//! accept must satisfy the contracts the rest of the pipeline relies on; an
+//! accept must satisfy the contracts the rest of the pipeline relies on; the
+//! tokenizer's stems must be rust-stemmers' stems; an
 //! article file read in parts, and a sentence CSV read in batches, must
 //! score as when read whole.
 //!
@@ -120,6 +121,23 @@ proptest! {
             for t in tokens {
                 prop_assert!(t.start <= t.end);
             }
+        }
+    }
+
+    /// The tokenizer's own stemmer for ASCII words gives rust-stemmers'
+    /// stems, on words as the tokenizer finds them in any text.
+    #[test]
+    fn tokenizer_stems_as_rust_stemmers(
+        text in prop_oneof![
+            bytes_strategy().prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+            // Words ending in the suffixes the stemmer's steps look for.
+            "([a-z0-9]{1,10}(ational|tional|enci|anci|abli|entli|izer|ization|ation|ator|alism|aliti|alli|fulness|ousli|ousness|iveness|iviti|biliti|bli|logi|ogi|fulli|lessli|[cdeghkmnrt]li|li|alize|icate|iciti|ical|ful|ness|ative|al|ance|ence|er|ic|able|ible|ant|ement|ment|ent|ism|ate|iti|ous|ive|ize|[st]ion|ion|e|ll|l){0,2}(sses|ied|ies|s|us|ss|eed|eedly|ed|edly|ing|ingly|y)? ){1,12}",
+        ]
+    ) {
+        let tokenizer = Tokenizer::new(TokenizerConfig::default());
+        let reference = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
+        for t in tokenizer.tokens(&text) {
+            prop_assert_eq!(&t.stem, &reference.stem(&t.word), "{}", t.word);
         }
     }
 
