@@ -131,12 +131,14 @@ $(VENV)/.installed:
 	touch $@
 
 # Regenerates the golden files after an intended change: the predictions CSV
-# of a model trained on the small fixture, and the scikit-learn TF-IDF cases.
+# and JSON lines of a model trained on the small fixture, and the
+# scikit-learn TF-IDF cases.
 # Tests only compare; they never write their own expectations.
 golden: build $(VENV)/.installed
 	tmp=$$(mktemp -d) && \
 	$(STANCE) train --labels tests/fixtures/small.csv --model $$tmp/fixture.json --no-select >/dev/null && \
 	$(STANCE) score --model $$tmp/fixture.json --out tests/golden/score_003_fixture_model.csv seeds/003_8c61eab635a33c70.txt && \
+	$(STANCE) score --model $$tmp/fixture.json --format jsonl --out tests/golden/score_003_fixture_model.jsonl seeds/003_8c61eab635a33c70.txt && \
 	rm -rf $$tmp
 	$(VENV)/bin/python tests/golden/gen_sklearn_tfidf.py
 
