@@ -129,10 +129,8 @@ impl Scorer<'_> {
         string(out, &self.model.classes()[scored.label]);
         out.extend_from_slice(b",\"confidence\":");
         push_fixed6(out, scored.probabilities[scored.label]);
-        for (class, &p) in self.model.classes().iter().zip(&scored.probabilities) {
-            out.extend_from_slice(b",");
-            string(out, &format!("p_{class}"));
-            out.push(b':');
+        for (key, &p) in self.json_probability_keys.iter().zip(&scored.probabilities) {
+            out.extend_from_slice(key);
             push_fixed6(out, p);
         }
         out.extend_from_slice(b",\"evidence\":");

@@ -125,6 +125,9 @@ pub struct Scorer<'m> {
     terms: Vec<crate::model::Evidence>,
     /// Its evidence text, before it is copied into [`Scored::evidence`].
     evidence: String,
+    /// `,"p_<class>":` for each class, as a JSON row has them (see
+    /// `write_json_row`), made once rather than for every row.
+    pub(super) json_probability_keys: Vec<Vec<u8>>,
 }
 
 impl<'m> Scorer<'m> {
@@ -160,6 +163,17 @@ impl<'m> Scorer<'m> {
             options,
             terms: Vec::new(),
             evidence: String::new(),
+            json_probability_keys: model
+                .classes()
+                .iter()
+                .map(|class| {
+                    let mut key = b",".to_vec();
+                    // Serialising a String into a Vec cannot fail.
+                    let _ = serde_json::to_writer(&mut key, &format!("p_{class}"));
+                    key.push(b':');
+                    key
+                })
+                .collect(),
         }
     }
 
