@@ -853,7 +853,15 @@ where
                 let doc = part.as_ref().unwrap_or(doc);
                 let scored = scorer.score_document_into(doc, slots);
                 let t = work(scorer, input, doc, scored)?;
-                let summary = DocSummary::of(doc, scored, n_classes);
+                // Without per-article summaries, only the count is used.
+                let summary = if options.summaries {
+                    DocSummary::of(doc, scored, n_classes)
+                } else {
+                    DocSummary {
+                        sentences: scored.len(),
+                        ..DocSummary::default()
+                    }
+                };
                 done.docs.push((summary, t, doc.first_sentence > 0));
                 start = end;
                 if start >= n {
