@@ -711,9 +711,6 @@ struct Stream<'c> {
     /// The first actor group the sentence names, or `NO_ACTOR`.
     lead: u32,
     lower: String,
-    /// The codes other threads resolved, when this stream's transformer
-    /// shares them (see [`SharedWords`]).
-    shared: Option<&'c WordCodes>,
 }
 
 impl<'c> Stream<'c> {
@@ -738,23 +735,12 @@ impl<'c> Stream<'c> {
             actor_mask: 0,
             lead: NO_ACTOR,
             lower: String::new(),
-            shared: None,
         }
     }
 
     #[cold]
     #[inline(never)]
     fn resolve(&mut self, word: &str, ids: &mut dyn Ids) -> u32 {
-        if let Some(shared) = self.shared {
-            let known = shared
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(word.as_bytes());
-            if let Some(packed) = known {
-                self.cache.insert(word.as_bytes(), packed);
-                return packed;
-            }
-        }
         // A one-byte word is one ASCII character.
         let one_letter = word.len() == 1;
         self.analyzer.lower(word);
@@ -774,13 +760,6 @@ impl<'c> Stream<'c> {
             self.infos.push(info);
             code::ESCAPE | (self.infos.len() - 1) as u32
         });
-        // A side-table index means nothing to another thread.
-        if let (Some(shared), 0) = (self.shared, packed & code::ESCAPE) {
-            shared
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(word.as_bytes(), packed);
-        }
         self.cache.insert(word.as_bytes(), packed);
         packed
     }
@@ -1221,15 +1200,6 @@ impl FittedTfIdfVectorizer {
         &self.compiled.tokenizer
     }
 
-    /// The word codes that the transformers of [`SharedWords::transformer`]
-    /// share: one per batch, for its scoring threads.
-    pub fn shared_words(&self) -> SharedWords<'_> {
-        SharedWords {
-            fitted: self,
-            codes: std::sync::RwLock::new(WordCache::with_capacity(CACHED_WORDS)),
-        }
-    }
-
     /// A per-thread transformer with reused buffers and a word cache.
     pub fn transformer(&self) -> Transformer<'_> {
         let mut ids = Fixed(&self.stem_ids);
@@ -1260,38 +1230,6 @@ impl FittedTfIdfVectorizer {
                 out
             })
             .collect()
-    }
-}
-
-/// What a written word resolved to: its cache code (see [`code`]), in a
-/// table like a thread's own, whose slots hold the words' first bytes, so
-/// a lookup compares a slot rather than following a pointer to the word.
-type WordCodes = std::sync::RwLock<WordCache>;
-
-/// Word codes shared by the transformers of several threads: a word one
-/// thread has resolved (lowercased, stemmed, looked up) the others take
-/// from here instead of stemming it again. Resolving a word the first
-/// time costs some 3,000 instructions, most of them the stemmer's, and the
-/// news corpus has 20,000 distinct words: without sharing, two threads
-/// stemmed most of them twice. Bounded like a thread's own cache; the
-/// transformers' output is the same with or without it.
-#[derive(Debug)]
-pub struct SharedWords<'a> {
-    fitted: &'a FittedTfIdfVectorizer,
-    codes: WordCodes,
-}
-
-impl SharedWords<'_> {
-    /// The featurizer whose word codes these are.
-    pub fn fitted(&self) -> &FittedTfIdfVectorizer {
-        self.fitted
-    }
-
-    /// A per-thread transformer that takes and adds to the shared codes.
-    pub fn transformer(&self) -> Transformer<'_> {
-        let mut transformer = self.fitted.transformer();
-        transformer.stream.shared = Some(&self.codes);
-        transformer
     }
 }
 
@@ -1591,51 +1529,6 @@ mod tests {
             }
         }
         assert_ne!(a.actors(sentences[0]), 0, "the lexicon names no actor");
-    }
-
-    #[test]
-    fn transformers_sharing_words_give_what_one_alone_gives() {
-        // The seed articles' sentences, with the shipped settings (stems,
-        // actors, cues): the vocabulary from the first half, so that the
-        // second half has words it never saw.
-        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
-        let mut files: Vec<_> = std::fs::read_dir(&seeds)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        let mut sentences = Vec::new();
-        for file in files {
-            let text = std::fs::read_to_string(file).unwrap();
-            for span in crate::segment::segment(&text) {
-                sentences.push(span.text(&text).to_string());
-            }
-        }
-        assert!(sentences.len() > 100);
-        let fitted = crate::model::TrainConfig::default()
-            .featurizer
-            .fit(&sentences[..sentences.len() / 2])
-            .unwrap();
-        let shared = fitted.shared_words();
-        let mut threads = [shared.transformer(), shared.transformer()];
-        let mut alone = fitted.transformer();
-        let (mut x, mut y) = (SparseVec::default(), SparseVec::default());
-        let mut rng = crate::testutil::Rng(0x2545_f491_4f6c_dd1d);
-        for sentence in &sentences {
-            let t = &mut threads[rng.below(2)];
-            t.transform(sentence, &mut x);
-            alone.transform(sentence, &mut y);
-            assert_eq!(x, y, "{sentence}");
-            assert_eq!(t.actor_mask(), alone.actor_mask(), "{sentence}");
-        }
-        // Every distinct word went through the shared codes, once.
-        let mut words = std::collections::HashSet::new();
-        for sentence in &sentences {
-            for_each_run(sentence, |s, e| {
-                words.insert(&sentence[s..e]);
-            });
-        }
-        assert_eq!(shared.codes.read().unwrap().len(), words.len());
     }
 
     #[test]

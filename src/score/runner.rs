@@ -133,32 +133,9 @@ pub struct Scorer<'m> {
 impl<'m> Scorer<'m> {
     /// A scorer for one worker thread.
     pub fn new(model: &'m Model, options: ScoreOptions) -> Self {
-        Scorer::with(model, options, model.featurizer().transformer())
-    }
-
-    /// A scorer for one of several worker threads, sharing the words
-    /// each has resolved with the others (see
-    /// [`crate::features::SharedWords`], which must be `model`'s).
-    pub fn sharing(
-        model: &'m Model,
-        options: ScoreOptions,
-        shared: &'m crate::features::SharedWords<'_>,
-    ) -> Self {
-        assert!(
-            std::ptr::eq(shared.fitted(), model.featurizer()),
-            "the shared word codes are another model's"
-        );
-        Scorer::with(model, options, shared.transformer())
-    }
-
-    fn with(
-        model: &'m Model,
-        options: ScoreOptions,
-        transformer: crate::features::Transformer<'m>,
-    ) -> Self {
         Scorer {
             model,
-            transformer,
+            transformer: model.featurizer().transformer(),
             x: SparseVec::default(),
             options,
             terms: Vec::new(),
@@ -914,13 +891,11 @@ where
     // could otherwise fail before the failing start is seen, and end
     // the process).
     let started = (Mutex::new(None::<bool>), Condvar::new());
-    // With several threads, each distinct word is stemmed by one of them,
-    // not by every one (one thread has nobody to share with).
-    let shared = (threads > 1).then(|| model.featurizer().shared_words());
-    let scorer = || match &shared {
-        Some(words) => Scorer::sharing(model, options, words),
-        None => Scorer::new(model, options),
-    };
+    // Each thread resolves (stems, looks up) the words it meets into a
+    // word cache of its own: sharing what one thread resolved with the
+    // others cost more in locks and in cache lines passed between cores
+    // than stemming each word once per thread.
+    let scorer = || Scorer::new(model, options);
     // By spawned worker (at most `threads` of them): its results the
     // calling thread has written, for the worker to free.
     let spent: Vec<Mutex<Vec<Done<T>>>> = (0..threads).map(|_| Mutex::new(Vec::new())).collect();
