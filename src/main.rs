@@ -464,12 +464,14 @@ fn message(err: &anyhow::Error) -> String {
 /// and are kept there: the peak memory of a long two-thread scoring run then
 /// grows with the input (22 MiB after 20 copies of the news corpus, against
 /// 14 MiB for one). A fixed threshold keeps large buffers in mmap and memory
-/// flat (17 MiB). Only scoring does this: training allocates large dense
+/// flat (17 MiB); it is [`stance::memory::LARGE`], the size from which the
+/// CLI's allocator keeps freed blocks for reuse (see there for why 512 KiB).
+/// Only scoring does this: training allocates large dense
 /// matrices over and over, and mapping each afresh would cost more than it
 /// saves.
 ///
-/// Fixing the mmap threshold also fixes the trim threshold at its default
-/// of 128 KiB: each time a heap had more than that free at its top, glibc
+/// Fixing the mmap threshold also fixes the trim threshold at glibc's
+/// default of 128 KiB: each time a heap had more than that free at its top, glibc
 /// gave it back (a worker thread's heap by `madvise`, which interrupts the
 /// other core to flush its TLB) and the next batch faulted the same pages
 /// in again. [`TRIM_THRESHOLD`] lets a heap keep that much free at its top;
@@ -479,7 +481,7 @@ fn pin_mmap_threshold() {
     // SAFETY: mallopt only changes allocator settings; it is called once,
     // at the start of a command, before any other thread exists.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, stance::memory::LARGE as libc::c_int);
         libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
     }
 }
