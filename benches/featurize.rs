@@ -10,6 +10,10 @@
 //!   bounds what more threads gain on a long article.
 //! * `score/*`: end-to-end scoring of the seed articles (segment + featurize
 //!   + predict + CSV row formatting), one thread.
+//! * `stem/*`: the stemmer for ASCII words (`tokenize::porter2`) and
+//!   rust-stemmers' English stemmer on the same distinct lowercase words of
+//!   the seeds and the news corpus, per word: what resolving a word the
+//!   first time it is seen costs in stemming.
 //!
 //! The news corpus is read from `$STANCE_BENCH_CORPUS`, else from
 //! `../shared/bench/news-articles.csv` (a CSV with a `text` column); when it
@@ -159,9 +163,54 @@ fn bench_score(c: &mut Criterion) {
     group.finish();
 }
 
+fn bench_stem(c: &mut Criterion) {
+    let distinct = |texts: &[String]| -> Vec<String> {
+        let mut words = std::collections::BTreeSet::new();
+        for text in texts {
+            for word in text.split(|c: char| !c.is_alphanumeric()) {
+                let word = word.to_lowercase();
+                if !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    words.insert(word);
+                }
+            }
+        }
+        words.into_iter().collect()
+    };
+    let mut inputs: Vec<(&str, Vec<String>)> = Vec::new();
+    let seeds: Vec<String> = seed_texts().into_iter().map(|(_, t)| t).collect();
+    inputs.push(("seeds", distinct(&seeds)));
+    if let Some(news) = news_corpus() {
+        inputs.push(("news-articles", distinct(&news)));
+    }
+    let mut group = c.benchmark_group("stem");
+    for (name, words) in &inputs {
+        group.throughput(Throughput::Elements(words.len() as u64));
+        group.bench_with_input(BenchmarkId::new("porter2", name), words, |b, words| {
+            let mut out = String::new();
+            b.iter(|| {
+                let mut n = 0;
+                for w in words {
+                    stance::tokenize::porter2::stem_into(w, &mut out);
+                    n += out.len();
+                }
+                n
+            });
+        });
+        group.bench_with_input(
+            BenchmarkId::new("rust-stemmers", name),
+            words,
+            |b, words| {
+                let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
+                b.iter(|| words.iter().map(|w| stemmer.stem(w).len()).sum::<usize>());
+            },
+        );
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(std::time::Duration::from_secs(4));
-    targets = bench_featurize, bench_segment, bench_score
+    targets = bench_featurize, bench_segment, bench_score, bench_stem
 }
 criterion_main!(benches);
