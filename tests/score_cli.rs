@@ -177,43 +177,33 @@ fn bad_model_file_is_a_clear_error() {
 #[test]
 fn golden_output_for_fixture_model() {
     // A model trained on the small fixture scores one seed article; the CSV
-    // and the JSON lines must match the committed golden files byte for byte. After an intended
-    // change, regenerate it with `make golden` (never from inside a test).
+    // and the JSON lines must match the committed golden files byte for
+    // byte. After an intended change, regenerate them with `make golden`
+    // (never from inside a test).
     let dir = tempfile::tempdir().unwrap();
     let model = train_fixture_model(dir.path());
-    let out = stance(&[
-        "score",
-        "--model",
-        model.to_str().unwrap(),
-        "seeds/003_8c61eab635a33c70.txt",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let golden = root().join("tests/golden/score_003_fixture_model.csv");
-    let want = std::fs::read(&golden).expect("golden file (make golden creates it)");
-    assert!(
-        out.stdout == want,
-        "output differs from {} (run `make golden` if the change is intended):\n{}",
-        golden.display(),
-        stdout(&out)
-    );
-    // The same rows as JSON lines.
-    let out = stance(&[
-        "score",
-        "--model",
-        model.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "seeds/003_8c61eab635a33c70.txt",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let golden = root().join("tests/golden/score_003_fixture_model.jsonl");
-    let want = std::fs::read(&golden).expect("golden file (make golden creates it)");
-    assert!(
-        out.stdout == want,
-        "output differs from {} (run `make golden` if the change is intended):\n{}",
-        golden.display(),
-        stdout(&out)
-    );
+    for (format, golden) in [
+        ("csv", "score_003_fixture_model.csv"),
+        ("jsonl", "score_003_fixture_model.jsonl"),
+    ] {
+        let out = stance(&[
+            "score",
+            "--model",
+            model.to_str().unwrap(),
+            "--format",
+            format,
+            "seeds/003_8c61eab635a33c70.txt",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let golden = root().join("tests/golden").join(golden);
+        let want = std::fs::read(&golden).expect("golden file (make golden creates it)");
+        assert!(
+            out.stdout == want,
+            "output differs from {} (run `make golden` if the change is intended):\n{}",
+            golden.display(),
+            stdout(&out)
+        );
+    }
 }
 
 #[test]
