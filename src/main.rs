@@ -465,16 +465,15 @@ fn message(err: &anyhow::Error) -> String {
 /// grows with the input (22 MiB after 20 copies of the news corpus, against
 /// 14 MiB for one). A fixed threshold keeps large buffers in mmap and memory
 /// flat (17 MiB); it is [`stance::memory::LARGE`], the size from which the
-/// CLI's allocator keeps freed blocks for reuse (see there for why 512 KiB).
-/// Only scoring does this: training allocates large dense
-/// matrices over and over, and mapping each afresh would cost more than it
-/// saves.
+/// CLI's allocator keeps freed blocks for reuse (see there for why 512
+/// KiB). Only scoring does this: training allocates large dense matrices
+/// over and over, and mapping each afresh would cost more than it saves.
 ///
 /// Fixing the mmap threshold also fixes the trim threshold at glibc's
-/// default of 128 KiB: each time a heap had more than that free at its top, glibc
-/// gave it back (a worker thread's heap by `madvise`, which interrupts the
-/// other core to flush its TLB) and the next batch faulted the same pages
-/// in again. [`TRIM_THRESHOLD`] lets a heap keep that much free at its top;
+/// default of 128 KiB: each time a heap had more than that free at its
+/// top, glibc gave it back (a worker thread's heap by `madvise`, which
+/// interrupts the other core to flush its TLB) and the next batch faulted
+/// the same pages in again. [`TRIM_THRESHOLD`] lets a heap keep that much free at its top;
 /// it bounds what a heap keeps, so peak memory does not move.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn pin_mmap_threshold() {
