@@ -396,7 +396,7 @@ impl Word {
         }
     }
 
-    /// Stems the word and returns its new length.
+    /// Stems the word in place; `len` is then the stem's length.
     fn stem(&mut self) {
         self.mark_y();
         self.mark_regions();
