@@ -710,7 +710,6 @@ struct Stream<'c> {
     actor_mask: u32,
     /// The first actor group the sentence names, or `NO_ACTOR`.
     lead: u32,
-    lower: String,
 }
 
 impl<'c> Stream<'c> {
@@ -734,7 +733,6 @@ impl<'c> Stream<'c> {
             cue_counts: vec![0; compiled.cue_names.len()],
             actor_mask: 0,
             lead: NO_ACTOR,
-            lower: String::new(),
         }
     }
 
@@ -747,14 +745,13 @@ impl<'c> Stream<'c> {
         let base = match self.analyzer.stem_lowered() {
             _ if one_letter => STOP,
             None => STOP,
-            Some(stem) => ids.base(stem.as_ref()),
+            Some(stem) => ids.base(stem),
         };
-        self.lower.clear();
-        self.lower.push_str(self.analyzer.last_lower());
+        let lower = self.analyzer.last_lower();
         let info = WordInfo {
             base,
-            lex: self.compiled.matcher.word_id(word, &self.lower),
-            negator: self.compiled.negation && NEGATORS.contains(&self.lower.as_str()),
+            lex: self.compiled.matcher.word_id(word, lower),
+            negator: self.compiled.negation && NEGATORS.contains(&lower),
         };
         let packed = code::pack(info).unwrap_or_else(|| {
             self.infos.push(info);
