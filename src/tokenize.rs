@@ -377,13 +377,13 @@ impl Tokenizer {
         let mut analyzer = self.analyzer();
         let mut out = Vec::new();
         for_each_word(text, |start, end| {
-            let word = analyzer.lower(&text[start..end]).to_string();
-            if let Some(stem) = analyzer.stem_lowered() {
+            analyzer.lower(&text[start..end]);
+            if let Some(stem) = analyzer.stem_lowered().map(str::to_string) {
                 out.push(Token {
                     start,
                     end,
-                    word,
-                    stem: stem.to_string(),
+                    word: analyzer.last_lower().to_string(),
+                    stem,
                 });
             }
         });
