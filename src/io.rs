@@ -123,12 +123,7 @@ where
     }
     let dir = parent_dir(path);
     remove_stale_temp_files(dir);
-    let tmp = tempfile::Builder::new()
-        .prefix(&temp_prefix())
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    let _registered = Registered::new(tmp.path());
+    let tmp = LiveTemp::create(dir).map_err(|e| Error::io(dir, e))?;
     {
         let mut buffered = std::io::BufWriter::new(Writeback::new(tmp.as_file()));
         write(&mut buffered).map_err(|e| Error::io(path, e))?;
@@ -146,8 +141,7 @@ where
             .map_err(|e| Error::io(path, e))?;
     }
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    tmp.persist(path).map_err(|e| Error::io(path, e))
 }
 
 /// A file being written that asks the kernel to start writing its pages to
@@ -267,21 +261,54 @@ pub fn remove_stale_temp_files(dir: &Path) {
 /// The temporary files being written, for [`remove_temp_files`].
 static LIVE_TEMPS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
-/// A temporary file listed in [`LIVE_TEMPS`] until dropped.
-struct Registered(PathBuf);
+/// A temporary file of this run, listed in [`LIVE_TEMPS`] for as long as
+/// it can exist: it is created and listed under the list's lock, so a
+/// signal handler in [`remove_temp_files`] either finds it listed or keeps
+/// it from being created, and it is removed (when dropped unpersisted)
+/// before it leaves the list. Created and listed in two steps (and the
+/// probe of [`check_writable_target`] not listed at all), a Ctrl-C at the
+/// wrong moment left the file behind.
+struct LiveTemp {
+    // Fields drop in order: the file is removed first, then unlisted.
+    file: Option<tempfile::NamedTempFile>,
+    _listed: Listed,
+}
 
-impl Registered {
-    fn new(path: &Path) -> Self {
-        let path = path.to_path_buf();
-        LIVE_TEMPS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(path.clone());
-        Registered(path)
+impl LiveTemp {
+    /// A new, empty `.stance-<pid>-*.tmp` file in `dir`.
+    fn create(dir: &Path) -> std::io::Result<LiveTemp> {
+        let mut live = LIVE_TEMPS.lock().unwrap_or_else(|e| e.into_inner());
+        let file = tempfile::Builder::new()
+            .prefix(&temp_prefix())
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(dir)?;
+        live.push(file.path().to_path_buf());
+        let listed = Listed(file.path().to_path_buf());
+        Ok(LiveTemp {
+            file: Some(file),
+            _listed: listed,
+        })
+    }
+
+    fn as_file(&self) -> &std::fs::File {
+        // `file` is `None` only once persisted, which consumes `self`.
+        self.file
+            .as_ref()
+            .map(|f| f.as_file())
+            .expect("not persisted")
+    }
+
+    /// Renames the file to `path`, replacing what is there.
+    fn persist(mut self, path: &Path) -> std::io::Result<()> {
+        let file = self.file.take().expect("persisted once");
+        file.persist(path).map(drop).map_err(|e| e.error)
     }
 }
 
-impl Drop for Registered {
+/// A path listed in [`LIVE_TEMPS`] until dropped.
+struct Listed(PathBuf);
+
+impl Drop for Listed {
     fn drop(&mut self) {
         let mut live = LIVE_TEMPS.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = live.iter().position(|p| *p == self.0) {
@@ -353,23 +380,19 @@ pub fn check_writable_target(path: &Path) -> Result<()> {
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
         return Ok(());
     }
-    tempfile::Builder::new()
-        .prefix(&temp_prefix())
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)
-        .map_err(|e| {
-            // Without the temporary file's name, which means nothing to a
-            // person.
-            let text = e.to_string();
-            let why = text.split(" at path ").next().unwrap_or(&text);
-            Error::io(
-                path,
-                std::io::Error::new(
-                    e.kind(),
-                    format!("cannot write into {}: {why}", dir.display()),
-                ),
-            )
-        })?;
+    LiveTemp::create(dir).map_err(|e| {
+        // Without the temporary file's name, which means nothing to a
+        // person.
+        let text = e.to_string();
+        let why = text.split(" at path ").next().unwrap_or(&text);
+        Error::io(
+            path,
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot write into {}: {why}", dir.display()),
+            ),
+        )
+    })?;
     Ok(())
 }
 
@@ -1115,6 +1138,46 @@ mod tests {
         assert_eq!(leftovers, 1, "temporary file left behind");
     }
 
+    /// Whether `path` is listed for the signal handler to remove.
+    fn listed(path: &Path) -> bool {
+        let live = LIVE_TEMPS.lock().unwrap_or_else(|e| e.into_inner());
+        live.iter().any(|p| p == path)
+    }
+
+    #[test]
+    fn a_temporary_file_is_listed_for_as_long_as_it_exists() {
+        // Regression: the file was listed only after it was created, and
+        // the probe of an output's folder not at all: a Ctrl-C then left
+        // a `.stance-*.tmp` behind.
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = LiveTemp::create(dir.path()).unwrap();
+        let path = tmp.file.as_ref().unwrap().path().to_path_buf();
+        assert!(path.exists() && listed(&path));
+        drop(tmp);
+        assert!(
+            !path.exists() && !listed(&path),
+            "dropped: removed, unlisted"
+        );
+
+        let tmp = LiveTemp::create(dir.path()).unwrap();
+        let path = tmp.file.as_ref().unwrap().path().to_path_buf();
+        let out = dir.path().join("out.txt");
+        tmp.persist(&out).unwrap();
+        assert!(
+            out.exists() && !path.exists() && !listed(&path),
+            "persisted"
+        );
+
+        // The probe leaves neither a file nor an entry.
+        check_writable_target(&dir.path().join("new.txt")).unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["out.txt"]);
+        let live = LIVE_TEMPS.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(!live.iter().any(|p| p.starts_with(dir.path())));
+    }
     #[test]
     fn atomic_write_of_a_large_file_keeps_every_byte() {
         // Writes of many sizes, some larger than the write buffer, past
