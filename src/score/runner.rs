@@ -611,6 +611,66 @@ struct Done<T> {
     origin: Option<usize>,
 }
 
+/// Address space held back while a worker thread is started, so that the
+/// start itself has room.
+///
+/// Under an address-space limit (`ulimit -v`), the calling thread could map
+/// a new worker's stack into the last of the room, and the worker then
+/// failed to map what every thread maps as it starts (the standard
+/// library's signal stack, the allocator's first block): the process
+/// aborted (`memory allocation of 41 bytes failed`) instead of saying it
+/// cannot start that many threads. So each worker is started only with
+/// [`StartRoom::BYTES`] to spare, reserved before its stack is mapped and
+/// given back for its start, and the next one only once it runs.
+struct StartRoom {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    at: *mut libc::c_void,
+}
+
+impl StartRoom {
+    /// Far more than a thread's start maps (a signal stack of a few pages,
+    /// a page or two of the allocator's).
+    const BYTES: usize = 1 << 20;
+
+    /// Reserves [`StartRoom::BYTES`] of address space (no memory), or says
+    /// why it cannot.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn reserve() -> std::io::Result<StartRoom> {
+        // SAFETY: a new private mapping with no access, at an address the
+        // kernel picks; nothing else refers to it, and `Drop` unmaps it.
+        let at = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                Self::BYTES,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if at == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(StartRoom { at })
+    }
+
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    fn reserve() -> std::io::Result<StartRoom> {
+        Ok(StartRoom {})
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+impl Drop for StartRoom {
+    fn drop(&mut self) {
+        // SAFETY: `at` is the mapping `reserve` made, of `BYTES` bytes,
+        // unmapped only here.
+        unsafe {
+            libc::munmap(self.at, Self::BYTES);
+        }
+    }
+}
+
 /// The size of each input that is a regular file, `None` for standard
 /// input, a pipe, a device or a path that cannot be read: one `stat` per
 /// input, taken by whichever thread needs it first (the feed, to decide
@@ -889,8 +949,10 @@ where
     // cannot start then stops the run before any worker allocates
     // (under an address-space limit, a worker's first allocation
     // could otherwise fail before the failing start is seen, and end
-    // the process).
-    let started = (Mutex::new(None::<bool>), Condvar::new());
+    // the process). Each says it is running (past the start of a thread,
+    // see `StartRoom`), then waits for the word: go (`Some(true)`) or
+    // leave (`Some(false)`).
+    let started = (Mutex::new((0usize, None::<bool>)), Condvar::new());
     // Each thread resolves (stems, looks up) the words it meets into a
     // word cache of its own: sharing what one thread resolved with the
     // others cost more in locks and in cache lines passed between cores
@@ -908,22 +970,26 @@ where
         // input, a FIFO): reading it can wait for the program at the other
         // end, which may itself wait for the rows already scored, so there
         // the calling thread only writes, beside `threads` workers.
+        // Starts worker `k` (the `k + 1`th) and returns once it runs.
         let spawn_worker = |k: usize| {
             let tx = tx.clone();
             let (take, process, started, scorer) = (&take, &process, &started, &scorer);
             let spent = &spent[k];
+            let room = StartRoom::reserve()?;
             std::thread::Builder::new()
                 .name("stance-score".into())
                 .spawn_scoped(scope, move || {
                     let (lock, cv) = started;
-                    let mut go = lock.lock().unwrap_or_else(|e| e.into_inner());
-                    while go.is_none() {
-                        go = cv.wait(go).unwrap_or_else(|e| e.into_inner());
+                    let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    state.0 += 1;
+                    cv.notify_all();
+                    while state.1.is_none() {
+                        state = cv.wait(state).unwrap_or_else(|e| e.into_inner());
                     }
-                    if *go != Some(true) {
+                    if state.1 != Some(true) {
                         return;
                     }
-                    drop(go);
+                    drop(state);
                     let mut scorer = scorer();
                     let mut slots = Vec::new();
                     loop {
@@ -940,8 +1006,14 @@ where
                             break;
                         }
                     }
-                })
-                .map(drop)
+                })?;
+            drop(room);
+            let (lock, cv) = started;
+            let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
+            while state.0 <= k {
+                state = cv.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            Ok::<(), std::io::Error>(())
         };
         let thread_failure = |source| Error::Threads {
             requested: threads,
@@ -957,12 +1029,12 @@ where
                 // work, so the scope can end: no hang, no panic.
                 failure = Some(thread_failure(source));
                 halt();
-                *started.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(false);
+                started.0.lock().unwrap_or_else(|e| e.into_inner()).1 = Some(false);
                 started.1.notify_all();
                 return;
             }
         }
-        *started.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(true);
+        started.0.lock().unwrap_or_else(|e| e.into_inner()).1 = Some(true);
         started.1.notify_all();
         // A named pipe or a device among the inputs (not standard input).
         let stream_found = !stdin && sizes.any_stream(inputs);
