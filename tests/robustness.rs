@@ -541,6 +541,29 @@ fn a_sentence_csv_with_a_stray_byte_is_scored_with_one_warning() {
 }
 
 #[test]
+fn a_sentence_csv_with_a_quote_never_closed_is_told_where() {
+    // Regression: a stray `"` opening a cell made the rest of the file
+    // one sentence of that cell, scored without a word.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "rows.csv",
+        b"doc_id,text\r\na,Beijing backed Moscow.\r\nb,\"He said \"\"no, thanks.\r\nc,NATO warned China.\r\n",
+    );
+    let out = stance(&["score", "--threads", "2", &csv]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("rows.csv: line 3: a quoted field is never closed"),
+        "{err}"
+    );
+    // As the CSV reads: the last cell runs to the end of the file.
+    let rows = parse_csv(&stdout(&out));
+    assert_eq!(rows.len(), 3);
+    assert!(rows[2][4].ends_with("NATO warned China."), "{:?}", rows[2]);
+}
+
+#[test]
 fn line_numbers_are_right_in_crlf_files() {
     // Regression: `file:line` was one too low for CRLF files.
     let dir = tempfile::tempdir().unwrap();

@@ -49,9 +49,10 @@ use crate::segment::Span;
 /// with the same doc_id form one document, whose date, source and title are
 /// the first non-empty ones among its rows; the source defaults to the CSV's
 /// path. Rows whose text is empty are left out. Cells that are not valid
-/// UTF-8 are repaired (U+FFFD), with one warning in `warnings` for the file;
-/// rows with fewer or more fields than the header are read as far as they
-/// go. Holds every document; [`SentenceCsv`] reads one at a time.
+/// UTF-8 are repaired (U+FFFD), with one warning in `warnings` for the file,
+/// and a file that ends inside a quoted cell gets one naming that row's
+/// line; rows with fewer or more fields than the header are read as far as
+/// they go. Holds every document; [`SentenceCsv`] reads one at a time.
 pub fn load_csv(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<Document>> {
     let mut csv = SentenceCsv::open(path)?;
     let mut docs = Vec::new();
@@ -315,6 +316,10 @@ pub(crate) struct CsvNotes {
     repaired: Option<(u64, usize)>,
     /// Documents split because they were too long, each once in a row.
     split: Vec<String>,
+    /// The line of the last record, when the file ends inside a quoted
+    /// field of it: a quote never closed, which took every line after it
+    /// into that field.
+    unclosed: Option<u64>,
 }
 
 impl CsvNotes {
@@ -336,11 +341,18 @@ impl CsvNotes {
         for id in later.split {
             self.split(&id);
         }
+        self.unclosed = later.unclosed.or(self.unclosed);
     }
 
-    /// The file's warnings: invalid UTF-8, documents read in parts.
+    /// The file's warnings: a quote never closed, invalid UTF-8,
+    /// documents read in parts.
     pub(crate) fn into_warnings(self) -> Vec<String> {
         let mut warnings = Vec::new();
+        if let Some(line) = self.unclosed {
+            warnings.push(format!(
+                "line {line}: a quoted field is never closed: the file ends inside it, so every line after it was read as its text (look for a stray `\"` there)"
+            ));
+        }
         if let Some((line, rows)) = self.repaired {
             warnings.push(format!(
                 "not valid UTF-8 in {rows} row(s), from line {line}: invalid sequence(s) replaced with U+FFFD"
@@ -363,11 +375,13 @@ impl CsvNotes {
 /// `doc_id`. The runner reads the same documents in batches instead
 /// (see the module docs).
 pub struct SentenceCsv {
-    reader: csv::Reader<CrlfToLf<Box<dyn Read + Send>>>,
+    reader: csv::Reader<QuoteTap<CrlfToLf<Box<dyn Read + Send>>>>,
     columns: Columns,
     record: csv::ByteRecord,
     rows: Gatherer,
     done: bool,
+    /// The line of the last record read.
+    last_line: Option<u64>,
 }
 
 impl std::fmt::Debug for SentenceCsv {
@@ -388,7 +402,7 @@ impl SentenceCsv {
     fn from_reader(path: &Path, file: Box<dyn Read + Send>) -> Result<SentenceCsv> {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
-            .from_reader(CrlfToLf::new(file));
+            .from_reader(QuoteTap::new(CrlfToLf::new(file)));
         let header = reader.byte_headers().map_err(|e| Error::csv(path, &e))?;
         let columns = Columns::new(path, header.iter())?;
         Ok(SentenceCsv {
@@ -397,6 +411,7 @@ impl SentenceCsv {
             record: csv::ByteRecord::new(),
             rows: Gatherer::default(),
             done: false,
+            last_line: None,
         })
     }
 
@@ -409,6 +424,9 @@ impl SentenceCsv {
                 Ok(true) => {}
                 Ok(false) => {
                     self.done = true;
+                    if self.reader.get_ref().unclosed() {
+                        self.rows.notes.unclosed = self.last_line;
+                    }
                     break;
                 }
                 Err(e) => {
@@ -417,6 +435,7 @@ impl SentenceCsv {
                 }
             }
             let line = self.record.position().map_or(0, |p| p.line());
+            self.last_line = Some(line);
             let record = &self.record;
             let row = self.columns.row(|i| record.get(i));
             if let Some(doc) = self.rows.push(&self.columns, &row, line) {
@@ -430,6 +449,60 @@ impl SentenceCsv {
     /// each once; call after the last document for the whole file.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.rows.notes).into_warnings()
+    }
+}
+
+/// Reads through `inner`, following the records as [`RecordEnds`] does,
+/// to tell at the end whether the file ended inside a quoted field: the csv
+/// parser ends the field there without a word, and a stray `"` then makes
+/// every line after it that one field's text.
+struct QuoteTap<R> {
+    inner: R,
+    scan: RecordEnds,
+    /// Bytes of a byte-order mark at the start read so far, which the
+    /// parser drops and the scanner skips; [`BOM`]'s length once decided.
+    head: usize,
+}
+
+impl<R> QuoteTap<R> {
+    fn new(inner: R) -> Self {
+        QuoteTap {
+            inner,
+            scan: RecordEnds::Between,
+            head: 0,
+        }
+    }
+
+    fn scan(&mut self, bytes: &[u8]) {
+        let mut at = 0;
+        while let Some(k) = self.scan.next_end(&bytes[at..]) {
+            at += k;
+        }
+    }
+
+    /// Whether the bytes read so far end inside a quoted field.
+    fn unclosed(&self) -> bool {
+        self.scan == RecordEnds::InQuotes
+    }
+}
+
+impl<R: Read> Read for QuoteTap<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        let mut bytes = &out[..n];
+        while self.head < BOM.len() && !bytes.is_empty() {
+            if bytes[0] == BOM[self.head] {
+                self.head += 1;
+                bytes = &bytes[1..];
+            } else {
+                // Not a byte-order mark: what looked like one is text.
+                let seen = self.head;
+                self.head = BOM.len();
+                self.scan(&BOM[..seen]);
+            }
+        }
+        self.scan(bytes);
+        Ok(n)
     }
 }
 
@@ -754,6 +827,9 @@ pub(crate) struct CsvRows {
     /// could not be read past them (that document is not handed out, as
     /// [`SentenceCsv`] does not hand it out).
     complete: bool,
+    /// Whether the last record runs to the end of the file inside a
+    /// quoted field (see [`CsvNotes`]).
+    unclosed: bool,
 }
 
 impl CsvRows {
@@ -795,6 +871,9 @@ impl Iterator for CsvDocuments {
                 break;
             };
             *at += n;
+            if rows.unclosed && *at == rows.bytes.len() {
+                gatherer.notes.unclosed = Some(line);
+            }
             let row = rows.columns.row(|i| records.field(i));
             if let Some(doc) = gatherer.push(&rows.columns, &row, line) {
                 return Some(doc);
@@ -862,6 +941,9 @@ struct RawRecords {
     eof: bool,
     /// Why reading the file failed.
     failed: Option<Error>,
+    /// The file ended inside a quoted field of its last record (see
+    /// [`CsvNotes`]).
+    unclosed: bool,
 }
 
 impl RawRecords {
@@ -910,6 +992,7 @@ impl RawRecords {
             self.scanned = self.filled - self.start;
             if self.eof {
                 if self.failed.is_none() && self.scan.in_record() {
+                    self.unclosed = self.scan == RecordEnds::InQuotes;
                     self.scan = RecordEnds::Between;
                     return Some(self.scanned);
                 }
@@ -1010,6 +1093,7 @@ impl CsvBatches {
             scan: RecordEnds::Between,
             eof: false,
             failed: None,
+            unclosed: false,
         };
         // The csv parser drops a byte-order mark at the start of the first
         // bytes it is given: those of the file's first read.
@@ -1101,6 +1185,7 @@ impl CsvBatches {
             line,
             at_end,
             complete: !last || self.raw.failed.is_none(),
+            unclosed: at_end && self.raw.unclosed,
         };
         self.raw.rewind();
         CsvBatch {
@@ -1130,6 +1215,9 @@ impl CsvBatches {
                 break;
             };
             at += n;
+            if raw.unclosed && at == end && raw.at_end(end) {
+                gatherer.notes.unclosed = Some(line);
+            }
             let row = columns.row(|i| records.field(i));
             docs.extend(gatherer.push(&columns, &row, line));
         }
@@ -1161,6 +1249,9 @@ impl CsvBatches {
                     last: false,
                     end: None,
                 };
+            }
+            if raw.unclosed && raw.at_end(end) {
+                gatherer.notes.unclosed = Some(line);
             }
             docs.extend(gatherer.push(&columns, &row, line));
             raw.release(end);
@@ -1608,6 +1699,48 @@ mod tests {
         // A header that cannot be read in full is an error.
         let err = read_in_batches(b"doc_id,te", 1, true, 10, 10).unwrap_err();
         assert_eq!(err.to_string(), "dir/rows.csv: the disk went away");
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_told_with_its_line() {
+        // Regression: a stray `"` opening a cell made every line after it
+        // that cell's text, without a word.
+        let warned = |bytes: &[u8]| {
+            let (docs, warnings, error) = assert_batches_read_as_whole(bytes, false, 1 << 20);
+            assert_eq!(error, None);
+            let told: Vec<String> = warnings
+                .into_iter()
+                .filter(|w| w.contains("never closed"))
+                .collect();
+            (docs.len(), told)
+        };
+        let mut rows = b"doc_id,text\n".to_vec();
+        for i in 0..200 {
+            rows.extend(format!("d{},Row {i}.\n", i / 7).as_bytes());
+        }
+        let mut stray = rows.clone();
+        stray.extend(b"x,\"He said \"\"no, thanks.\ny,Swallowed.\r\nz,Also swallowed.\n");
+        let (docs, told) = warned(&stray);
+        assert_eq!(docs, 30, "the rows before, then one document of the rest");
+        assert_eq!(
+            told,
+            ["line 202: a quoted field is never closed: the file ends inside it, so every line after it was read as its text (look for a stray `\"` there)"]
+        );
+        // After a byte-order mark and a quoted header cell, and as the
+        // file's only record.
+        let (_, told) = warned(b"\xEF\xBB\xBF\"doc_id\",text\na,\"One.\nb,Two.");
+        assert_eq!(told.len(), 1);
+        assert!(told[0].starts_with("line 2: "), "{told:?}");
+        // Quotes closed, quotes inside unquoted text, quoted line ends:
+        // nothing to tell.
+        for fine in [
+            &rows[..],
+            b"doc_id,text\na,5\" screen\nb,\"Two\nlines, \"\"quoted\"\".\"\n",
+            b"doc_id,text\na,\"closed at the end\"",
+            b"\xEF\xBB\"text\nOne.\n",
+        ] {
+            assert_eq!(warned(fine).1, Vec::<String>::new());
+        }
     }
 
     #[test]
