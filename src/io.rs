@@ -684,6 +684,143 @@ impl<R: Read> Read for CrlfToLf<R> {
 /// (see [`CrlfToLf`]).
 pub const DIRECT_READ: usize = 4 << 10;
 
+/// The UTF-8 byte-order mark, which readers drop at the start of a file.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What a CSV that ends inside a quoted field is told: a `"` that opened a
+/// field and was never closed made every line after it that field's text.
+pub const UNCLOSED_QUOTE: &str = "a quoted field is never closed: the file ends inside it, so every line after it was read as its text (look for a stray `\"` there)";
+
+/// Reads through `inner`, following the records as [`RecordEnds`] does,
+/// to tell at the end whether the file ended inside a quoted field: the csv
+/// parser ends the field there without a word, and a stray `"` then makes
+/// every line after it that one field's text (see [`UNCLOSED_QUOTE`]).
+/// Every CSV reader of the crate reads through one.
+pub struct QuoteTap<R> {
+    inner: R,
+    scan: RecordEnds,
+    /// Whether anything was read yet.
+    started: bool,
+}
+
+impl<R> QuoteTap<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        QuoteTap {
+            inner,
+            scan: RecordEnds::Between,
+            started: false,
+        }
+    }
+
+    /// Whether the bytes read so far end inside a quoted field.
+    pub fn unclosed(&self) -> bool {
+        self.scan == RecordEnds::InQuotes
+    }
+}
+
+impl<R: Read> Read for QuoteTap<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        let mut bytes = &out[..n];
+        // The csv reader takes a byte-order mark for one, and drops it,
+        // only at the start of the first bytes it reads (a reader's first
+        // read, in whole); elsewhere it is text.
+        if !self.started {
+            self.started = true;
+            bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+        }
+        let mut at = 0;
+        while let Some(k) = self.scan.next_end(&bytes[at..]) {
+            at += k;
+        }
+        Ok(n)
+    }
+}
+
+/// Where the records of a CSV end, found without parsing them: the csv
+/// parser's rules, so that the bytes between two ends are one record (and
+/// the blank lines before it) to that parser. A record ends at a `\n` or
+/// `\r` outside quotes, blank lines are skipped, and a double quote opens a
+/// quoted field only as a field's first byte (`""` inside one is a quote);
+/// anywhere else it is text. Scanning skips from one byte that matters to
+/// the next.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RecordEnds {
+    /// Between records: line ends here are blank lines.
+    #[default]
+    Between,
+    /// At the first byte of a field.
+    FieldStart,
+    /// In a field without quotes.
+    InField,
+    /// In a quoted field.
+    InQuotes,
+    /// Just after a quote in a quoted field: the field's end, or the first
+    /// of two quotes.
+    AfterQuote,
+}
+
+impl RecordEnds {
+    /// Scans `bytes`, which follow the bytes scanned before: the offset
+    /// just after the line end that ends the record, or `None` when no
+    /// record ends in them (the state is kept for the bytes that follow).
+    pub fn next_end(&mut self, bytes: &[u8]) -> Option<usize> {
+        let mut i = 0;
+        while i < bytes.len() {
+            match *self {
+                RecordEnds::Between => {
+                    if matches!(bytes[i], b'\n' | b'\r') {
+                        i += 1;
+                    } else {
+                        *self = RecordEnds::FieldStart;
+                    }
+                }
+                // A quote opens a field, or is the second of two in one.
+                RecordEnds::FieldStart | RecordEnds::AfterQuote => {
+                    match bytes[i] {
+                        b'"' => *self = RecordEnds::InQuotes,
+                        b',' => *self = RecordEnds::FieldStart,
+                        b'\n' | b'\r' => {
+                            *self = RecordEnds::Between;
+                            return Some(i + 1);
+                        }
+                        _ => *self = RecordEnds::InField,
+                    }
+                    i += 1;
+                }
+                RecordEnds::InField => match memchr::memchr3(b',', b'\n', b'\r', &bytes[i..]) {
+                    Some(k) => {
+                        i += k;
+                        if bytes[i] == b',' {
+                            *self = RecordEnds::FieldStart;
+                        } else {
+                            *self = RecordEnds::Between;
+                            return Some(i + 1);
+                        }
+                        i += 1;
+                    }
+                    None => return None,
+                },
+                RecordEnds::InQuotes => match memchr::memchr(b'"', &bytes[i..]) {
+                    Some(k) => {
+                        *self = RecordEnds::AfterQuote;
+                        i += k + 1;
+                    }
+                    None => return None,
+                },
+            }
+        }
+        None
+    }
+
+    /// Whether the bytes scanned end inside a record: at the end of the
+    /// input, that record ends there without a line end.
+    pub fn in_record(self) -> bool {
+        self != RecordEnds::Between
+    }
+}
+
 /// Drops each `\r` of `bytes` that a `\n` follows, moving the bytes after
 /// it forward; returns how many bytes are left at the front.
 fn squeeze_crlf(bytes: &mut [u8]) -> usize {
@@ -1142,6 +1279,60 @@ mod tests {
     fn listed(path: &Path) -> bool {
         let live = LIVE_TEMPS.lock().unwrap_or_else(|e| e.into_inner());
         live.iter().any(|p| p == path)
+    }
+
+    #[test]
+    fn a_quote_tap_tells_a_file_that_ends_inside_quotes() {
+        let cases: &[(&[u8], bool)] = &[
+            (b"", false),
+            (b"a,b\nc,\"d\"\n", false),
+            (b"a,b\nc,\"d\n", true),
+            (b"a,b\nc,\"d\"\"\n", true),
+            (b"a,b\nc,\"two\nlines\"", false),
+            (b"a,b\nc,5\" screen\n", false),
+            // A mark cut short is text, so a quote after it is too.
+            (b"\xEF\xBB\"a\nb", false),
+            (b"\xEF\"a\nb", false),
+        ];
+        /// `step` bytes a read.
+        struct Steps<'a>(&'a [u8], usize);
+        impl Read for Steps<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.1.min(self.0.len()).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        for &(bytes, unclosed) in cases {
+            for step in [1, 2, 3, 64] {
+                let mut tap = QuoteTap::new(Steps(bytes, step));
+                let mut out = Vec::new();
+                tap.read_to_end(&mut out).unwrap();
+                assert_eq!(out, bytes);
+                assert_eq!(
+                    tap.unclosed(),
+                    unclosed,
+                    "{:?} read {step} at a time",
+                    String::from_utf8_lossy(bytes)
+                );
+            }
+        }
+        // A byte-order mark is dropped as the csv reader drops it: at the
+        // start of the first read, when that holds the whole mark; a quote
+        // after it then opens a field. (A first read of the mark alone is
+        // the end of the file to the csv reader: no record, nothing told.)
+        for (step, unclosed) in [(1, false), (2, false), (64, true)] {
+            let bytes = b"\xEF\xBB\xBF\"a\nb";
+            let mut tap = QuoteTap::new(Steps(bytes, step));
+            std::io::copy(&mut tap, &mut std::io::sink()).unwrap();
+            assert_eq!(tap.unclosed(), unclosed, "read {step} at a time");
+            let mut csv = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(Steps(bytes, step));
+            let first = csv.byte_records().next().unwrap().unwrap();
+            assert_eq!(&first[0] == b"a\nb", unclosed, "the csv reader agrees");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::io::{unprotect_cell, CrlfToLf};
+use crate::io::{unprotect_cell, CrlfToLf, QuoteTap, UNCLOSED_QUOTE};
 
 /// The ordered list of class names, declared once (by default in
 /// `labels/classes.txt`) and carried through training, scoring and reports.
@@ -239,7 +239,7 @@ pub fn read_texts(paths: &[PathBuf]) -> Result<std::collections::HashSet<String>
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
-            .from_reader(CrlfToLf::new(file));
+            .from_reader(QuoteTap::new(CrlfToLf::new(file)));
         let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
         let col = column_indices(path, &header, &["text"])?[0];
         for_each_record(path, &mut reader, |record, _| {
@@ -265,17 +265,32 @@ pub fn shorten(text: &str, max: usize) -> String {
 /// Calls `f(record, line)` for every record of a CSV reader (after its
 /// header), with the record's 1-based line (wrap the source in
 /// [`CrlfToLf`] for lines to be right in CRLF files); a parse error names
-/// `path` and the line.
+/// `path` and the line, and so does a file that ends inside a quoted field
+/// (see [`UNCLOSED_QUOTE`]), after `f` was called on its last record.
 pub fn for_each_record<R: std::io::Read>(
     path: &Path,
-    reader: &mut csv::Reader<R>,
+    reader: &mut csv::Reader<QuoteTap<R>>,
     mut f: impl FnMut(&csv::StringRecord, u64) -> Result<()>,
 ) -> Result<()> {
     let mut record = csv::StringRecord::new();
+    let mut last = None;
     loop {
         match reader.read_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => f(&record, record.position().map_or(0, |p| p.line()))?,
+            Ok(false) => {
+                return match last {
+                    Some(line) if reader.get_ref().unclosed() => Err(Error::Csv {
+                        path: path.to_path_buf(),
+                        line,
+                        message: UNCLOSED_QUOTE.into(),
+                    }),
+                    _ => Ok(()),
+                };
+            }
+            Ok(true) => {
+                let line = record.position().map_or(0, |p| p.line());
+                last = Some(line);
+                f(&record, line)?;
+            }
             Err(e) => return Err(Error::csv(path, &e)),
         }
     }
@@ -320,7 +335,7 @@ fn read_file(path: &Path, classes: &Classes) -> Result<Vec<LabeledRow>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
-        .from_reader(CrlfToLf::new(file));
+        .from_reader(QuoteTap::new(CrlfToLf::new(file)));
     let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
     if header.is_empty() || header.iter().all(|h| h.trim().is_empty()) {
         return Err(Error::MissingColumn {

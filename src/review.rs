@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::io::{
     atomic_write, check_writable_target, guard_raw_cell, lock_folders, protect_cell,
-    unprotect_cell, CrlfToLf, Input,
+    unprotect_cell, CrlfToLf, Input, QuoteTap,
 };
 use crate::labels::{column_indices, for_each_record, read_labels, Classes};
 use crate::model::Model;
@@ -216,7 +216,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Cells that would run as spreadsheet formulas are written guarded.
 fn rewrite_labels(path: &Path, replace: &HashMap<String, String>) -> Result<()> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv::Reader::from_reader(CrlfToLf::new(file));
+    let mut reader = csv::Reader::from_reader(QuoteTap::new(CrlfToLf::new(file)));
     let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
     let cols = column_indices(path, &header, &["text", "label"])?;
     let mut rows = Vec::new();

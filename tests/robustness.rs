@@ -141,6 +141,12 @@ fn label_file_problems_are_errors_with_file_and_line() {
             "doc_id,text,label\nd,A.,other\ne,B.,other\n",
             "class `convergence` has no labelled rows",
         ),
+        // A stray quote in the last column took the rows after it into
+        // that cell, silently.
+        (
+            "doc_id,text,label,note\nd,A.,other,\"headline\ne,B.,convergence,\n",
+            ":2: malformed CSV: a quoted field is never closed",
+        ),
     ];
     for (i, (body, want)) in cases.iter().enumerate() {
         let labels = write(d, &format!("l{i}.csv"), body.as_bytes());

@@ -27,7 +27,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::io::{
-    has_nul, open_input, read_input, too_large, ArticleFormat, Capped, CrlfToLf, Input,
+    has_nul, open_input, read_input, too_large, ArticleFormat, Capped, CrlfToLf, Input, QuoteTap,
     MAX_ARTICLE_BYTES,
 };
 use crate::labels::{column_indices, for_each_record};
@@ -299,8 +299,7 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
-/// The UTF-8 byte-order mark.
-pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(super) use crate::io::BOM;
 
 /// Decodes file bytes into a document: strips a UTF-8 BOM (offsets still
 /// count it), refuses binary data (NUL bytes), and replaces invalid UTF-8
@@ -434,7 +433,7 @@ pub fn load_article(input: &Input) -> Result<Loaded> {
 /// benchmark corpora are), in file order; empty texts are left out.
 pub fn load_article_csv(path: &Path) -> Result<Vec<String>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new().from_reader(CrlfToLf::new(file));
+    let mut reader = csv::ReaderBuilder::new().from_reader(QuoteTap::new(CrlfToLf::new(file)));
     let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
     let text_col = column_indices(path, &header, &["text"])?[0];
     let mut articles = Vec::new();

@@ -23,16 +23,13 @@ use std::path::{Path, PathBuf};
 use rust_xlsxwriter::{DataValidation, Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
 use crate::error::{Error, Result};
-use crate::io::{atomic_write, guard_raw_cell, unprotect_cell, CrlfToLf};
+use crate::io::{atomic_write, guard_raw_cell, unprotect_cell, CrlfToLf, QuoteTap, BOM};
 
 /// The most rows a worksheet holds (Excel's limit), the header included.
 pub const MAX_SHEET_ROWS: u32 = 1_048_576;
 
 /// The name of the predictions worksheet.
 const SHEET_NAME: &str = "predictions";
-
-/// The UTF-8 byte-order mark.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// How a column's cells are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -408,7 +405,7 @@ pub struct PredictionRows {
 }
 
 enum Source {
-    Csv(Box<csv::Reader<CrlfToLf<std::fs::File>>>),
+    Csv(Box<csv::Reader<QuoteTap<CrlfToLf<std::fs::File>>>>),
     Sheet {
         header: csv::StringRecord,
         rows: Vec<(csv::StringRecord, u64)>,
@@ -423,7 +420,9 @@ impl PredictionRows {
             Source::Sheet { header, rows }
         } else {
             let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            Source::Csv(Box::new(csv::Reader::from_reader(CrlfToLf::new(file))))
+            Source::Csv(Box::new(csv::Reader::from_reader(QuoteTap::new(
+                CrlfToLf::new(file),
+            ))))
         };
         Ok(PredictionRows {
             path: path.to_path_buf(),

@@ -39,7 +39,9 @@ use memchr::{memchr, memchr3};
 
 use super::{clean_date, doc_id_of, non_empty, Document, BOM};
 use crate::error::{Error, Result};
-use crate::io::{open_input, unprotect_cell, CrlfToLf, MAX_ARTICLE_BYTES};
+use crate::io::{
+    open_input, unprotect_cell, CrlfToLf, QuoteTap, RecordEnds, MAX_ARTICLE_BYTES, UNCLOSED_QUOTE,
+};
 use crate::labels::column_indices;
 use crate::segment::Span;
 
@@ -349,9 +351,7 @@ impl CsvNotes {
     pub(crate) fn into_warnings(self) -> Vec<String> {
         let mut warnings = Vec::new();
         if let Some(line) = self.unclosed {
-            warnings.push(format!(
-                "line {line}: a quoted field is never closed: the file ends inside it, so every line after it was read as its text (look for a stray `\"` there)"
-            ));
+            warnings.push(format!("line {line}: {UNCLOSED_QUOTE}"));
         }
         if let Some((line, rows)) = self.repaired {
             warnings.push(format!(
@@ -449,143 +449,6 @@ impl SentenceCsv {
     /// each once; call after the last document for the whole file.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.rows.notes).into_warnings()
-    }
-}
-
-/// Reads through `inner`, following the records as [`RecordEnds`] does,
-/// to tell at the end whether the file ended inside a quoted field: the csv
-/// parser ends the field there without a word, and a stray `"` then makes
-/// every line after it that one field's text.
-struct QuoteTap<R> {
-    inner: R,
-    scan: RecordEnds,
-    /// Bytes of a byte-order mark at the start read so far, which the
-    /// parser drops and the scanner skips; [`BOM`]'s length once decided.
-    head: usize,
-}
-
-impl<R> QuoteTap<R> {
-    fn new(inner: R) -> Self {
-        QuoteTap {
-            inner,
-            scan: RecordEnds::Between,
-            head: 0,
-        }
-    }
-
-    fn scan(&mut self, bytes: &[u8]) {
-        let mut at = 0;
-        while let Some(k) = self.scan.next_end(&bytes[at..]) {
-            at += k;
-        }
-    }
-
-    /// Whether the bytes read so far end inside a quoted field.
-    fn unclosed(&self) -> bool {
-        self.scan == RecordEnds::InQuotes
-    }
-}
-
-impl<R: Read> Read for QuoteTap<R> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(out)?;
-        let mut bytes = &out[..n];
-        while self.head < BOM.len() && !bytes.is_empty() {
-            if bytes[0] == BOM[self.head] {
-                self.head += 1;
-                bytes = &bytes[1..];
-            } else {
-                // Not a byte-order mark: what looked like one is text.
-                let seen = self.head;
-                self.head = BOM.len();
-                self.scan(&BOM[..seen]);
-            }
-        }
-        self.scan(bytes);
-        Ok(n)
-    }
-}
-
-/// Where the records of a CSV end, found without parsing them: the csv
-/// parser's rules, so that the bytes between two ends are one record (and
-/// the blank lines before it) to that parser. A record ends at a `\n` or
-/// `\r` outside quotes, blank lines are skipped, and a double quote opens a
-/// quoted field only as a field's first byte (`""` inside one is a quote);
-/// anywhere else it is text. Scanning skips from one byte that matters to
-/// the next.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum RecordEnds {
-    /// Between records: line ends here are blank lines.
-    #[default]
-    Between,
-    /// At the first byte of a field.
-    FieldStart,
-    /// In a field without quotes.
-    InField,
-    /// In a quoted field.
-    InQuotes,
-    /// Just after a quote in a quoted field: the field's end, or the first
-    /// of two quotes.
-    AfterQuote,
-}
-
-impl RecordEnds {
-    /// Scans `bytes`, which follow the bytes scanned before: the offset
-    /// just after the line end that ends the record, or `None` when no
-    /// record ends in them (the state is kept for the bytes that follow).
-    fn next_end(&mut self, bytes: &[u8]) -> Option<usize> {
-        let mut i = 0;
-        while i < bytes.len() {
-            match *self {
-                RecordEnds::Between => {
-                    if matches!(bytes[i], b'\n' | b'\r') {
-                        i += 1;
-                    } else {
-                        *self = RecordEnds::FieldStart;
-                    }
-                }
-                // A quote opens a field, or is the second of two in one.
-                RecordEnds::FieldStart | RecordEnds::AfterQuote => {
-                    match bytes[i] {
-                        b'"' => *self = RecordEnds::InQuotes,
-                        b',' => *self = RecordEnds::FieldStart,
-                        b'\n' | b'\r' => {
-                            *self = RecordEnds::Between;
-                            return Some(i + 1);
-                        }
-                        _ => *self = RecordEnds::InField,
-                    }
-                    i += 1;
-                }
-                RecordEnds::InField => match memchr3(b',', b'\n', b'\r', &bytes[i..]) {
-                    Some(k) => {
-                        i += k;
-                        if bytes[i] == b',' {
-                            *self = RecordEnds::FieldStart;
-                        } else {
-                            *self = RecordEnds::Between;
-                            return Some(i + 1);
-                        }
-                        i += 1;
-                    }
-                    None => return None,
-                },
-                RecordEnds::InQuotes => match memchr(b'"', &bytes[i..]) {
-                    Some(k) => {
-                        *self = RecordEnds::AfterQuote;
-                        i += k + 1;
-                    }
-                    None => return None,
-                },
-            }
-        }
-        None
-    }
-
-    /// Whether the bytes scanned end inside a record: at the end of the
-    /// input, that record ends there without a line end.
-    fn in_record(self) -> bool {
-        self != RecordEnds::Between
     }
 }
 
