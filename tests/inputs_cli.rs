@@ -97,6 +97,34 @@ fn a_page_without_article_markup_gives_its_main_paragraphs() {
 }
 
 #[test]
+fn a_page_saved_in_a_legacy_encoding_reads_as_its_utf8_twin() {
+    // Regression: a page in windows-1252 (its <meta> saying so) was read as
+    // UTF-8, every curly quote and dash a U+FFFD, with a warning.
+    let page = std::fs::read_to_string(root().join("tests/fixtures/pages/partnership.htm"))
+        .unwrap()
+        .replace("charset=utf-8", "charset=windows-1252");
+    // Characters windows-1252 lacks (the Chinese names) become numeric
+    // references, which read back as the same characters.
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&page);
+    assert!(std::str::from_utf8(&bytes).is_err(), "curly quotes in 1252");
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = dir.path().join("partnership.htm");
+    std::fs::write(&legacy, &bytes).unwrap();
+    let out = stance(&["score", legacy.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("not valid"), "{}", stderr(&out));
+    let got = parse_csv(&stdout(&out)).split_off(1);
+    let want = score_rows(&["tests/fixtures/pages/partnership.htm"]);
+    let text_and_meta = |rows: &[Vec<String>]| -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|r| [&r[TEXT..=TEXT], &r[DATE..=TITLE]].concat())
+            .collect()
+    };
+    assert_eq!(text_and_meta(&got), text_and_meta(&want));
+    assert!(column(&got, TEXT).iter().any(|t| t.contains('“')));
+}
+
+#[test]
 fn markdown_is_read_without_markup_and_offsets_stay_in_the_file() {
     let path = "tests/fixtures/pages/partnership.md";
     let source = std::fs::read_to_string(root().join(path)).unwrap();

@@ -327,7 +327,10 @@ pub fn decode_article(
     warnings: &mut Vec<String>,
 ) -> Result<Document> {
     let base_offset = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
-    let text = decode(path, bytes, warnings)?;
+    let text = match format {
+        ArticleFormat::Html => decode_page(path, bytes, warnings)?,
+        ArticleFormat::Text | ArticleFormat::Markdown => decode(path, bytes, warnings)?,
+    };
     let mut doc = match format {
         ArticleFormat::Text => Document::from_text(doc_id, text),
         ArticleFormat::Markdown => {
@@ -382,6 +385,36 @@ pub fn decode(path: &Path, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result
             Ok(text)
         }
     }
+}
+
+/// Decodes a saved web page: as [`decode`] does when it is UTF-8 (valid
+/// UTF-8, a byte-order mark, or no other encoding declared), else from the
+/// encoding its `<meta>` tags declare ([`html::declared_encoding`]), with a
+/// warning for bytes that encoding has no character for. Valid UTF-8 wins
+/// over a declaration because pages saved or converted as UTF-8 often keep
+/// their old `<meta charset>`; text in a single-byte encoding with any
+/// character beyond ASCII is almost never valid UTF-8 by chance.
+pub fn decode_page(path: &Path, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result<String> {
+    let declared = match html::declared_encoding(&bytes) {
+        Some(encoding) if !bytes.starts_with(BOM) && std::str::from_utf8(&bytes).is_err() => {
+            encoding
+        }
+        _ => return decode(path, bytes, warnings),
+    };
+    if has_nul(&bytes) {
+        return Err(Error::Binary {
+            path: path.to_path_buf(),
+        });
+    }
+    let (text, had_errors) = declared.decode_without_bom_handling(&bytes);
+    if had_errors {
+        let bad = text.matches('\u{FFFD}').count();
+        warnings.push(format!(
+            "not valid {}: {bad} sequence(s) replaced with U+FFFD",
+            declared.name()
+        ));
+    }
+    Ok(text.into_owned())
 }
 
 /// The warning for an article file whose invalid UTF-8 was repaired: `bad`
@@ -647,6 +680,49 @@ fn count_literal_fffd(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_is_decoded_from_its_declared_encoding_unless_it_is_utf8() {
+        let page = |head: &str, body: &[u8]| {
+            let mut bytes = format!("<html><head>{head}</head><body><p>").into_bytes();
+            bytes.extend_from_slice(body);
+            let mut warnings = Vec::new();
+            let text = decode_page(Path::new("p.html"), bytes, &mut warnings).unwrap();
+            (extract_page(&text).text, warnings)
+        };
+        let w1252 = "<meta charset=windows-1252>";
+        // Declared and so: curly quotes, a dash, an accent.
+        assert_eq!(
+            page(w1252, b"\x93Caf\xe9\x94 \x96 ok"),
+            (
+                "\u{201C}Caf\u{e9}\u{201D} \u{2013} ok\n".to_string(),
+                vec![]
+            )
+        );
+        // Declared, but saved as UTF-8 since: read as UTF-8.
+        assert_eq!(
+            page(w1252, "Café".as_bytes()),
+            ("Café\n".to_string(), vec![])
+        );
+        // No declaration: UTF-8, repaired with the usual warning.
+        let (text, warnings) = page("", b"Caf\xe9");
+        assert_eq!(text, "Caf\u{FFFD}\n");
+        assert_eq!(warnings.len(), 1);
+        // Bytes the declared encoding has no character for.
+        let (text, warnings) = page("<meta charset=shift_jis>", b"ok \x82");
+        assert!(text.contains('\u{FFFD}'), "{text:?}");
+        assert_eq!(
+            warnings,
+            ["not valid Shift_JIS: 1 sequence(s) replaced with U+FFFD"]
+        );
+        // NUL bytes are binary in any encoding.
+        let nul = decode_page(
+            Path::new("p.html"),
+            b"<meta charset=windows-1252>\x00\x93".to_vec(),
+            &mut Vec::new(),
+        );
+        assert!(matches!(nul, Err(Error::Binary { .. })));
+    }
 
     #[test]
     fn decode_handles_bom_invalid_utf8_and_binary() {

@@ -32,8 +32,62 @@
 //! of white space are one space. Entities are decoded. Since tags are
 //! dropped and entities decoded, the text is not a stretch of the file, and
 //! sentences of a page have no byte offsets.
+//!
+//! A page saved in another encoding than UTF-8 says so in a `<meta>` tag of
+//! its first kilobyte (`<meta charset="windows-1252">`, or `charset=` in a
+//! `Content-Type` `http-equiv`), as browsers find it; [`declared_encoding`]
+//! reads it, and the page is decoded from it.
 
+use encoding_rs::Encoding;
 use scraper::{ElementRef, Html, Node};
+
+/// Bytes at the start of a page searched for a `<meta>` charset, as a
+/// browser's pre-scan searches them.
+const PRESCAN_BYTES: usize = 1024;
+
+/// The encoding a page's `<meta>` tags declare in its first
+/// [`PRESCAN_BYTES`], other than UTF-8 (`None` for UTF-8, a label no
+/// browser knows, or no declaration). A declared UTF-16 is read as UTF-8
+/// and `x-user-defined` as windows-1252, as browsers do: a page that
+/// declares them in ASCII cannot be either.
+pub fn declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
+    let head = bytes[..bytes.len().min(PRESCAN_BYTES)].to_ascii_lowercase();
+    let mut rest = &head[..];
+    while let Some(at) = memchr::memmem::find(rest, b"<meta") {
+        let tag = &rest[at + 5..];
+        let tag = &tag[..memchr::memchr(b'>', tag).unwrap_or(tag.len())];
+        rest = &rest[at + 5..];
+        let Some(k) = memchr::memmem::find(tag, b"charset") else {
+            continue;
+        };
+        let after = tag[k + 7..].trim_ascii_start();
+        let Some(value) = after.strip_prefix(b"=") else {
+            continue;
+        };
+        let value = value.trim_ascii_start();
+        let value = value
+            .strip_prefix(b"\"")
+            .or_else(|| value.strip_prefix(b"'"))
+            .unwrap_or(value);
+        let end = value
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || b"-_.:".contains(b)))
+            .unwrap_or(value.len());
+        let encoding = Encoding::for_label(&value[..end])?;
+        return if encoding == encoding_rs::UTF_8
+            || encoding == encoding_rs::UTF_16LE
+            || encoding == encoding_rs::UTF_16BE
+            || encoding == encoding_rs::REPLACEMENT
+        {
+            None
+        } else if encoding == encoding_rs::X_USER_DEFINED {
+            Some(encoding_rs::WINDOWS_1252)
+        } else {
+            Some(encoding)
+        };
+    }
+    None
+}
 
 /// What a web page gives: the article's text and what identifies it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -478,6 +532,38 @@ pub fn extract_page(html: &str) -> Page {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_declared_encoding_is_found_as_a_browser_finds_it() {
+        let label = |head: &str| declared_encoding(head.as_bytes()).map(|e| e.name());
+        let cases = [
+            ("<meta charset=\"windows-1252\">", Some("windows-1252")),
+            ("<META CHARSET='ISO-8859-1'>", Some("windows-1252")),
+            ("<meta charset=koi8-r>", Some("KOI8-R")),
+            (
+                "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\">",
+                Some("windows-1251"),
+            ),
+            (
+                "<meta name=\"x\" content=\"y\"><meta charset = gbk>",
+                Some("GBK"),
+            ),
+            ("<meta charset=\"x-user-defined\">", Some("windows-1252")),
+            // UTF-8, UTF-16 (read as UTF-8 when declared in ASCII), labels
+            // no browser knows, no declaration, a `charset` outside a meta.
+            ("<meta charset=\"utf-8\">", None),
+            ("<meta charset=\"UTF-16LE\">", None),
+            ("<meta charset=\"klingon\">", None),
+            ("<title>charset=windows-1252</title>", None),
+            ("", None),
+        ];
+        for (head, want) in cases {
+            assert_eq!(label(head), want, "{head}");
+        }
+        // Only the first kilobyte is searched.
+        let late = format!("{}<meta charset=windows-1252>", " ".repeat(PRESCAN_BYTES));
+        assert_eq!(label(&late), None);
+    }
 
     #[test]
     fn main_content_rule_table() {
