@@ -96,6 +96,36 @@ impl Classes {
         self.names.iter().position(|n| n == name)
     }
 
+    /// The class a person typed, as a spreadsheet may have changed it: the
+    /// name itself, else the one class it names regardless of case and of
+    /// spaces or hyphens for underscores (`Convergence`, `western
+    /// pressure`). A spelling that could be two classes is none.
+    pub fn index_typed(&self, typed: &str) -> Option<usize> {
+        if let Some(i) = self.index(typed) {
+            return Some(i);
+        }
+        let fold = |s: &str| -> String {
+            s.trim()
+                .chars()
+                .map(|c| match c {
+                    ' ' | '-' => '_',
+                    c => c.to_ascii_lowercase(),
+                })
+                .collect()
+        };
+        let typed = fold(typed);
+        let mut found = self
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| fold(n) == typed)
+            .map(|(i, _)| i);
+        match (found.next(), found.next()) {
+            (Some(i), None) => Some(i),
+            _ => None,
+        }
+    }
+
     /// The names joined by `, ` for messages.
     pub fn joined(&self) -> String {
         self.names.join(", ")
@@ -399,6 +429,30 @@ mod tests {
         let p = dir.path().join(name);
         std::fs::write(&p, body).unwrap();
         p
+    }
+
+    #[test]
+    fn a_typed_class_is_found_whatever_its_case_and_spacing() {
+        let names = ["convergence", "western_pressure", "other", "Other_thing"];
+        let classes = Classes::new(names.iter().map(|n| n.to_string()).collect()).unwrap();
+        let cases = [
+            ("convergence", Some(0)),
+            ("Convergence", Some(0)),
+            (" CONVERGENCE ", Some(0)),
+            ("western pressure", Some(1)),
+            ("Western-Pressure", Some(1)),
+            ("other", Some(2)),
+            ("other thing", Some(3)),
+            ("convergance", None),
+            ("", None),
+        ];
+        for (typed, want) in cases {
+            assert_eq!(classes.index_typed(typed), want, "{typed:?}");
+        }
+        // Two classes that fold the same: only the exact spelling names one.
+        let twins = Classes::new(vec!["a_b".into(), "A-B".into()]).unwrap();
+        assert_eq!(twins.index_typed("A-B"), Some(1));
+        assert_eq!(twins.index_typed("a b"), None);
     }
 
     #[test]

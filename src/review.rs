@@ -134,13 +134,15 @@ pub fn apply(
             return Ok(());
         }
         report.reviewed += 1;
-        let Some(label) = classes.index(review) else {
+        let Some(label) = classes.index_typed(review) else {
             report.invalid.push(Invalid {
                 line,
                 value: review.to_string(),
             });
             return Ok(());
         };
+        // From here on the class as declared, whatever the case typed.
+        let review = classes.names()[label].as_str();
         let doc_id = unprotect_cell(record.get(cols[0]).unwrap_or("").trim()).to_string();
         let text = unprotect_cell(record.get(cols[1]).unwrap_or("").trim()).to_string();
         if text.is_empty() || doc_id.is_empty() {

@@ -87,7 +87,12 @@ fn corrections_flow_back_into_labels_and_the_next_model() {
         } else {
             "divergence"
         };
-        rows[i][review] = new.to_string();
+        // The first as a spreadsheet's autocorrect may leave it.
+        rows[i][review] = if corrected.is_empty() {
+            format!("{}{} ", new[..1].to_uppercase(), &new[1..])
+        } else {
+            new.to_string()
+        };
         corrected.push((rows[i][4].clone(), new.to_string()));
     }
     // One invalid label, one row confirming an already labelled sentence differently.
@@ -104,7 +109,8 @@ fn corrections_flow_back_into_labels_and_the_next_model() {
     } else {
         "other"
     };
-    rows[known_row][review] = contradicting.into();
+    // Typed in capitals: the label file gets the class as declared.
+    rows[known_row][review] = contradicting.to_uppercase();
     write_csv(&preds, &rows);
 
     let reviewed = labels.join("reviewed.csv");
