@@ -1006,7 +1006,12 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
         Ok(found)
     })?;
     let inputs = &found.inputs;
-    let known = stance::labels::read_texts(&expand_paths(&args.labels)?)?;
+    let known = expand_paths(&args.labels)
+        .and_then(|paths| stance::labels::read_texts(&paths))
+        .with_context(|| {
+            "cannot read the labelled sentences that suggest leaves out (--labels; by default \
+             `labels` in the current folder)"
+        })?;
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let options = ScoreOptions::default();

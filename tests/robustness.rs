@@ -703,6 +703,15 @@ fn suggest_says_how_many_it_listed() {
         "{}",
         stderr(&out)
     );
+    // A labels folder that is not there is named, with the option.
+    let gone = dir.path().join("no-labels");
+    let out = stance(&["suggest", &empty, "--labels", gone.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("(--labels;") && err.contains("no-labels"),
+        "{err}"
+    );
 }
 
 #[cfg(unix)]
