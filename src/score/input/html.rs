@@ -46,8 +46,8 @@ use scraper::{ElementRef, Html, Node};
 const PRESCAN_BYTES: usize = 1024;
 
 /// The encoding a page's `<meta>` tags declare in its first
-/// [`PRESCAN_BYTES`], other than UTF-8 (`None` for UTF-8, a label no
-/// browser knows, or no declaration). A declared UTF-16 is read as UTF-8
+/// [`PRESCAN_BYTES`], other than UTF-8 (`None` for UTF-8 or no
+/// declaration a browser knows). A declared UTF-16 is read as UTF-8
 /// and `x-user-defined` as windows-1252, as browsers do: a page that
 /// declares them in ASCII cannot be either.
 pub fn declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
@@ -73,7 +73,10 @@ pub fn declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
             .iter()
             .position(|b| !(b.is_ascii_alphanumeric() || b"-_.:".contains(b)))
             .unwrap_or(value.len());
-        let encoding = Encoding::for_label(&value[..end])?;
+        // A label no browser knows is passed over, as a browser does.
+        let Some(encoding) = Encoding::for_label(&value[..end]) else {
+            continue;
+        };
         return if encoding == encoding_rs::UTF_8
             || encoding == encoding_rs::UTF_16LE
             || encoding == encoding_rs::UTF_16BE
@@ -554,6 +557,10 @@ mod tests {
             ("<meta charset=\"utf-8\">", None),
             ("<meta charset=\"UTF-16LE\">", None),
             ("<meta charset=\"klingon\">", None),
+            (
+                "<meta charset=klingon><meta charset=koi8-u>",
+                Some("KOI8-U"),
+            ),
             ("<title>charset=windows-1252</title>", None),
             ("", None),
         ];
