@@ -723,9 +723,9 @@ impl<R: Read> Read for QuoteTap<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(out)?;
         let mut bytes = &out[..n];
-        // The csv reader takes a byte-order mark for one, and drops it,
-        // only at the start of the first bytes it reads (a reader's first
-        // read, in whole); elsewhere it is text.
+        // The csv reader drops a byte-order mark only at the start of the
+        // first bytes it is given, which are a reader's first read;
+        // anywhere else the mark is text.
         if !self.started {
             self.started = true;
             bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
@@ -1369,6 +1369,7 @@ mod tests {
         let live = LIVE_TEMPS.lock().unwrap_or_else(|e| e.into_inner());
         assert!(!live.iter().any(|p| p.starts_with(dir.path())));
     }
+
     #[test]
     fn atomic_write_of_a_large_file_keeps_every_byte() {
         // Writes of many sizes, some larger than the write buffer, past

@@ -567,6 +567,28 @@ fn a_sentence_csv_with_a_quote_never_closed_is_told_where() {
     let rows = parse_csv(&stdout(&out));
     assert_eq!(rows.len(), 3);
     assert!(rows[2][4].ends_with("NATO warned China."), "{:?}", rows[2]);
+    // Predictions read back for review are refused instead, naming the
+    // line: the reviews after the stray quote are in its cell.
+    let preds = write(
+        dir.path(),
+        "preds.csv",
+        b"doc_id,text,review\na,Beijing backed Moscow.,\"convergence\nb,NATO warned China.,western_pressure\n",
+    );
+    let labels_out = dir.path().join("reviewed.csv");
+    let out = stance(&[
+        "review",
+        "apply",
+        &preds,
+        "--labels-out",
+        labels_out.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("preds.csv:2: malformed CSV: a quoted field is never closed"),
+        "{err}"
+    );
+    assert!(!labels_out.exists());
 }
 
 #[test]
