@@ -143,6 +143,8 @@ def main(argv):
             F.avg((F.col("label") == c).cast("double")).alias(f"share_{c}"),
             F.avg(f"p_{c}").alias(f"mean_p_{c}"),
         )],
+        # Last, as `stance score --summary` writes it.
+        F.first("source", ignorenulls=True).alias("source"),
     ).orderBy("_order").drop("_order")
     out_predictions = os.path.join(args.output, "predictions")
     out_summary = os.path.join(args.output, "summary")

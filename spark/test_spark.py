@@ -59,10 +59,16 @@ def main():
     docs = [os.path.splitext(os.path.basename(p))[0] for p in seeds]
     if [r["doc_id"] for r in summary] != docs:
         failures.append(f"summary articles {[r['doc_id'] for r in summary]} != {docs}")
+    if summary and list(summary[0])[-1] != "source":
+        failures.append(f"summary columns end with {list(summary[0])[-1]!r}, not 'source' "
+                        "as stance score --summary writes them")
     for r in summary:
         n = sum(1 for w in want if w["doc_id"] == r["doc_id"])
         if int(r["sentences"]) != n:
             failures.append(f"summary {r['doc_id']}: {r['sentences']} sentences, expected {n}")
+        source = next((w["source"] for w in want if w["doc_id"] == r["doc_id"]), "")
+        if r.get("source", "") != source:
+            failures.append(f"summary {r['doc_id']}: source {r.get('source')!r}, expected {source!r}")
     if failures:
         print("\n".join(failures[:20]), file=sys.stderr)
         print(f"test-spark: 0 passed, 1 failed ({len(failures)} differences)")

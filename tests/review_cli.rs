@@ -230,6 +230,25 @@ fn suggest_lists_the_lowest_margin_unlabelled_sentences() {
 }
 
 #[test]
+fn summary_rows_of_one_doc_id_from_two_inputs_name_their_source() {
+    // Regression: two sentence CSVs that both use doc_id `a` gave two
+    // summary rows `a` that nothing told apart.
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("one.csv"), dir.path().join("two.csv"));
+    std::fs::write(&one, "doc_id,text\na,Beijing backed Moscow.\n").unwrap();
+    std::fs::write(&two, "doc_id,text\na,NATO warned China.\n").unwrap();
+    let summary = dir.path().join("summary.csv");
+    let out = stance(&["score", "--summary", p(&summary), p(&one), p(&two)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = parse_csv(&std::fs::read_to_string(&summary).unwrap());
+    let ids_and_sources: Vec<(&str, &str)> = rows[1..]
+        .iter()
+        .map(|r| (r[0].as_str(), r.last().unwrap().as_str()))
+        .collect();
+    assert_eq!(ids_and_sources, [("a", p(&one)), ("a", p(&two))]);
+}
+
+#[test]
 fn summary_and_chart_describe_every_article() {
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("summary.csv");
@@ -269,7 +288,10 @@ fn summary_and_chart_describe_every_article() {
             .map(|&i| r[i].parse::<f64>().unwrap())
             .sum();
         assert!((means - 1.0).abs() < 1e-3);
+        // Last, where each article came from.
+        assert_eq!(r[14], format!("seeds/{}.txt", r[0]));
     }
+    assert_eq!(rows[0][14], "source");
     let svg = std::fs::read_to_string(&chart).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("chart is valid XML");
     let texts: Vec<String> = doc

@@ -105,6 +105,7 @@ impl Article {
         }
         DocSummary {
             doc_id: self.doc_id.clone(),
+            source: self.source.clone(),
             sentences: self.sentences.len(),
             counts: self.counts(n_classes),
             probability_sums,

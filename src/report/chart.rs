@@ -423,12 +423,14 @@ mod tests {
         let articles = vec![
             DocSummary {
                 doc_id: "a & <b>".into(),
+                source: None,
                 sentences: 4,
                 counts: vec![2, 1, 1],
                 probability_sums: vec![2.0, 1.0, 1.0],
             },
             DocSummary {
                 doc_id: "empty".into(),
+                source: None,
                 sentences: 0,
                 counts: vec![0, 0, 0],
                 probability_sums: vec![0.0, 0.0, 0.0],
@@ -500,6 +502,7 @@ mod tests {
     fn summary(id: &str, counts: Vec<usize>) -> DocSummary {
         DocSummary {
             doc_id: id.into(),
+            source: None,
             sentences: counts.iter().sum(),
             probability_sums: counts.iter().map(|&c| c as f64).collect(),
             counts,

@@ -319,6 +319,9 @@ fn digit(d: u64) -> char {
 pub struct DocSummary {
     /// The article.
     pub doc_id: String,
+    /// Where it came from (see [`Document::source`]), which tells apart
+    /// two articles of one doc_id from different inputs.
+    pub source: Option<String>,
     /// Sentences scored.
     pub sentences: usize,
     /// Sentences per predicted class.
@@ -340,6 +343,7 @@ impl DocSummary {
         }
         DocSummary {
             doc_id: doc.doc_id.clone(),
+            source: doc.source.clone(),
             sentences: scored.len(),
             counts,
             probability_sums,
@@ -389,7 +393,8 @@ impl DocSummary {
 }
 
 /// Writes the per-article summary CSV: `doc_id,sentences`, then for each
-/// class `n_<class>`, `share_<class>` and `mean_p_<class>`.
+/// class `n_<class>`, `share_<class>` and `mean_p_<class>`, then `source`
+/// (last, so the columns before keep their places).
 pub fn write_summary(
     classes: &[String],
     summaries: &[DocSummary],
@@ -402,6 +407,7 @@ pub fn write_summary(
         header.push(format!("share_{c}"));
         header.push(format!("mean_p_{c}"));
     }
+    header.push("source".to_string());
     w.write_record(&header)?;
     for s in summaries {
         let mut row = vec![
@@ -415,6 +421,7 @@ pub fn write_summary(
             row.push(format!("{:.4}", shares[c]));
             row.push(format!("{:.4}", means[c]));
         }
+        row.push(protect_cell(s.source.as_deref().unwrap_or("")).into_owned());
         w.write_record(&row)?;
     }
     w.flush()
@@ -495,12 +502,14 @@ mod tests {
     fn parts_add_up_to_the_article() {
         let mut a = DocSummary {
             doc_id: "a".into(),
+            source: Some("a.txt".into()),
             sentences: 2,
             counts: vec![1, 1],
             probability_sums: vec![0.75, 1.25],
         };
         a.absorb(&DocSummary {
             doc_id: "a".into(),
+            source: Some("a.txt".into()),
             sentences: 1,
             counts: vec![0, 1],
             probability_sums: vec![0.5, 0.5],
