@@ -424,13 +424,7 @@ static ALLOCATOR: stance::memory::Recycling = stance::memory::Recycling;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Ctrl-C or SIGTERM: remove the temporary files of the outputs being
-    // written, then end as a signal would (128 + SIGINT). Without the
-    // handler (it cannot be installed) the next run removes them instead.
-    let _ = ctrlc::set_handler(|| {
-        let _held = stance::io::remove_temp_files();
-        std::process::exit(130);
-    });
+    on_interrupt_remove_temp_files();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -441,6 +435,39 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP: removes the temporary files of the outputs
+/// being written, then ends the process by that signal, as if it had not
+/// been caught: a shell sees 130 or 143, a supervisor the signal itself.
+/// Without the handler (it cannot be installed) the next run removes the
+/// files instead.
+#[cfg(unix)]
+fn on_interrupt_remove_temp_files() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("stance-signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                // Held until the process ends: no new temporary file.
+                let _held = stance::io::remove_temp_files();
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            }
+        });
+}
+
+/// Ctrl-C: removes the temporary files of the outputs being written, then
+/// ends with exit code 130.
+#[cfg(not(unix))]
+fn on_interrupt_remove_temp_files() {
+    let _ = ctrlc::set_handler(|| {
+        let _held = stance::io::remove_temp_files();
+        std::process::exit(130);
+    });
 }
 
 /// The error and its causes, each cause added only when the text so far

@@ -739,7 +739,8 @@ fn suggest_says_how_many_it_listed() {
 #[cfg(unix)]
 #[test]
 fn an_interrupted_run_removes_its_temporary_file() {
-    // Regression: Ctrl-C and SIGTERM left `.stance-*.tmp` behind.
+    // Regression: Ctrl-C and SIGTERM left `.stance-*.tmp` behind, and
+    // SIGTERM ended with Ctrl-C's exit code.
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -756,7 +757,7 @@ fn an_interrupted_run_removes_its_temporary_file() {
             })
             .count()
     };
-    for signal in ["-INT", "-TERM"] {
+    for (signal, number) in [("-INT", 2), ("-TERM", 15)] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_stance"))
             .args(["score", "--threads", "1", "--out"])
             .arg(&out_path)
@@ -776,8 +777,17 @@ fn an_interrupted_run_removes_its_temporary_file() {
             .status()
             .unwrap();
         assert!(status.success());
-        let (_, in_time) = wait_with_timeout(child, 60);
+        let (out, in_time) = wait_with_timeout(child, 60);
         assert!(in_time, "{signal}: the run did not end");
+        // Ended by the signal itself, as if not caught (a shell sees
+        // 128 + its number).
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            out.status.signal(),
+            Some(number),
+            "{signal}: {:?}",
+            out.status
+        );
         assert_eq!(temps(), 0, "{signal}: temporary file left behind");
         assert_eq!(
             std::fs::read_to_string(&out_path).unwrap(),
