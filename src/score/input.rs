@@ -396,9 +396,7 @@ pub fn decode(path: &Path, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result
 /// character beyond ASCII is almost never valid UTF-8 by chance.
 pub fn decode_page(path: &Path, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result<String> {
     let declared = match html::declared_encoding(&bytes) {
-        Some(encoding) if !bytes.starts_with(BOM) && std::str::from_utf8(&bytes).is_err() => {
-            encoding
-        }
+        Some(encoding) if !bytes.starts_with(BOM) => encoding,
         _ => return decode(path, bytes, warnings),
     };
     if has_nul(&bytes) {
@@ -406,6 +404,11 @@ pub fn decode_page(path: &Path, bytes: Vec<u8>, warnings: &mut Vec<String>) -> R
             path: path.to_path_buf(),
         });
     }
+    // One validation: valid UTF-8 is the text as it is.
+    let bytes = match String::from_utf8(bytes) {
+        Ok(text) => return Ok(text),
+        Err(e) => e.into_bytes(),
+    };
     let (text, had_errors) = declared.decode_without_bom_handling(&bytes);
     if had_errors {
         let bad = text.matches('\u{FFFD}').count();
