@@ -695,7 +695,9 @@ pub const UNCLOSED_QUOTE: &str = "a quoted field is never closed: the file ends 
 /// to tell at the end whether the file ended inside a quoted field: the csv
 /// parser ends the field there without a word, and a stray `"` then makes
 /// every line after it that one field's text (see [`UNCLOSED_QUOTE`]).
-/// Every CSV reader of the crate reads through one.
+/// Every reader of records through the csv crate reads through one
+/// ([`crate::labels::for_each_record`] takes nothing else); the batches of
+/// a sentence CSV run the same scanner themselves.
 pub struct QuoteTap<R> {
     inner: R,
     scan: RecordEnds,
