@@ -787,8 +787,12 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     } else {
         ("documents", skipped_note(skipped, "input(s)"))
     };
+    let unclosed_note = match summary.unclosed {
+        0 => String::new(),
+        n => format!("; {n} sentence CSV(s) end inside a quoted cell (see the warnings)"),
+    };
     say!(
-        "scored {} sentences in {} {documents} from {} inputs{skipped_note}{}",
+        "scored {} sentences in {} {documents} from {} inputs{skipped_note}{unclosed_note}{}",
         summary.sentences,
         summary.documents,
         summary.inputs,
@@ -803,7 +807,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     // exit, by 0.6% of the instructions of scoring the news corpus.
     std::mem::forget(model);
     Ok(partial_exit(
-        skipped + summary.records_skipped > 0 || nothing,
+        skipped + summary.records_skipped + summary.unclosed > 0 || nothing,
     ))
 }
 

@@ -558,9 +558,14 @@ fn a_sentence_csv_with_a_quote_never_closed_is_told_where() {
     );
     let out = stance(&["score", "--threads", "2", &csv]);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    // Scored, but rows were swallowed: the exit code says so.
+    assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.contains("rows.csv: line 3: a quoted field is never closed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 sentence CSV(s) end inside a quoted cell"),
         "{err}"
     );
     // As the CSV reads: the last cell runs to the end of the file.

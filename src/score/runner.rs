@@ -396,6 +396,10 @@ pub struct Summary {
     pub skipped: usize,
     /// Records (JSONL lines) skipped.
     pub records_skipped: usize,
+    /// Sentence CSVs scored to their end that end inside a quoted cell:
+    /// a stray `"` took every row after it into that cell, so their rows
+    /// need checking (each is named in a warning).
+    pub unclosed: usize,
     /// One entry per scored document, in input order (empty when
     /// [`ScoreOptions::summaries`] is off).
     pub articles: Vec<DocSummary>,
@@ -1070,6 +1074,7 @@ where
                 // with its last batch, as they would be read whole.
                 let mut warnings = Vec::new();
                 if done.last {
+                    summary.unclosed += input_notes.unclosed() as usize;
                     warnings = std::mem::take(&mut input_notes).into_warnings();
                 }
                 warnings.append(&mut done.warnings);

@@ -346,6 +346,11 @@ impl CsvNotes {
         self.unclosed = later.unclosed.or(self.unclosed);
     }
 
+    /// Whether the file ends inside a quoted field.
+    pub(crate) fn unclosed(&self) -> bool {
+        self.unclosed.is_some()
+    }
+
     /// The file's warnings: a quote never closed, invalid UTF-8,
     /// documents read in parts.
     pub(crate) fn into_warnings(self) -> Vec<String> {
