@@ -268,7 +268,10 @@ impl Error {
         }
         let line = err.position().map(|p| p.line()).unwrap_or(0);
         let message = match err.kind() {
-            csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8: {err}"),
+            csv::ErrorKind::Utf8 { err, .. } => format!(
+                "not valid UTF-8 in column {} (save the file as UTF-8)",
+                err.field() + 1
+            ),
             csv::ErrorKind::UnequalLengths {
                 expected_len, len, ..
             } => format!("expected {expected_len} fields, found {len}"),

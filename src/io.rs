@@ -698,11 +698,25 @@ pub const UNCLOSED_QUOTE: &str = "a quoted field is never closed: the file ends 
 /// Every reader of records through the csv crate reads through one
 /// ([`crate::labels::for_each_record`] takes nothing else); the batches of
 /// a sentence CSV run the same scanner themselves.
+///
+/// It also keeps where the blank lines are that the csv parser skips
+/// before a record: the csv crate gives such a record the line of the
+/// first blank line, and [`QuoteTap::record_line`] gives it its own.
 pub struct QuoteTap<R> {
     inner: R,
     scan: RecordEnds,
     /// Whether anything was read yet.
     started: bool,
+    /// Bytes scanned, as the csv reader counts them (a byte-order mark
+    /// included).
+    offset: u64,
+    /// Whether a record (the header, for most readers) has started.
+    any_record: bool,
+    /// The blank lines being scanned: where they start and how many.
+    blank: Option<(u64, u64)>,
+    /// Runs of blank lines with a record after them, in file order, not
+    /// yet asked about: the byte each starts at and its line count.
+    skipped: std::collections::VecDeque<(u64, u64)>,
 }
 
 impl<R> QuoteTap<R> {
@@ -712,12 +726,93 @@ impl<R> QuoteTap<R> {
             inner,
             scan: RecordEnds::Between,
             started: false,
+            offset: 0,
+            any_record: false,
+            blank: None,
+            skipped: std::collections::VecDeque::new(),
         }
     }
 
     /// Whether the bytes read so far end inside a quoted field.
     pub fn unclosed(&self) -> bool {
         self.scan == RecordEnds::InQuotes
+    }
+
+    /// The line a record starts on, from the position the csv crate gives
+    /// it (or an error in it), which is where the reader started looking
+    /// for it: at the first of any blank lines before it. Asked record by
+    /// record, in file order: the blank lines before `position` are
+    /// forgotten.
+    pub fn record_line(&mut self, position: &csv::Position) -> u64 {
+        while let Some(&(start, lines)) = self.skipped.front() {
+            if start > position.byte() {
+                break;
+            }
+            self.skipped.pop_front();
+            if start == position.byte() {
+                return position.line() + lines;
+            }
+        }
+        position.line()
+    }
+
+    /// [`Error::csv`] for an error of the csv reader reading through this
+    /// tap: malformed CSV is told at the line of the record the parser
+    /// stopped in (see [`QuoteTap::record_line`]).
+    pub fn csv_error(&mut self, path: impl Into<PathBuf>, err: &csv::Error) -> Error {
+        match (Error::csv(path, err), err.position()) {
+            (
+                Error::Csv {
+                    path,
+                    line: _,
+                    message,
+                },
+                Some(position),
+            ) => Error::Csv {
+                path,
+                line: self.record_line(position),
+                message,
+            },
+            (other, _) => other,
+        }
+    }
+
+    /// Follows the records through `bytes`, which come after the bytes
+    /// scanned before, counting lines and noting the blank ones.
+    fn scan(&mut self, bytes: &[u8]) {
+        let mut at = 0;
+        while at < bytes.len() {
+            if self.scan == RecordEnds::Between {
+                let rest = &bytes[at..];
+                let blank = rest
+                    .iter()
+                    .position(|&b| !matches!(b, b'\n' | b'\r'))
+                    .unwrap_or(rest.len());
+                let lines = memchr::memchr_iter(b'\n', &rest[..blank]).count() as u64;
+                if blank > 0 {
+                    // The csv reader puts its first record at byte 0, a
+                    // byte-order mark and blank lines before it or not.
+                    let start = if self.any_record {
+                        self.offset + at as u64
+                    } else {
+                        0
+                    };
+                    self.blank.get_or_insert((start, 0)).1 += lines;
+                }
+                at += blank;
+                if at == bytes.len() {
+                    break;
+                }
+                // A record starts here.
+                self.any_record = true;
+                if let Some(run) = self.blank.take().filter(|&(_, lines)| lines > 0) {
+                    self.skipped.push_back(run);
+                }
+            }
+            let rest = &bytes[at..];
+            at += self.scan.next_end(rest).unwrap_or(rest.len());
+        }
+        self.offset += bytes.len() as u64;
     }
 }
 
@@ -730,12 +825,12 @@ impl<R: Read> Read for QuoteTap<R> {
         // anywhere else the mark is text.
         if !self.started {
             self.started = true;
-            bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+            if let Some(rest) = bytes.strip_prefix(BOM) {
+                bytes = rest;
+                self.offset += BOM.len() as u64;
+            }
         }
-        let mut at = 0;
-        while let Some(k) = self.scan.next_end(&bytes[at..]) {
-            at += k;
-        }
+        self.scan(bytes);
         Ok(n)
     }
 }
@@ -1283,6 +1378,63 @@ mod tests {
         live.iter().any(|p| p == path)
     }
 
+    /// `step` bytes a read.
+    struct Steps<'a>(&'a [u8], usize);
+
+    impl Read for Steps<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(self.0.len()).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_quote_tap_gives_records_after_blank_lines_their_own_line() {
+        // The csv crate gives such a record the line of the first blank.
+        let mut rng = crate::testutil::Rng(0x6a09_e667_f3bc_c908);
+        for _ in 0..3_000 {
+            let bytes = crate::testutil::csv_numbered_by_line(&mut rng);
+            for step in [1, 3, 64, 8192] {
+                if step < BOM.len() && bytes.starts_with(BOM) {
+                    continue; // then the mark is text, to the csv reader too
+                }
+                let tap = QuoteTap::new(CrlfToLf::new(Steps(&bytes, step)));
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(tap);
+                let mut record = csv::ByteRecord::new();
+                while reader.read_byte_record(&mut record).unwrap() {
+                    let position = record.position().unwrap().clone();
+                    let line = reader.get_mut().record_line(&position);
+                    assert_eq!(
+                        line.to_string().as_bytes(),
+                        &record[0],
+                        "{:?}, read {step} at a time",
+                        String::from_utf8_lossy(&bytes)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_quote_tap_tells_malformed_csv_at_the_line_of_its_record() {
+        // After blank lines, the csv crate gives the first blank's line;
+        // through a tap, the record's own.
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(QuoteTap::new("a,b\n\n\nc\n".as_bytes()));
+        let mut record = csv::StringRecord::new();
+        assert!(reader.read_record(&mut record).unwrap());
+        let err = reader.read_record(&mut record).unwrap_err();
+        assert_eq!(err.position().map(|p| p.line()), Some(2));
+        let shown = reader.get_mut().csv_error("x.csv", &err).to_string();
+        assert_eq!(shown, "x.csv:4: malformed CSV: expected 2 fields, found 1");
+    }
+
     #[test]
     fn a_quote_tap_tells_a_file_that_ends_inside_quotes() {
         let cases: &[(&[u8], bool)] = &[
@@ -1296,16 +1448,6 @@ mod tests {
             (b"\xEF\xBB\"a\nb", false),
             (b"\xEF\"a\nb", false),
         ];
-        /// `step` bytes a read.
-        struct Steps<'a>(&'a [u8], usize);
-        impl Read for Steps<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                let n = self.1.min(self.0.len()).min(buf.len());
-                buf[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
         for &(bytes, unclosed) in cases {
             for step in [1, 2, 3, 64] {
                 let mut tap = QuoteTap::new(Steps(bytes, step));

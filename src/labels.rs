@@ -317,11 +317,14 @@ pub fn for_each_record<R: std::io::Read>(
                 };
             }
             Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
+                let line = match record.position() {
+                    Some(p) => reader.get_mut().record_line(p),
+                    None => 0,
+                };
                 last = Some(line);
                 f(&record, line)?;
             }
-            Err(e) => return Err(Error::csv(path, &e)),
+            Err(e) => return Err(reader.get_mut().csv_error(path, &e)),
         }
     }
 }

@@ -77,3 +77,42 @@ pub(crate) fn make_fifo(path: &std::path::Path) {
         .unwrap();
     assert!(status.success(), "mkfifo {}", path.display());
 }
+
+/// A CSV without a header whose records start with the line they start
+/// on, as an editor numbers lines: blank lines before and between them,
+/// LF or CRLF line ends, quoted cells over several lines, a byte-order
+/// mark or not; the last record ends with a line end or not.
+pub(crate) fn csv_numbered_by_line(rng: &mut Rng) -> Vec<u8> {
+    let (mut out, mut line) = (Vec::new(), 1);
+    if rng.below(4) == 0 {
+        out.extend_from_slice(b"\xEF\xBB\xBF");
+    }
+    for _ in 0..rng.below(8) {
+        let ends: [&[u8]; 2] = [b"\n", b"\r\n"];
+        let end = *rng.pick(&ends);
+        for _ in 0..rng.below(4) {
+            out.extend_from_slice(end);
+            line += 1;
+        }
+        let cells: [&[u8]; 6] = [
+            b"a b",
+            b"\"a, b\"",
+            b"\"said \"\"no\"\"\"",
+            b"\"two\nlines\"",
+            b"\"three\r\nlines\n\"",
+            b"",
+        ];
+        let cell = *rng.pick(&cells);
+        out.extend_from_slice(format!("{line},").as_bytes());
+        out.extend_from_slice(cell);
+        line += cell.iter().filter(|&&b| b == b'\n').count();
+        out.extend_from_slice(end);
+        line += 1;
+    }
+    if out.ends_with(b"\n") && rng.below(3) == 0 {
+        while out.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+            out.pop();
+        }
+    }
+    out
+}

@@ -147,9 +147,29 @@ fn label_file_problems_are_errors_with_file_and_line() {
             "doc_id,text,label,note\nd,A.,other,\"headline\ne,B.,convergence,\n",
             ":2: malformed CSV: a quoted field is never closed",
         ),
+        // Blank lines before a record: the line is the record's own, not
+        // that of the first blank line (as the csv crate gives it).
+        (
+            "doc_id,text,label\nd,A.,other\n\n\n\ne,B.,Other\n",
+            ":6: unknown label `Other`",
+        ),
+        (
+            "doc_id,text,label\r\nd,\"A,\r\nb.\",other\r\n\r\ne,B.,Other\r\n",
+            ":5: unknown label `Other`",
+        ),
+        (
+            "doc_id,text,label,note\nd,A.,other,\n\n\ne,B.,other,\"headline\nf,C.,convergence,\n",
+            ":5: malformed CSV: a quoted field is never closed",
+        ),
     ];
-    for (i, (body, want)) in cases.iter().enumerate() {
-        let labels = write(d, &format!("l{i}.csv"), body.as_bytes());
+    let utf8 = b"doc_id,text,label\nd,A.,other\n\n\ne,B \xff.,other\n";
+    let cases = cases
+        .iter()
+        .map(|&(body, want)| (body.as_bytes(), want))
+        .chain([(&utf8[..], ":5: malformed CSV: not valid UTF-8 in column 2")]);
+    for (i, (bytes, want)) in cases.enumerate() {
+        let labels = write(d, &format!("l{i}.csv"), bytes);
+        let body = String::from_utf8_lossy(bytes);
         let model = d.join(format!("m{i}.json"));
         let out = stance(&[
             "train",
@@ -544,6 +564,26 @@ fn a_sentence_csv_with_a_stray_byte_is_scored_with_one_warning() {
     let rows = parse_csv(&stdout(&out));
     assert_eq!(rows.len(), 4);
     assert_eq!(rows[2][4], "It\u{FFFD}s a deal.");
+}
+
+#[test]
+fn lines_told_of_a_sentence_csv_count_its_blank_lines() {
+    // Regression: a row after blank lines was told by the line of the
+    // first blank one.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "rows.csv",
+        b"doc_id,text\r\na,Beijing backed Moscow.\r\n\r\n\r\nb,NATO \xff warned China.\r\n",
+    );
+    for threads in ["1", "2"] {
+        let out = stance(&["score", "--threads", threads, &csv]);
+        let err = stderr(&out);
+        assert!(
+            err.contains("rows.csv: not valid UTF-8 in 1 row(s), from line 5"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

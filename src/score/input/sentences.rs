@@ -436,10 +436,13 @@ impl SentenceCsv {
                 }
                 Err(e) => {
                     self.done = true;
-                    return Err(Error::csv(&self.columns.path, &e));
+                    return Err(self.reader.get_mut().csv_error(&self.columns.path, &e));
                 }
             }
-            let line = self.record.position().map_or(0, |p| p.line());
+            let line = match self.record.position() {
+                Some(p) => self.reader.get_mut().record_line(p),
+                None => 0,
+            };
             self.last_line = Some(line);
             let record = &self.record;
             let row = self.columns.row(|i| record.get(i));
@@ -526,9 +529,21 @@ impl Records {
         records
     }
 
-    /// The line the next record starts on (where the last one ended).
+    /// The line where the last record ended.
+    #[cfg(test)]
     fn line(&self) -> u64 {
         self.core.line()
+    }
+
+    /// The line the record at the start of `input` (the bytes after the
+    /// last one parsed) starts on: after the blank lines before it, which
+    /// the parser skips.
+    fn start_line(&self, input: &[u8]) -> u64 {
+        let blank = input
+            .iter()
+            .position(|&b| !matches!(b, b'\n' | b'\r'))
+            .unwrap_or(input.len());
+        self.core.line() + memchr::memchr_iter(b'\n', &input[..blank]).count() as u64
     }
 
     fn set_line(&mut self, line: u64) {
@@ -733,7 +748,7 @@ impl Iterator for CsvDocuments {
             gatherer,
         } = self;
         while *at < rows.bytes.len() {
-            let line = records.line();
+            let line = records.start_line(&rows.bytes[*at..]);
             let Some(n) = records.parse(&rows.bytes[*at..], rows.at_end) else {
                 *at = rows.bytes.len();
                 break;
@@ -1078,7 +1093,7 @@ impl CsvBatches {
         records.set_line(raw.line);
         let mut at = 0;
         while at < end {
-            let line = records.line();
+            let line = records.start_line(raw.bytes(at, end));
             let Some(n) = records.parse(raw.bytes(at, end), raw.at_end(end)) else {
                 break;
             };
@@ -1103,7 +1118,7 @@ impl CsvBatches {
                     end: failed,
                 };
             };
-            let line = records.line();
+            let line = records.start_line(raw.bytes(0, end));
             records.parse(raw.bytes(0, end), raw.at_end(end));
             let row = columns.row(|i| records.field(i));
             let text = row.text();
@@ -1187,6 +1202,32 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(&bytes)
             );
+        }
+    }
+
+    #[test]
+    fn records_after_blank_lines_start_on_their_own_line() {
+        let mut rng = Rng(0xbb67_ae85_84ca_a73b);
+        for _ in 0..3_000 {
+            let bytes = crate::testutil::csv_numbered_by_line(&mut rng);
+            if bytes.starts_with(BOM) {
+                continue; // only a header follows a mark, and has no line told
+            }
+            let mut records = Records::at_file_start();
+            let mut at = 0;
+            loop {
+                let line = records.start_line(&bytes[at..]);
+                let Some(n) = records.parse(&bytes[at..], true) else {
+                    break;
+                };
+                assert_eq!(
+                    records.field(0).unwrap(),
+                    line.to_string().as_bytes(),
+                    "{:?}",
+                    String::from_utf8_lossy(&bytes)
+                );
+                at += n;
+            }
         }
     }
 
