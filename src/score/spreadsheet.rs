@@ -511,7 +511,8 @@ mod tests {
     fn a_workbook_reads_back_as_its_csv_in_pieces_of_any_size() {
         let csv = "doc_id,sentence_id,start,end,text,label,confidence,p_a,p_b,evidence,review\n\
                    '=d,1,0,9,\"Hi, “you”\nthere\",b,0.700000,0.300000,0.700000,x (+0.100),\n\
-                   e,2,,,李克強,a,0.512345,0.512345,0.487655,,a\n";
+                   e,2,,,李克強,a,0.512345,0.512345,0.487655,,a\n\
+                   f,3,,,\"tab\there\u{b}vt \u{1}soh _x000B_ kept\",a,0.5,0.5,0.5,,\n";
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.xlsx");
         let classes = ["a".to_string(), "b".to_string()];
@@ -539,6 +540,7 @@ mod tests {
                 "doc_id|sentence_id|start|end|text|label|confidence|p_a|p_b|evidence|review",
                 "2: '=d|1|0|9|Hi, “you”\nthere|b|0.7|0.3|0.7|x (+0.100)|",
                 "3: e|2|||李克強|a|0.512345|0.512345|0.487655||a",
+                "4: f|3|||tab\there\u{b}vt \u{1}soh _x000B_ kept|a|0.5|0.5|0.5||",
             ]
         );
     }
