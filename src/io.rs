@@ -691,6 +691,25 @@ pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// field and was never closed made every line after it that field's text.
 pub const UNCLOSED_QUOTE: &str = "a quoted field is never closed: the file ends inside it, so every line after it was read as its text (look for a stray `\"` there)";
 
+/// The csv crate's reader over `inner` as every CSV of the project is read:
+/// CRLF as LF (so that lines count as an editor counts them), through a
+/// [`QuoteTap`]; `flexible` lets a row have more or fewer fields than the
+/// header.
+pub fn csv_reader<R: Read>(inner: R, flexible: bool) -> csv::Reader<QuoteTap<CrlfToLf<R>>> {
+    csv::ReaderBuilder::new()
+        .flexible(flexible)
+        .from_reader(QuoteTap::new(CrlfToLf::new(inner)))
+}
+
+/// The CSV file `path` opened with [`csv_reader`].
+pub fn open_csv(
+    path: &Path,
+    flexible: bool,
+) -> Result<csv::Reader<QuoteTap<CrlfToLf<std::fs::File>>>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok(csv_reader(file, flexible))
+}
+
 /// Reads through `inner`, following the records as [`RecordEnds`] does,
 /// to tell at the end whether the file ended inside a quoted field: the csv
 /// parser ends the field there without a word, and a stray `"` then makes

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::io::{unprotect_cell, CrlfToLf, QuoteTap, UNCLOSED_QUOTE};
+use crate::io::{open_csv, unprotect_cell, QuoteTap, UNCLOSED_QUOTE};
 
 /// The ordered list of class names, declared once (by default in
 /// `labels/classes.txt`) and carried through training, scoring and reports.
@@ -266,10 +266,7 @@ pub fn read_labels(paths: &[PathBuf], classes: &Classes) -> Result<LabelSet> {
 pub fn read_texts(paths: &[PathBuf]) -> Result<std::collections::HashSet<String>> {
     let mut texts = std::collections::HashSet::new();
     for path in paths {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(QuoteTap::new(CrlfToLf::new(file)));
+        let mut reader = open_csv(path, true)?;
         let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
         let col = column_indices(path, &header, &["text"])?[0];
         for_each_record(path, &mut reader, |record, _| {
@@ -365,10 +362,7 @@ pub fn column_indices(
 }
 
 fn read_file(path: &Path, classes: &Classes) -> Result<Vec<LabeledRow>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(QuoteTap::new(CrlfToLf::new(file)));
+    let mut reader = open_csv(path, false)?;
     let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
     if header.is_empty() || header.iter().all(|h| h.trim().is_empty()) {
         return Err(Error::MissingColumn {

@@ -27,7 +27,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::io::{
-    has_nul, open_input, read_input, too_large, ArticleFormat, Capped, CrlfToLf, Input, QuoteTap,
+    has_nul, open_csv, open_input, read_input, too_large, ArticleFormat, Capped, Input,
     MAX_ARTICLE_BYTES,
 };
 use crate::labels::{column_indices, for_each_record};
@@ -468,8 +468,7 @@ pub fn load_article(input: &Input) -> Result<Loaded> {
 /// Reads a CSV with one whole article per row in its `text` column (as the
 /// benchmark corpora are), in file order; empty texts are left out.
 pub fn load_article_csv(path: &Path) -> Result<Vec<String>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new().from_reader(QuoteTap::new(CrlfToLf::new(file)));
+    let mut reader = open_csv(path, false)?;
     let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
     let text_col = column_indices(path, &header, &["text"])?[0];
     let mut articles = Vec::new();

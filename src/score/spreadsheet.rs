@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use rust_xlsxwriter::{DataValidation, Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
 use crate::error::{Error, Result};
-use crate::io::{atomic_write, guard_raw_cell, unprotect_cell, CrlfToLf, QuoteTap, BOM};
+use crate::io::{atomic_write, guard_raw_cell, open_csv, unprotect_cell, CrlfToLf, QuoteTap, BOM};
 
 /// The most rows a worksheet holds (Excel's limit), the header included.
 pub const MAX_SHEET_ROWS: u32 = 1_048_576;
@@ -419,10 +419,7 @@ impl PredictionRows {
             let (header, rows) = read_sheet(path)?;
             Source::Sheet { header, rows }
         } else {
-            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            Source::Csv(Box::new(csv::Reader::from_reader(QuoteTap::new(
-                CrlfToLf::new(file),
-            ))))
+            Source::Csv(Box::new(open_csv(path, false)?))
         };
         Ok(PredictionRows {
             path: path.to_path_buf(),

@@ -40,7 +40,8 @@ use memchr::{memchr, memchr3};
 use super::{clean_date, doc_id_of, non_empty, Document, BOM};
 use crate::error::{Error, Result};
 use crate::io::{
-    open_input, unprotect_cell, CrlfToLf, QuoteTap, RecordEnds, MAX_ARTICLE_BYTES, UNCLOSED_QUOTE,
+    csv_reader, open_input, unprotect_cell, CrlfToLf, QuoteTap, RecordEnds, MAX_ARTICLE_BYTES,
+    UNCLOSED_QUOTE,
 };
 use crate::labels::column_indices;
 use crate::segment::Span;
@@ -405,9 +406,7 @@ impl SentenceCsv {
 
     /// Reads the CSV `path` from `file`.
     fn from_reader(path: &Path, file: Box<dyn Read + Send>) -> Result<SentenceCsv> {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(QuoteTap::new(CrlfToLf::new(file)));
+        let mut reader = csv_reader(file, true);
         let header = reader.byte_headers().map_err(|e| Error::csv(path, &e))?;
         let columns = Columns::new(path, header.iter())?;
         Ok(SentenceCsv {
