@@ -710,6 +710,18 @@ pub fn open_csv(
     Ok(csv_reader(file, flexible))
 }
 
+/// The header row of a CSV read through a [`QuoteTap`] (see
+/// [`csv_reader`]); a malformed one is told at its line.
+pub fn csv_headers<R: Read>(
+    path: &Path,
+    reader: &mut csv::Reader<QuoteTap<R>>,
+) -> Result<csv::StringRecord> {
+    match reader.headers() {
+        Ok(header) => Ok(header.clone()),
+        Err(e) => Err(reader.get_mut().csv_error(path, &e)),
+    }
+}
+
 /// Reads through `inner`, following the records as [`RecordEnds`] does,
 /// to tell at the end whether the file ended inside a quoted field: the csv
 /// parser ends the field there without a word, and a stray `"` then makes

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::io::{open_csv, unprotect_cell, QuoteTap, UNCLOSED_QUOTE};
+use crate::io::{csv_headers, open_csv, unprotect_cell, QuoteTap, UNCLOSED_QUOTE};
 
 /// The ordered list of class names, declared once (by default in
 /// `labels/classes.txt`) and carried through training, scoring and reports.
@@ -267,7 +267,7 @@ pub fn read_texts(paths: &[PathBuf]) -> Result<std::collections::HashSet<String>
     let mut texts = std::collections::HashSet::new();
     for path in paths {
         let mut reader = open_csv(path, true)?;
-        let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
+        let header = csv_headers(path, &mut reader)?;
         let col = column_indices(path, &header, &["text"])?[0];
         for_each_record(path, &mut reader, |record, _| {
             if let Some(t) = record.get(col) {
@@ -363,7 +363,7 @@ pub fn column_indices(
 
 fn read_file(path: &Path, classes: &Classes) -> Result<Vec<LabeledRow>> {
     let mut reader = open_csv(path, false)?;
-    let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
+    let header = csv_headers(path, &mut reader)?;
     if header.is_empty() || header.iter().all(|h| h.trim().is_empty()) {
         return Err(Error::MissingColumn {
             path: path.to_path_buf(),

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::io::{
-    atomic_write, check_writable_target, guard_raw_cell, lock_folders, open_csv, protect_cell,
-    unprotect_cell, Input,
+    atomic_write, check_writable_target, csv_headers, guard_raw_cell, lock_folders, open_csv,
+    protect_cell, unprotect_cell, Input,
 };
 use crate::labels::{column_indices, for_each_record, read_labels, Classes};
 use crate::model::Model;
@@ -218,7 +218,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Cells that would run as spreadsheet formulas are written guarded.
 fn rewrite_labels(path: &Path, replace: &HashMap<String, String>) -> Result<()> {
     let mut reader = open_csv(path, false)?;
-    let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
+    let header = csv_headers(path, &mut reader)?;
     let cols = column_indices(path, &header, &["text", "label"])?;
     let mut rows = Vec::new();
     let mut changed = false;

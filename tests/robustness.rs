@@ -166,7 +166,13 @@ fn label_file_problems_are_errors_with_file_and_line() {
     let cases = cases
         .iter()
         .map(|&(body, want)| (body.as_bytes(), want))
-        .chain([(&utf8[..], ":5: malformed CSV: not valid UTF-8 in column 2")]);
+        .chain([
+            (&utf8[..], ":5: malformed CSV: not valid UTF-8 in column 2"),
+            (
+                b"\n\ndoc_id,te\xffxt,label\nd,A.,other\n",
+                ":3: malformed CSV: not valid UTF-8 in column 2",
+            ),
+        ]);
     for (i, (bytes, want)) in cases.enumerate() {
         let labels = write(d, &format!("l{i}.csv"), bytes);
         let body = String::from_utf8_lossy(bytes);

@@ -27,8 +27,8 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::io::{
-    has_nul, open_csv, open_input, read_input, too_large, ArticleFormat, Capped, Input,
-    MAX_ARTICLE_BYTES,
+    csv_headers, has_nul, open_csv, open_input, read_input, too_large, ArticleFormat, Capped,
+    Input, MAX_ARTICLE_BYTES,
 };
 use crate::labels::{column_indices, for_each_record};
 use crate::segment::{segment, Span};
@@ -469,7 +469,7 @@ pub fn load_article(input: &Input) -> Result<Loaded> {
 /// benchmark corpora are), in file order; empty texts are left out.
 pub fn load_article_csv(path: &Path) -> Result<Vec<String>> {
     let mut reader = open_csv(path, false)?;
-    let header = reader.headers().map_err(|e| Error::csv(path, &e))?.clone();
+    let header = csv_headers(path, &mut reader)?;
     let text_col = column_indices(path, &header, &["text"])?[0];
     let mut articles = Vec::new();
     for_each_record(path, &mut reader, |record, _| {

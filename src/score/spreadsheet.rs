@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 use rust_xlsxwriter::{DataValidation, Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
 use crate::error::{Error, Result};
-use crate::io::{atomic_write, guard_raw_cell, open_csv, unprotect_cell, CrlfToLf, QuoteTap, BOM};
+use crate::io::{
+    atomic_write, csv_headers, guard_raw_cell, open_csv, unprotect_cell, CrlfToLf, QuoteTap, BOM,
+};
 
 /// The most rows a worksheet holds (Excel's limit), the header included.
 pub const MAX_SHEET_ROWS: u32 = 1_048_576;
@@ -430,10 +432,7 @@ impl PredictionRows {
     /// The header row.
     pub fn header(&mut self) -> Result<csv::StringRecord> {
         match &mut self.source {
-            Source::Csv(reader) => Ok(reader
-                .headers()
-                .map_err(|e| Error::csv(&self.path, &e))?
-                .clone()),
+            Source::Csv(reader) => csv_headers(&self.path, reader),
             Source::Sheet { header, .. } => Ok(header.clone()),
         }
     }

@@ -407,8 +407,10 @@ impl SentenceCsv {
     /// Reads the CSV `path` from `file`.
     fn from_reader(path: &Path, file: Box<dyn Read + Send>) -> Result<SentenceCsv> {
         let mut reader = csv_reader(file, true);
-        let header = reader.byte_headers().map_err(|e| Error::csv(path, &e))?;
-        let columns = Columns::new(path, header.iter())?;
+        let columns = match reader.byte_headers() {
+            Ok(header) => Columns::new(path, header.iter())?,
+            Err(e) => return Err(reader.get_mut().csv_error(path, &e)),
+        };
         Ok(SentenceCsv {
             reader,
             columns,
