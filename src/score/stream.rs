@@ -31,7 +31,6 @@ use std::path::{Path, PathBuf};
 
 use super::input::{repaired_warning, Document, BOM};
 use crate::error::{Error, Result};
-use crate::features::SparseVec;
 use crate::io::{has_nul, ArticleFormat, Input};
 use crate::model::Model;
 use crate::segment::{Segmenter, Settled};
@@ -315,11 +314,10 @@ fn article_actors(path: &Path, chunk: usize, model: &Model, readers: usize) -> R
     let mut mask = 0;
     if let Some(gate) = model.gate() {
         let mut transformer = model.featurizer().transformer();
-        let mut x = SparseVec::default();
         'read: while let Some(settled) = pieces.next()? {
             for span in &settled.spans {
-                transformer.transform(span.text(&settled.text), &mut x);
-                mask |= transformer.actor_mask();
+                // The actors only, without the vector's work.
+                mask |= transformer.actors(span.text(&settled.text));
                 if !gate.is_off_topic(mask) {
                     break 'read;
                 }
