@@ -138,7 +138,10 @@ struct Pieces {
     segmenter: Segmenter,
     /// Reused read buffer.
     buf: Vec<u8>,
-    /// The end of the file was read.
+    /// Bytes left to read when only a share of the file is read (see
+    /// [`Pieces::open_share`]); `None` to its end.
+    left: Option<u64>,
+    /// The end of the file (or of the share) was read.
     end: bool,
     /// The last sentences were handed out.
     finished: bool,
@@ -156,20 +159,42 @@ impl Pieces {
             repair: Repair::default(),
             segmenter: Segmenter::new(),
             buf: Vec::new(),
+            left: None,
             end: false,
             finished: false,
         })
     }
 
+    /// Reads the share of `path` from byte `start` (a line start, past any
+    /// byte-order mark, or 0) to `end` (`None`: to the end of the file).
+    fn open_share(path: &Path, start: u64, end: Option<u64>, chunk: usize) -> Result<Pieces> {
+        use std::io::{Seek, SeekFrom};
+        let mut pieces = Pieces::open(path, chunk)?;
+        if start > 0 {
+            pieces
+                .file
+                .seek(SeekFrom::Start(start))
+                .map_err(|e| Error::io(path, e))?;
+            pieces.bom = Some(0);
+        }
+        pieces.left = end.map(|end| end - start);
+        Ok(pieces)
+    }
+
     /// Reads the next `n` bytes into `buf` (fewer only at the end of the
     /// file); a NUL byte is [`Error::Binary`].
     fn read(&mut self, n: usize) -> Result<()> {
+        let n = self.left.map_or(n, |left| n.min(left as usize));
         self.buf.clear();
         (&mut self.file)
             .take(n as u64)
             .read_to_end(&mut self.buf)
             .map_err(|e| Error::io(&self.path, e))?;
         self.end = self.buf.len() < n;
+        if let Some(left) = &mut self.left {
+            *left -= self.buf.len() as u64;
+            self.end |= *left == 0;
+        }
         if has_nul(&self.buf) {
             return Err(Error::Binary {
                 path: self.path.clone(),
@@ -307,25 +332,112 @@ const REST_READ: usize = 64 << 10;
 /// The actor groups the article file `path` names, as far as the model's
 /// off-topic gate needs to know: once a sentence names one of the gate's
 /// groups the gate is open, and the rest of the file is only checked for
-/// NUL bytes (by `readers` threads, see [`Pieces::check_rest`]). Without a
-/// gate, no sentence is analysed.
+/// NUL bytes. Without a gate, no sentence is analysed. `readers` threads
+/// share the reading: with a gate, each looks through a share of whole
+/// lines ([`line_shares`]) until one of them finds the gate open;
+/// otherwise they share the NUL check ([`Pieces::check_rest`]).
 fn article_actors(path: &Path, chunk: usize, model: &Model, readers: usize) -> Result<u32> {
-    let mut pieces = Pieces::open(path, chunk)?;
-    let mut mask = 0;
-    if let Some(gate) = model.gate() {
+    let Some(gate) = model.gate() else {
+        let mut pieces = Pieces::open(path, chunk)?;
+        pieces.check_rest(readers)?;
+        return Ok(0);
+    };
+    let shares = line_shares(path, readers)?;
+    let open = std::sync::atomic::AtomicBool::new(false);
+    // The actors of one share, as far as the look goes; then the rest of
+    // the share is checked for NUL bytes. Read alone, the file is one
+    // share, and its rest is checked by `readers` threads.
+    let look = |start: u64, end: Option<u64>| -> Result<u32> {
+        use std::sync::atomic::Ordering;
+        let mut pieces = Pieces::open_share(path, start, end, chunk)?;
         let mut transformer = model.featurizer().transformer();
-        'read: while let Some(settled) = pieces.next()? {
+        let mut mask = 0;
+        'read: while !open.load(Ordering::Relaxed) {
+            let Some(settled) = pieces.next()? else { break };
             for span in &settled.spans {
                 // The actors only, without the vector's work.
                 mask |= transformer.actors(span.text(&settled.text));
                 if !gate.is_off_topic(mask) {
+                    open.store(true, Ordering::Relaxed);
                     break 'read;
                 }
             }
         }
+        pieces.check_rest(if shares.len() > 2 { 1 } else { readers })?;
+        Ok(mask)
+    };
+    let ends = |k: usize| (shares[k], (k + 2 < shares.len()).then(|| shares[k + 1]));
+    let results: Vec<Result<u32>> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..shares.len() - 1)
+            .map(|k| {
+                let (start, end) = ends(k);
+                let spawned = std::thread::Builder::new()
+                    .name("stance-look".into())
+                    .spawn_scoped(scope, move || look(start, end));
+                (k, spawned)
+            })
+            .collect();
+        let (start, end) = ends(0);
+        let mut results = vec![look(start, end)];
+        for (k, spawned) in helpers {
+            results.push(match spawned {
+                Ok(helper) => helper
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No thread to spare: looked through here instead.
+                Err(_) => {
+                    let (start, end) = ends(k);
+                    look(start, end)
+                }
+            });
+        }
+        results
+    });
+    // In file order: the first share with a problem names it.
+    let mut mask = 0;
+    for result in results {
+        mask |= result?;
     }
-    pieces.check_rest(readers)?;
     Ok(mask)
+}
+
+/// Where `readers` threads' shares of the article file `path` start, and
+/// its size at the end: `[0, …, size]`. Each share but the first starts
+/// just after a line end, so the sentences of a share are those the whole
+/// file has there (a sentence never crosses a line break). A share is at
+/// least [`CHECK_READ`] bytes, and a file with no line end past the first
+/// share's is one share.
+fn line_shares(path: &Path, readers: usize) -> Result<Vec<u64>> {
+    let io = |e| Error::io(path, e);
+    let mut file = File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let readers = readers.min((size / CHECK_READ as u64) as usize).max(1);
+    let mut starts = vec![0];
+    let mut block = vec![0u8; 64 << 10];
+    for k in 1..readers as u64 {
+        let from = (size * k / readers as u64).max(starts[starts.len() - 1]);
+        // The first line end at or after `from`, read a block at a time.
+        let mut at = from;
+        let cut = loop {
+            use std::io::{Seek, SeekFrom};
+            file.seek(SeekFrom::Start(at)).map_err(io)?;
+            let n = file.read(&mut block).map_err(io)?;
+            if n == 0 {
+                break None;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &block[..n]) {
+                break Some(at + i as u64 + 1);
+            }
+            at += n as u64;
+        };
+        match cut {
+            Some(cut) if cut < size && cut > starts[starts.len() - 1] => starts.push(cut),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    starts.push(size);
+    Ok(starts)
 }
 
 /// An article file handed out in parts (see the module docs).
@@ -569,6 +681,75 @@ mod tests {
                         "NUL at {at}, {readers} readers: {checked:?}"
                     ),
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn shares_of_a_look_start_on_line_starts_and_cover_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.txt");
+        let line = "The league opened its season in the rain.\n";
+        let text = line.repeat(3 * CHECK_READ / line.len() + 1);
+        std::fs::write(&path, &text).unwrap();
+        let size = text.len() as u64;
+        assert_eq!(line_shares(&path, 1).unwrap(), [0, size]);
+        for readers in 2..=5 {
+            let shares = line_shares(&path, readers).unwrap();
+            // No share under CHECK_READ bytes: three at most here.
+            assert_eq!(shares.len(), readers.min(3) + 1, "{shares:?}");
+            assert_eq!((shares[0], shares[shares.len() - 1]), (0, size));
+            assert!(shares.windows(2).all(|w| w[0] < w[1]), "{shares:?}");
+            for &start in &shares[1..shares.len() - 1] {
+                assert_eq!(text.as_bytes()[start as usize - 1], b'\n');
+            }
+        }
+        // One line: no line start to cut at.
+        std::fs::write(&path, text.replace('\n', " ")).unwrap();
+        assert_eq!(line_shares(&path, 4).unwrap(), [0, size]);
+    }
+
+    #[test]
+    fn a_look_in_shares_decides_the_gate_as_one_reader_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.txt");
+        let model = &Model::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/stance.json"))
+            .unwrap();
+        let gate = model.gate().expect("the shipped model has a gate");
+        let line = "The league opened its season in the rain.\n";
+        let lines = 3 * CHECK_READ / line.len() + 1;
+        let named = "Beijing and Moscow signed a deal.\n";
+        // Off-topic throughout; China and Russia named on the first, a
+        // middle or the last line.
+        let cases: Vec<(String, bool)> = vec![
+            (line.repeat(lines), false),
+            (format!("{named}{}", line.repeat(lines)), true),
+            (
+                format!(
+                    "{}{named}{}",
+                    line.repeat(lines / 2),
+                    line.repeat(lines / 2)
+                ),
+                true,
+            ),
+            (format!("{}{named}", line.repeat(lines)), true),
+        ];
+        for (text, on_topic) in &cases {
+            std::fs::write(&path, text).unwrap();
+            for readers in 1..=4 {
+                let mask = article_actors(&path, 1 << 16, model, readers).unwrap();
+                assert_eq!(!gate.is_off_topic(mask), *on_topic, "{readers} readers");
+            }
+        }
+        // A NUL byte in any share refuses the file.
+        let text = line.repeat(lines);
+        for at in [10, text.len() / 2, text.len() - 2] {
+            let mut bytes = text.clone().into_bytes();
+            bytes[at] = 0;
+            std::fs::write(&path, &bytes).unwrap();
+            for readers in 1..=4 {
+                let err = article_actors(&path, 1 << 16, model, readers).unwrap_err();
+                assert!(matches!(err, Error::Binary { .. }), "NUL at {at}: {err}");
             }
         }
     }
