@@ -10,9 +10,11 @@
 //!    sentences are analysed until one names an actor of the gate (most
 //!    on-topic articles do in their first sentence), and the rest of the
 //!    file is only checked for NUL bytes (binary data), so that a binary
-//!    file is refused before any of its rows is written; each scoring
-//!    thread checks a share of that rest, since the others have no part of
-//!    the file to take until this reading ends;
+//!    file is refused before any of its rows is written. The scoring
+//!    threads share this reading, since they have no part of the file to
+//!    take until it ends: each looks through a share of whole lines (a
+//!    sentence never crosses a line break) until one of them finds the
+//!    gate open, then checks the rest of its share;
 //! 2. once to hand out its sentences in parts of about
 //!    [`super::ScoreOptions::batch_bytes`] of text, each a [`Document`] whose
 //!    spans, added to its `base_offset`, are byte offsets into the file,
