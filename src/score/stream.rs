@@ -415,14 +415,15 @@ fn line_shares(path: &Path, readers: usize) -> Result<Vec<u64>> {
     let size = file.metadata().map_err(io)?.len();
     let readers = readers.min((size / CHECK_READ as u64) as usize).max(1);
     let mut starts = vec![0];
-    let mut block = vec![0u8; 64 << 10];
+    let mut block = Vec::new();
     for k in 1..readers as u64 {
+        use std::io::{Seek, SeekFrom};
         let from = (size * k / readers as u64).max(starts[starts.len() - 1]);
         // The first line end at or after `from`, read a block at a time.
+        block.resize(64 << 10, 0);
+        file.seek(SeekFrom::Start(from)).map_err(io)?;
         let mut at = from;
         let cut = loop {
-            use std::io::{Seek, SeekFrom};
-            file.seek(SeekFrom::Start(at)).map_err(io)?;
             let n = file.read(&mut block).map_err(io)?;
             if n == 0 {
                 break None;
