@@ -286,28 +286,7 @@ impl Pieces {
             }
             Ok(true)
         };
-        let results: Vec<std::io::Result<bool>> = std::thread::scope(|scope| {
-            let starts = (1..readers as u64).map(|k| from + k * share);
-            let helpers: Vec<_> = starts
-                .map(|start| {
-                    let spawned = std::thread::Builder::new()
-                        .name("stance-check".into())
-                        .spawn_scoped(scope, move || check(start));
-                    (start, spawned)
-                })
-                .collect();
-            let mut results = vec![check(from)];
-            for (start, spawned) in helpers {
-                results.push(match spawned {
-                    Ok(helper) => helper
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    // No thread to spare: checked here instead.
-                    Err(_) => check(start),
-                });
-            }
-            results
-        });
+        let results = on_threads(readers, "stance-check", |k| check(from + k as u64 * share));
         // In file order: the first share with a problem names it.
         for result in results {
             if !result.map_err(io)? {
@@ -369,31 +348,9 @@ fn article_actors(path: &Path, chunk: usize, model: &Model, readers: usize) -> R
         Ok(mask)
     };
     let ends = |k: usize| (shares[k], (k + 2 < shares.len()).then(|| shares[k + 1]));
-    let results: Vec<Result<u32>> = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..shares.len() - 1)
-            .map(|k| {
-                let (start, end) = ends(k);
-                let spawned = std::thread::Builder::new()
-                    .name("stance-look".into())
-                    .spawn_scoped(scope, move || look(start, end));
-                (k, spawned)
-            })
-            .collect();
-        let (start, end) = ends(0);
-        let mut results = vec![look(start, end)];
-        for (k, spawned) in helpers {
-            results.push(match spawned {
-                Ok(helper) => helper
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                // No thread to spare: looked through here instead.
-                Err(_) => {
-                    let (start, end) = ends(k);
-                    look(start, end)
-                }
-            });
-        }
-        results
+    let results = on_threads(shares.len() - 1, "stance-look", |k| {
+        let (start, end) = ends(k);
+        look(start, end)
     });
     // In file order: the first share with a problem names it.
     let mut mask = 0;
@@ -401,6 +358,33 @@ fn article_actors(path: &Path, chunk: usize, model: &Model, readers: usize) -> R
         mask |= result?;
     }
     Ok(mask)
+}
+
+/// `f(k)` for each `k` in `0..n`, in order of `k`: `f(0)` on the calling
+/// thread, the others each on a thread of its own called `name` (or, when
+/// no thread can be started, on the calling thread after `f(0)`).
+fn on_threads<T: Send>(n: usize, name: &str, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let f = &f;
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..n)
+            .map(|k| {
+                let spawned = std::thread::Builder::new()
+                    .name(name.into())
+                    .spawn_scoped(scope, move || f(k));
+                (k, spawned)
+            })
+            .collect();
+        let mut results = vec![f(0)];
+        for (k, spawned) in helpers {
+            results.push(match spawned {
+                Ok(helper) => helper
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => f(k),
+            });
+        }
+        results
+    })
 }
 
 /// Where `readers` threads' shares of the article file `path` start, and
