@@ -391,8 +391,10 @@ fn on_threads<T: Send>(n: usize, name: &str, f: impl Fn(usize) -> T + Sync) -> V
 /// its size at the end: `[0, …, size]`. Each share but the first starts
 /// just after a line end, so the sentences of a share are those the whole
 /// file has there (a sentence never crosses a line break). A share is at
-/// least [`CHECK_READ`] bytes, and a file with no line end past the first
-/// share's is one share.
+/// least [`CHECK_READ`] bytes. A line end is looked for up to
+/// [`CHECK_READ`] bytes past each even cut, so a file on one line is one
+/// share without being read for it; where none is that near, the share
+/// runs on to the next cut.
 fn line_shares(path: &Path, readers: usize) -> Result<Vec<u64>> {
     let io = |e| Error::io(path, e);
     let mut file = File::open(path).map_err(io)?;
@@ -409,7 +411,7 @@ fn line_shares(path: &Path, readers: usize) -> Result<Vec<u64>> {
         let mut at = from;
         let cut = loop {
             let n = file.read(&mut block).map_err(io)?;
-            if n == 0 {
+            if n == 0 || at - from >= CHECK_READ as u64 {
                 break None;
             }
             if let Some(i) = memchr::memchr(b'\n', &block[..n]) {
@@ -417,10 +419,8 @@ fn line_shares(path: &Path, readers: usize) -> Result<Vec<u64>> {
             }
             at += n as u64;
         };
-        match cut {
-            Some(cut) if cut < size && cut > starts[starts.len() - 1] => starts.push(cut),
-            Some(_) => {}
-            None => break,
+        if let Some(cut) = cut.filter(|&cut| cut < size && cut > starts[starts.len() - 1]) {
+            starts.push(cut);
         }
     }
     starts.push(size);
@@ -694,6 +694,16 @@ mod tests {
         // One line: no line start to cut at.
         std::fs::write(&path, text.replace('\n', " ")).unwrap();
         assert_eq!(line_shares(&path, 4).unwrap(), [0, size]);
+        // One line end, at 3.5 MiB of 4: out of reach of the cut at a half
+        // (one share for 2 readers), within reach of the cut at 3 MiB (for
+        // 4, whose cuts at 1 and 2 MiB reach none).
+        let mut long = "x ".repeat(2 * CHECK_READ).into_bytes();
+        let end = CHECK_READ * 7 / 2;
+        long[end] = b'\n';
+        std::fs::write(&path, &long).unwrap();
+        let size = long.len() as u64;
+        assert_eq!(line_shares(&path, 2).unwrap(), [0, size]);
+        assert_eq!(line_shares(&path, 4).unwrap(), [0, end as u64 + 1, size]);
     }
 
     #[test]
