@@ -773,8 +773,9 @@ impl<R> QuoteTap<R> {
     /// it (or an error in it), which is where the reader started looking
     /// for it: at the first of any blank lines before it. Asked record by
     /// record, in file order: the blank lines before `position` are
-    /// forgotten.
-    pub fn record_line(&mut self, position: &csv::Position) -> u64 {
+    /// forgotten. 0 without a position (the line is not known).
+    pub fn record_line(&mut self, position: Option<&csv::Position>) -> u64 {
+        let Some(position) = position else { return 0 };
         while let Some(&(start, lines)) = self.skipped.front() {
             if start > position.byte() {
                 break;
@@ -801,7 +802,7 @@ impl<R> QuoteTap<R> {
                 Some(position),
             ) => Error::Csv {
                 path,
-                line: self.record_line(position),
+                line: self.record_line(Some(position)),
                 message,
             },
             (other, _) => other,
@@ -815,11 +816,7 @@ impl<R> QuoteTap<R> {
         while at < bytes.len() {
             if self.scan == RecordEnds::Between {
                 let rest = &bytes[at..];
-                let blank = rest
-                    .iter()
-                    .position(|&b| !matches!(b, b'\n' | b'\r'))
-                    .unwrap_or(rest.len());
-                let lines = memchr::memchr_iter(b'\n', &rest[..blank]).count() as u64;
+                let (blank, lines) = blank_lines(rest);
                 if blank > 0 {
                     // The csv reader puts its first record at byte 0, a
                     // byte-order mark and blank lines before it or not.
@@ -864,6 +861,21 @@ impl<R: Read> Read for QuoteTap<R> {
         self.scan(bytes);
         Ok(n)
     }
+}
+
+/// The blank lines at the start of `bytes`, which the csv parser skips
+/// before a record: the bytes they take (`\n` and `\r`) and the lines they
+/// count (`\n`s, as the parser counts lines).
+#[inline]
+pub fn blank_lines(bytes: &[u8]) -> (usize, u64) {
+    let len = bytes
+        .iter()
+        .position(|&b| !matches!(b, b'\n' | b'\r'))
+        .unwrap_or(bytes.len());
+    (
+        len,
+        memchr::memchr_iter(b'\n', &bytes[..len]).count() as u64,
+    )
 }
 
 /// Where the records of a CSV end, found without parsing them: the csv
@@ -1438,8 +1450,8 @@ mod tests {
                     .from_reader(tap);
                 let mut record = csv::ByteRecord::new();
                 while reader.read_byte_record(&mut record).unwrap() {
-                    let position = record.position().unwrap().clone();
-                    let line = reader.get_mut().record_line(&position);
+                    let position = record.position().cloned();
+                    let line = reader.get_mut().record_line(position.as_ref());
                     assert_eq!(
                         line.to_string().as_bytes(),
                         &record[0],

@@ -314,10 +314,7 @@ pub fn for_each_record<R: std::io::Read>(
                 };
             }
             Ok(true) => {
-                let line = match record.position() {
-                    Some(p) => reader.get_mut().record_line(p),
-                    None => 0,
-                };
+                let line = reader.get_mut().record_line(record.position());
                 last = Some(line);
                 f(&record, line)?;
             }

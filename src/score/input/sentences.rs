@@ -40,8 +40,8 @@ use memchr::{memchr, memchr3};
 use super::{clean_date, doc_id_of, non_empty, Document, BOM};
 use crate::error::{Error, Result};
 use crate::io::{
-    csv_reader, open_input, unprotect_cell, CrlfToLf, QuoteTap, RecordEnds, MAX_ARTICLE_BYTES,
-    UNCLOSED_QUOTE,
+    blank_lines, csv_reader, open_input, unprotect_cell, CrlfToLf, QuoteTap, RecordEnds,
+    MAX_ARTICLE_BYTES, UNCLOSED_QUOTE,
 };
 use crate::labels::column_indices;
 use crate::segment::Span;
@@ -440,10 +440,7 @@ impl SentenceCsv {
                     return Err(self.reader.get_mut().csv_error(&self.columns.path, &e));
                 }
             }
-            let line = match self.record.position() {
-                Some(p) => self.reader.get_mut().record_line(p),
-                None => 0,
-            };
+            let line = self.reader.get_mut().record_line(self.record.position());
             self.last_line = Some(line);
             let record = &self.record;
             let row = self.columns.row(|i| record.get(i));
@@ -540,11 +537,7 @@ impl Records {
     /// last one parsed) starts on: after the blank lines before it, which
     /// the parser skips.
     fn start_line(&self, input: &[u8]) -> u64 {
-        let blank = input
-            .iter()
-            .position(|&b| !matches!(b, b'\n' | b'\r'))
-            .unwrap_or(input.len());
-        self.core.line() + memchr::memchr_iter(b'\n', &input[..blank]).count() as u64
+        self.core.line() + blank_lines(input).1
     }
 
     fn set_line(&mut self, line: u64) {
@@ -576,8 +569,10 @@ impl Records {
     /// it then, from the same state.
     fn parse_plain(&mut self, input: &[u8], end: bool) -> Option<usize> {
         let n = input.len();
-        let mut i = input.iter().position(|&b| !matches!(b, b'\n' | b'\r'))?;
-        let mut lines = memchr::memchr_iter(b'\n', &input[..i]).count() as u64;
+        let (mut i, mut lines) = blank_lines(input);
+        if i == n {
+            return None;
+        }
         let (mut out, mut cells) = (0, 0);
         loop {
             // At the start of a cell: returns at the end of the record.
