@@ -726,9 +726,10 @@ pub fn csv_headers<R: Read>(
 /// to tell at the end whether the file ended inside a quoted field: the csv
 /// parser ends the field there without a word, and a stray `"` then makes
 /// every line after it that one field's text (see [`UNCLOSED_QUOTE`]).
-/// Every reader of records through the csv crate reads through one
-/// ([`crate::labels::for_each_record`] takes nothing else); the batches of
-/// a sentence CSV run the same scanner themselves.
+/// Every reader of records through the csv crate reads through one (they
+/// are built by [`csv_reader`], and [`crate::labels::for_each_record`]
+/// takes nothing else); the batches of a sentence CSV run the same scanner
+/// themselves.
 ///
 /// It also keeps where the blank lines are that the csv parser skips
 /// before a record: the csv crate gives such a record the line of the

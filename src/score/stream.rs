@@ -184,7 +184,7 @@ impl Pieces {
     }
 
     /// Reads the next `n` bytes into `buf` (fewer only at the end of the
-    /// file); a NUL byte is [`Error::Binary`].
+    /// file or of the share read); a NUL byte is [`Error::Binary`].
     fn read(&mut self, n: usize) -> Result<()> {
         let n = self.left.map_or(n, |left| n.min(left as usize));
         self.buf.clear();
