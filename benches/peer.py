@@ -116,15 +116,15 @@ def main():
             norm="l2",
         )
         vec.fit(train)
-        rounds = []
+        sk_rounds = []
         for _ in range(ROUNDS):
             best = float("inf")
             for _ in range(REPEATS):
                 start = time.perf_counter()
                 matrix = vec.transform(test)
                 best = min(best, time.perf_counter() - start)
-            rounds.append(best)
-        sk = {"seconds": statistics.median(rounds), "vocabulary": len(vec.vocabulary_),
+            sk_rounds.append(best)
+        sk = {"seconds": statistics.median(sk_rounds), "vocabulary": len(vec.vocabulary_),
               "nnz": matrix.nnz}
 
         with open(os.path.join(tmp, "train_labels.txt"), encoding="utf-8") as f:
@@ -136,10 +136,10 @@ def main():
             for name in ("test.csv", "plain.json"):
                 shutil.copyfile(os.path.join(tmp, name), os.path.join(keep, name))
 
-        rounds = [json.loads(cargo_peer("measure", tmp, str(REPEATS))) for _ in range(ROUNDS)]
+        measured = [json.loads(cargo_peer("measure", tmp, str(REPEATS))) for _ in range(ROUNDS)]
         st, shipped = ({
-            **rounds[0][which],
-            "seconds": statistics.median(r[which]["seconds"] for r in rounds),
+            **measured[0][which],
+            "seconds": statistics.median(m[which]["seconds"] for m in measured),
         } for which in ("plain", "shipped"))
 
         # Agreement: same vocabulary, same vectors on the first 200 sentences.
