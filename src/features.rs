@@ -710,6 +710,45 @@ struct Stream<'c> {
     actor_mask: u32,
     /// The first actor group the sentence names, or `NO_ACTOR`.
     lead: u32,
+    /// The words resolved since [`Transformer::take_fresh`] last took
+    /// them, when kept (see [`Transformer::keep_fresh`]).
+    fresh: Option<FreshWords>,
+}
+
+/// Words one transformer resolved, with their cache codes, for another
+/// transformer of the same model to learn without resolving them again
+/// (see [`Transformer::learn`]).
+#[derive(Debug, Default, Clone)]
+pub struct FreshWords {
+    bytes: Vec<u8>,
+    /// Where each word ends in `bytes`, and its code.
+    words: Vec<(u32, u32)>,
+}
+
+impl FreshWords {
+    /// How many words.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes.len() + 8 * self.words.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], u32)> + '_ {
+        let mut start = 0;
+        self.words.iter().map(move |&(end, code)| {
+            let word = &self.bytes[start..end as usize];
+            start = end as usize;
+            (word, code)
+        })
+    }
 }
 
 impl<'c> Stream<'c> {
@@ -733,6 +772,7 @@ impl<'c> Stream<'c> {
             cue_counts: vec![0; compiled.cue_names.len()],
             actor_mask: 0,
             lead: NO_ACTOR,
+            fresh: None,
         }
     }
 
@@ -758,6 +798,13 @@ impl<'c> Stream<'c> {
             code::ESCAPE | (self.infos.len() - 1) as u32
         });
         self.cache.insert(word.as_bytes(), packed);
+        // An escaped code points into this stream's `infos`: not shared.
+        if let Some(fresh) = self.fresh.as_mut().filter(|_| packed & code::ESCAPE == 0) {
+            if fresh.bytes.len() + word.len() <= u32::MAX as usize {
+                fresh.bytes.extend_from_slice(word.as_bytes());
+                fresh.words.push((fresh.bytes.len() as u32, packed));
+            }
+        }
         packed
     }
 
@@ -1390,6 +1437,34 @@ impl Transformer<'_> {
         self.stream.actor_mask
     }
 
+    /// Keeps the words this transformer resolves from now on, for
+    /// [`take_fresh`](Self::take_fresh).
+    pub fn keep_fresh(&mut self) {
+        self.stream.fresh.get_or_insert_with(FreshWords::default);
+    }
+
+    /// The words resolved since the last call (none unless
+    /// [`keep_fresh`](Self::keep_fresh) was called).
+    pub fn take_fresh(&mut self) -> FreshWords {
+        self.stream
+            .fresh
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Caches the words another transformer of the same model resolved, so
+    /// that this one finds them without resolving them: the same codes it
+    /// would have made itself.
+    pub fn learn(&mut self, words: &FreshWords) {
+        let cache = &mut self.stream.cache;
+        for (word, code) in words.iter() {
+            if cache.get(word).is_none() {
+                cache.insert(word, code);
+            }
+        }
+    }
+
     /// Forgets what the last transform found and analyses `sentence`:
     /// its units, actors and cues in the stream.
     #[inline]
@@ -1526,6 +1601,53 @@ mod tests {
             }
         }
         assert_ne!(a.actors(sentences[0]), 0, "the lexicon names no actor");
+    }
+
+    #[test]
+    fn words_learned_from_another_transformer_are_not_resolved_again() {
+        let sentences = [
+            "Russia and China signed a deal in Moscow.",
+            "Washington warned Beijing not to arm Russia.",
+            "Sanctions cannot stop the deal, Beijing said.",
+            "Tariffs, sanctions, deals.",
+        ];
+        let labels = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labels");
+        let lexicon = crate::lexicon::Lexicon::load(
+            Some(&labels.join("actors.txt")),
+            Some(&labels.join("cues.txt")),
+        )
+        .unwrap();
+        for negation in [false, true] {
+            let fitted = crate::model::TrainConfig::default()
+                .featurizer
+                .lexicon(lexicon.clone(), true, true, negation)
+                .fit(&[sentences, sentences].concat())
+                .unwrap();
+            let (mut teacher, mut learner) = (fitted.transformer(), fitted.transformer());
+            teacher.keep_fresh();
+            learner.keep_fresh();
+            let (mut x, mut y) = (SparseVec::default(), SparseVec::default());
+            for sentence in sentences {
+                teacher.transform(sentence, &mut x);
+            }
+            let fresh = teacher.take_fresh();
+            assert!(fresh.len() > 10, "{fresh:?}");
+            assert!(teacher.take_fresh().is_empty(), "taken once");
+            learner.learn(&fresh);
+            for sentence in sentences {
+                teacher.transform(sentence, &mut x);
+                learner.transform(sentence, &mut y);
+                assert_eq!(x, y, "{sentence:?}");
+                assert_eq!(learner.actor_mask(), teacher.actor_mask(), "{sentence:?}");
+            }
+            assert!(
+                learner.take_fresh().is_empty(),
+                "the learner resolved words it had learned"
+            );
+            // A word neither has met is resolved, and kept, as before.
+            learner.transform("Envoys met.", &mut y);
+            assert_eq!(learner.take_fresh().len(), 2);
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use super::input::{
 use super::output::{header_bytes, push_signed3, DocSummary, Format};
 use super::stream::{read_in_parts, ArticleParts, STREAM_ABOVE};
 use crate::error::{Error, Result};
-use crate::features::SparseVec;
+use crate::features::{FreshWords, SparseVec};
 use crate::io::Input;
 use crate::model::{Gate, Model};
 
@@ -128,6 +128,58 @@ pub struct Scorer<'m> {
     /// `,"p_<class>":` for each class, as a JSON row has them (see
     /// `write_json_row`), made once rather than for every row.
     pub(super) json_probability_keys: Vec<Vec<u8>>,
+    /// How many batches of the run's [`WordLog`] this scorer has learned.
+    learned: usize,
+}
+
+/// The words the scoring threads resolved, in batches of one job each,
+/// for the other threads to learn: each thread resolves (lowercases,
+/// stems, looks up) a word the first time it meets it, and without this
+/// every thread resolved every word of the input once for itself.
+/// Bounded by [`WordLog::MAX_BYTES`]; past it, words are no longer
+/// shared.
+#[derive(Default)]
+struct WordLog {
+    batches: std::sync::Mutex<Vec<(Option<usize>, std::sync::Arc<FreshWords>)>>,
+    bytes: std::sync::atomic::AtomicUsize,
+}
+
+impl WordLog {
+    const MAX_BYTES: usize = 4 << 20;
+
+    /// Learns the batches other threads logged since `scorer` last looked.
+    fn catch_up(&self, scorer: &mut Scorer<'_>, me: Option<usize>) {
+        let new: Vec<_> = {
+            let batches = self.batches.lock().unwrap_or_else(|e| e.into_inner());
+            if scorer.learned == batches.len() {
+                return;
+            }
+            let new = batches[scorer.learned..]
+                .iter()
+                .filter(|(by, _)| *by != me)
+                .map(|(_, words)| words.clone())
+                .collect();
+            scorer.learned = batches.len();
+            new
+        };
+        for words in new {
+            scorer.transformer.learn(&words);
+        }
+    }
+
+    /// Logs the words `scorer` resolved since it last logged.
+    fn publish(&self, scorer: &mut Scorer<'_>, me: Option<usize>) {
+        use std::sync::atomic::Ordering;
+        let words = scorer.transformer.take_fresh();
+        if words.is_empty() || self.bytes.load(Ordering::Relaxed) > Self::MAX_BYTES {
+            return;
+        }
+        self.bytes.fetch_add(words.bytes(), Ordering::Relaxed);
+        self.batches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((me, std::sync::Arc::new(words)));
+    }
 }
 
 impl<'m> Scorer<'m> {
@@ -151,6 +203,7 @@ impl<'m> Scorer<'m> {
                     key
                 })
                 .collect(),
+            learned: 0,
         }
     }
 
@@ -856,11 +909,15 @@ where
     // Reads (where the job says so), scores and formats one job.
     // `slots` is the worker's memory for the scored sentences of an
     // article, reused from one article to the next (up to `KEPT_SLOTS`).
+    let words = (threads > 1).then(WordLog::default);
     let process = |scorer: &mut Scorer<'_>,
                    slots: &mut Vec<Scored>,
                    job: Job,
                    origin: Option<usize>|
      -> Done<T> {
+        if let Some(words) = &words {
+            words.catch_up(scorer, origin);
+        }
         let input = &inputs[job.input];
         let mut done = Done {
             input: job.input,
@@ -946,6 +1003,9 @@ where
         if let Err(e) = result {
             done.failed.get_or_insert(e);
         }
+        if let Some(words) = &words {
+            words.publish(scorer, origin);
+        }
         done
     };
 
@@ -961,7 +1021,13 @@ where
     // word cache of its own: sharing what one thread resolved with the
     // others cost more in locks and in cache lines passed between cores
     // than stemming each word once per thread.
-    let scorer = || Scorer::new(model, options);
+    let scorer = || {
+        let mut scorer = Scorer::new(model, options);
+        if words.is_some() {
+            scorer.transformer.keep_fresh();
+        }
+        scorer
+    };
     // By spawned worker (at most `threads` of them): its results the
     // calling thread has written, for the worker to free.
     let spent: Vec<Mutex<Vec<Done<T>>>> = (0..threads).map(|_| Mutex::new(Vec::new())).collect();
