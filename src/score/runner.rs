@@ -1018,9 +1018,10 @@ where
     // leave (`Some(false)`).
     let started = (Mutex::new((0usize, None::<bool>)), Condvar::new());
     // Each thread resolves (stems, looks up) the words it meets into a
-    // word cache of its own: sharing what one thread resolved with the
-    // others cost more in locks and in cache lines passed between cores
-    // than stemming each word once per thread.
+    // word cache of its own, and learns what the others resolved a job's
+    // worth at a time through `words` (see `WordLog`): shared word by
+    // word, through one table, the locks and the cache lines passed
+    // between cores cost more than stemming each word once per thread.
     let scorer = || {
         let mut scorer = Scorer::new(model, options);
         if words.is_some() {
