@@ -1437,10 +1437,16 @@ impl Transformer<'_> {
         self.stream.actor_mask
     }
 
-    /// Keeps the words this transformer resolves from now on, for
-    /// [`take_fresh`](Self::take_fresh).
-    pub fn keep_fresh(&mut self) {
-        self.stream.fresh.get_or_insert_with(FreshWords::default);
+    /// Whether to keep the words this transformer resolves from now on,
+    /// for [`take_fresh`](Self::take_fresh); not keeping them drops those
+    /// kept.
+    pub fn keep_fresh(&mut self, keep: bool) {
+        match keep {
+            true => {
+                self.stream.fresh.get_or_insert_with(FreshWords::default);
+            }
+            false => self.stream.fresh = None,
+        }
     }
 
     /// The words resolved since the last call (none unless
@@ -1624,8 +1630,8 @@ mod tests {
                 .fit(&[sentences, sentences].concat())
                 .unwrap();
             let (mut teacher, mut learner) = (fitted.transformer(), fitted.transformer());
-            teacher.keep_fresh();
-            learner.keep_fresh();
+            teacher.keep_fresh(true);
+            learner.keep_fresh(true);
             let (mut x, mut y) = (SparseVec::default(), SparseVec::default());
             for sentence in sentences {
                 teacher.transform(sentence, &mut x);
@@ -1647,6 +1653,10 @@ mod tests {
             // A word neither has met is resolved, and kept, as before.
             learner.transform("Envoys met.", &mut y);
             assert_eq!(learner.take_fresh().len(), 2);
+            // Unless the transformer was told to stop keeping them.
+            learner.keep_fresh(false);
+            learner.transform("Envoys left.", &mut y);
+            assert!(learner.take_fresh().is_empty());
         }
     }
 

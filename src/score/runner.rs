@@ -136,16 +136,24 @@ pub struct Scorer<'m> {
 /// for the other threads to learn: each thread resolves (lowercases,
 /// stems, looks up) a word the first time it meets it, and without this
 /// every thread resolved every word of the input once for itself.
-/// Bounded by [`WordLog::MAX_BYTES`]; past it, words are no longer
-/// shared.
-#[derive(Default)]
+/// Bounded by `max_bytes` ([`WordLog::MAX_BYTES`] in a run); past it,
+/// words are no longer shared.
 struct WordLog {
     batches: std::sync::Mutex<Vec<(Option<usize>, std::sync::Arc<FreshWords>)>>,
     bytes: std::sync::atomic::AtomicUsize,
+    max_bytes: usize,
 }
 
 impl WordLog {
     const MAX_BYTES: usize = 4 << 20;
+
+    fn new(max_bytes: usize) -> WordLog {
+        WordLog {
+            batches: Default::default(),
+            bytes: Default::default(),
+            max_bytes,
+        }
+    }
 
     /// Learns the batches other threads logged since `scorer` last looked.
     fn catch_up(&self, scorer: &mut Scorer<'_>, me: Option<usize>) {
@@ -167,11 +175,16 @@ impl WordLog {
         }
     }
 
-    /// Logs the words `scorer` resolved since it last logged.
+    /// Logs the words `scorer` resolved since it last logged; once the log
+    /// is full, tells its transformer to stop keeping them.
     fn publish(&self, scorer: &mut Scorer<'_>, me: Option<usize>) {
         use std::sync::atomic::Ordering;
+        if self.bytes.load(Ordering::Relaxed) > self.max_bytes {
+            scorer.transformer.keep_fresh(false);
+            return;
+        }
         let words = scorer.transformer.take_fresh();
-        if words.is_empty() || self.bytes.load(Ordering::Relaxed) > Self::MAX_BYTES {
+        if words.is_empty() {
             return;
         }
         self.bytes.fetch_add(words.bytes(), Ordering::Relaxed);
@@ -909,7 +922,7 @@ where
     // Reads (where the job says so), scores and formats one job.
     // `slots` is the worker's memory for the scored sentences of an
     // article, reused from one article to the next (up to `KEPT_SLOTS`).
-    let words = (threads > 1).then(WordLog::default);
+    let words = (threads > 1).then(|| WordLog::new(WordLog::MAX_BYTES));
     let process = |scorer: &mut Scorer<'_>,
                    slots: &mut Vec<Scored>,
                    job: Job,
@@ -1025,7 +1038,7 @@ where
     let scorer = || {
         let mut scorer = Scorer::new(model, options);
         if words.is_some() {
-            scorer.transformer.keep_fresh();
+            scorer.transformer.keep_fresh(true);
         }
         scorer
     };
@@ -1338,6 +1351,41 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn threads_learn_each_others_words_until_the_log_is_full() {
+        let model = Model::train(&crate::testutil::toy(), &Default::default(), None).unwrap();
+        let options = ScoreOptions::default();
+        let scorer = || {
+            let mut s = Scorer::new(&model, options);
+            s.transformer.keep_fresh(true);
+            s
+        };
+        let (mut a, mut b) = (scorer(), scorer());
+        let log = WordLog::new(100);
+        a.score_sentence(0, "China and Russia signed a deal.");
+        log.publish(&mut a, Some(0));
+        log.catch_up(&mut a, Some(0));
+        assert_eq!(a.learned, 1, "a thread passes over its own batches");
+        log.catch_up(&mut b, None);
+        b.score_sentence(0, "Russia and China signed a deal, a deal.");
+        log.publish(&mut b, None);
+        assert_eq!(
+            log.batches.lock().unwrap().len(),
+            1,
+            "b resolved nothing: it had learned every word from a"
+        );
+        // A sentence of new words fills the 100 bytes (a word counts its
+        // length and 8 more); the next publish finds the log full, logs
+        // nothing more and stops b keeping words.
+        b.score_sentence(0, "Sanctions hurt exports, officials warned yesterday.");
+        log.publish(&mut b, None);
+        assert_eq!(log.batches.lock().unwrap().len(), 2);
+        b.score_sentence(0, "Tariffs rose sharply.");
+        log.publish(&mut b, None);
+        assert_eq!(log.batches.lock().unwrap().len(), 2);
+        assert!(b.transformer.take_fresh().is_empty());
+    }
 
     #[test]
     fn evidence_words_are_the_words_without_punctuation_between() {
