@@ -1575,6 +1575,23 @@ mod tests {
         }
     }
 
+    /// The default settings with the shipped actor and cue lexicons (and
+    /// negation if asked), fitted on `sentences` twice over, so that every
+    /// term reaches the default min_df of 2.
+    fn fitted_with_lexicon(sentences: &[&str], negation: bool) -> FittedTfIdfVectorizer {
+        let labels = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labels");
+        let lexicon = crate::lexicon::Lexicon::load(
+            Some(&labels.join("actors.txt")),
+            Some(&labels.join("cues.txt")),
+        )
+        .unwrap();
+        crate::model::TrainConfig::default()
+            .featurizer
+            .lexicon(lexicon, true, true, negation)
+            .fit(&[sentences, sentences].concat())
+            .unwrap()
+    }
+
     #[test]
     fn actors_are_the_mask_a_transform_gives_and_forget_its_places() {
         let sentences = [
@@ -1583,18 +1600,7 @@ mod tests {
             "The match ended in a draw.",
             "",
         ];
-        let labels = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labels");
-        let lexicon = crate::lexicon::Lexicon::load(
-            Some(&labels.join("actors.txt")),
-            Some(&labels.join("cues.txt")),
-        )
-        .unwrap();
-        // Twice over, so that every term reaches the default min_df of 2.
-        let fitted = crate::model::TrainConfig::default()
-            .featurizer
-            .lexicon(lexicon, true, true, false)
-            .fit(&[sentences, sentences].concat())
-            .unwrap();
+        let fitted = fitted_with_lexicon(&sentences, false);
         let (mut a, mut b) = (fitted.transformer(), fitted.transformer());
         let mut x = SparseVec::default();
         for sentence in sentences {
@@ -1617,18 +1623,8 @@ mod tests {
             "Sanctions cannot stop the deal, Beijing said.",
             "Tariffs, sanctions, deals.",
         ];
-        let labels = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labels");
-        let lexicon = crate::lexicon::Lexicon::load(
-            Some(&labels.join("actors.txt")),
-            Some(&labels.join("cues.txt")),
-        )
-        .unwrap();
         for negation in [false, true] {
-            let fitted = crate::model::TrainConfig::default()
-                .featurizer
-                .lexicon(lexicon.clone(), true, true, negation)
-                .fit(&[sentences, sentences].concat())
-                .unwrap();
+            let fitted = fitted_with_lexicon(&sentences, negation);
             let (mut teacher, mut learner) = (fitted.transformer(), fitted.transformer());
             teacher.keep_fresh(true);
             learner.keep_fresh(true);
