@@ -1037,9 +1037,7 @@ where
     // between cores cost more than stemming each word once per thread.
     let scorer = || {
         let mut scorer = Scorer::new(model, options);
-        if words.is_some() {
-            scorer.transformer.keep_fresh(true);
-        }
+        scorer.transformer.keep_fresh(words.is_some());
         scorer
     };
     // By spawned worker (at most `threads` of them): its results the
