@@ -780,3 +780,113 @@ fn a_document_of_thousands_of_sentences_gets_the_rows_it_gets_whole() {
         }
     }
 }
+
+/// The seed articles repeated into one article file of thousands of
+/// sentences (read whole: under 1 MiB), which the runner scores in parts.
+fn long_article(dir: &Path) -> (Input, usize) {
+    let all_seeds: Vec<String> = seeds().into_iter().map(|(_, text)| text).collect();
+    let text = all_seeds.join("\n").repeat(12);
+    assert!(text.len() < 1 << 20, "{} bytes", text.len());
+    let path = dir.join("long.txt");
+    std::fs::write(&path, &text).unwrap();
+    (article(path), segment(&text).len())
+}
+
+#[test]
+fn with_one_thread_a_long_documents_rows_reach_the_sink_part_by_part() {
+    // Held until the whole job was scored, a long document's rows took
+    // memory the size of all its rows; the calling thread, scoring the
+    // job that is next to be written, hands each part's rows on as soon
+    // as they are made.
+    use std::sync::Mutex;
+    let dir = tempfile::tempdir().unwrap();
+    let (input, sentences) = long_article(dir.path());
+    let log = Mutex::new(Vec::new());
+    let options = ScoreOptions {
+        threads: 1,
+        ..ScoreOptions::default()
+    };
+    let summary = stance::score::for_each_input(
+        model(),
+        std::slice::from_ref(&input),
+        options,
+        |_, _, _, scored| {
+            log.lock().unwrap().push(format!("made {}", scored.len()));
+            Ok(scored.len())
+        },
+        |n| {
+            log.lock().unwrap().push(format!("written {n}"));
+            Ok(())
+        },
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(summary.sentences, sentences);
+    let parts: Vec<usize> = (0..sentences)
+        .step_by(1024)
+        .map(|start| (sentences - start).min(1024))
+        .collect();
+    assert!(parts.len() >= 3, "{parts:?}");
+    let want: Vec<String> = parts
+        .iter()
+        .flat_map(|n| [format!("made {n}"), format!("written {n}")])
+        .collect();
+    assert_eq!(log.into_inner().unwrap(), want);
+}
+
+#[test]
+fn a_failing_output_stops_the_run_and_takes_no_more_rows() {
+    // Whether rows go out part by part or a job at a time, the first
+    // failed write ends the run with the output error, and nothing is
+    // written after it.
+    struct FailsAfter {
+        writes_left: usize,
+        after_failure: usize,
+    }
+    impl std::io::Write for FailsAfter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.writes_left == 0 {
+                self.after_failure += 1;
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.writes_left -= 1;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (long, _) = long_article(dir.path());
+    let csv = dir.path().join("sentences.csv");
+    write_sentence_csv(&csv, &seeds());
+    let csv = Input::Csv(csv);
+    for input in [&long, &csv] {
+        for threads in [1, 2] {
+            for writes_left in [1, 2] {
+                let mut out = FailsAfter {
+                    writes_left,
+                    after_failure: 0,
+                };
+                let options = ScoreOptions {
+                    threads,
+                    batch_bytes: 4096,
+                    ..ScoreOptions::default()
+                };
+                let result = score_inputs(
+                    model(),
+                    std::slice::from_ref(input),
+                    &mut out,
+                    options,
+                    |_| {},
+                );
+                let context = format!("{}, {threads} threads", input.display());
+                assert!(
+                    matches!(result, Err(stance::error::Error::Output(_))),
+                    "{context}: {result:?}"
+                );
+                assert_eq!(out.after_failure, 1, "{context}, {writes_left} writes");
+            }
+        }
+    }
+}

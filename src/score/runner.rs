@@ -661,6 +661,10 @@ impl Feed<'_> {
     }
 }
 
+/// The sink, called by the thread that scores the job next in order with
+/// what `work` makes as it is made (see `for_each_input`).
+type DirectSink<'a, T> = dyn FnMut(&mut T) -> Result<()> + 'a;
+
 /// What a scoring thread made of one job. Documents and scored sentences
 /// are dropped on the thread that made them; only what `work` made of them
 /// (the rows) goes on to the writing thread.
@@ -671,11 +675,15 @@ struct Done<T> {
     problems: Vec<Error>,
     /// What the sentence-CSV rows of the job say about their file.
     notes: CsvNotes,
-    /// Per document: its totals, what `work` made of it, and whether it
+    /// Per document: its totals, what `work` made of it (`None` once
+    /// handed to the sink as it was made, see `process`), and whether it
     /// continues the document before (a later part of an article file).
-    docs: Vec<(DocSummary, T, bool)>,
+    docs: Vec<(DocSummary, Option<T>, bool)>,
     /// Why the input ends here early.
     failed: Option<Error>,
+    /// The sink's error, when it failed on rows handed to it as they were
+    /// made: the run stops when this job is written.
+    sink_failed: Option<Error>,
     /// The spawned worker that made it, which frees it once it is written
     /// (see `spent`); `None` for the calling thread.
     origin: Option<usize>,
@@ -923,10 +931,16 @@ where
     // `slots` is the worker's memory for the scored sentences of an
     // article, reused from one article to the next (up to `KEPT_SLOTS`).
     let words = (threads > 1).then(|| WordLog::new(WordLog::MAX_BYTES));
+    // `direct`, when the job is the next to be written and the calling
+    // thread scores it: what `work` makes goes to the sink at once, part by
+    // part, rather than being held until the whole job is scored (a long
+    // sentence-CSV document's job held all its rows, megabytes of fresh
+    // memory to fault in).
     let process = |scorer: &mut Scorer<'_>,
                    slots: &mut Vec<Scored>,
                    job: Job,
-                   origin: Option<usize>|
+                   origin: Option<usize>,
+                   mut direct: Option<&mut DirectSink<'_, T>>|
      -> Done<T> {
         if let Some(words) = &words {
             words.catch_up(scorer, origin);
@@ -940,15 +954,17 @@ where
             notes: job.notes,
             docs: Vec::new(),
             failed: job.end,
+            sink_failed: None,
             origin,
         };
         // A document of more sentences than a thread keeps slots for (a
         // sentence CSV's can run to thousands) is scored in parts of
         // `KEPT_SLOTS` sentences, as an article file read in parts is,
         // the gate deciding on the whole document's actors: its scored
-        // sentences and its rows' buffer take the memory of one part, which
-        // the next part reuses, rather than new memory the size of the
-        // document. A part after the first continues the document before.
+        // sentences take the memory of one part, which the next part
+        // reuses, rather than new memory the size of the document, and so
+        // do its rows when they go to the sink part by part (`direct`). A
+        // part after the first continues the document before.
         let mut score = |doc: &Document, done: &mut Done<T>| -> Result<()> {
             let n = doc.spans.len();
             let whole = n <= KEPT_SLOTS || !doc.pieces.is_empty();
@@ -963,7 +979,15 @@ where
                 let part = (!whole).then(|| doc.part(start..end, actors));
                 let doc = part.as_ref().unwrap_or(doc);
                 let scored = scorer.score_document_into(doc, slots);
-                let t = work(scorer, input, doc, scored)?;
+                let mut t = Some(work(scorer, input, doc, scored)?);
+                if let (Some(sink), Some(rows)) = (direct.as_mut(), t.as_mut()) {
+                    if done.sink_failed.is_none() {
+                        if let Err(e) = sink(rows) {
+                            done.sink_failed = Some(e);
+                        }
+                    }
+                    t = None;
+                }
                 // Without per-article summaries, only the count is used.
                 let summary = if options.summaries {
                     DocSummary::of(doc, scored, n_classes)
@@ -1082,7 +1106,7 @@ where
                         let Some(job) = take() else { break };
                         let index = job.index;
                         if tx
-                            .send((index, process(&mut scorer, &mut slots, job, Some(k))))
+                            .send((index, process(&mut scorer, &mut slots, job, Some(k), None)))
                             .is_err()
                         {
                             break;
@@ -1143,6 +1167,7 @@ where
         let mut input_failed = false;
         let mut input_notes = CsvNotes::default();
         // Writes every result that is next in output order.
+        let sink = std::cell::RefCell::new(&mut sink);
         let mut flush = |pending: &mut std::collections::BTreeMap<usize, Done<T>>,
                          next_write: &mut usize| {
             while let Some(mut done) = pending.remove(next_write) {
@@ -1165,6 +1190,12 @@ where
                     }
                     on_event(Event::Record { input, problem });
                 }
+                if let Some(e) = done.sink_failed.take() {
+                    if failure.is_none() {
+                        failure = Some(e);
+                        halt();
+                    }
+                }
                 for (doc_summary, t, continues) in &mut done.docs {
                     input_sentences += doc_summary.sentences;
                     summary.sentences += doc_summary.sentences;
@@ -1177,8 +1208,8 @@ where
                             _ => summary.articles.push(std::mem::take(doc_summary)),
                         }
                     }
-                    if failure.is_none() {
-                        if let Err(e) = sink(t) {
+                    if let (None, Some(t)) = (&failure, t) {
+                        if let Err(e) = (sink.borrow_mut())(t) {
                             failure = Some(e);
                             halt();
                         }
@@ -1250,7 +1281,11 @@ where
             match try_take() {
                 Ok(Some(job)) => {
                     let index = job.index;
-                    pending.insert(index, process(scorer, &mut slots, job, None));
+                    // Next in order: its rows go straight to the sink.
+                    let mut direct = |t: &mut T| (sink.borrow_mut())(t);
+                    let direct =
+                        (index == next_write).then_some(&mut direct as &mut DirectSink<'_, T>);
+                    pending.insert(index, process(scorer, &mut slots, job, None, direct));
                 }
                 Ok(None) => break,
                 Err(()) => match rx.recv() {
