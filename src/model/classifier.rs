@@ -485,22 +485,32 @@ impl Model {
             a.contribution > b.contribution
                 || (a.contribution == b.contribution && a.feature < b.feature)
         };
+        // What a feature must beat to be kept: a positive contribution
+        // while fewer than `n` are kept, then the weakest kept one. One
+        // test, which most features fail once `n` are kept, rather than a
+        // test of the sign (true about half the time, at random) and then
+        // another.
+        let mut floor = Evidence {
+            feature: 0,
+            contribution: 0.0,
+        };
         for (feature, v) in x.iter() {
             let e = Evidence {
                 feature,
                 contribution: self.classifier.contribution(feature, v, class),
             };
-            if e.contribution.is_nan() || e.contribution <= 0.0 {
+            // False for NaN.
+            if !before(&e, &floor) {
                 continue;
             }
             if out.len() == n {
-                if !before(&e, &out[n - 1]) {
-                    continue;
-                }
                 out.pop();
             }
             let at = out.partition_point(|o| before(o, &e));
             out.insert(at, e);
+            if out.len() == n {
+                floor = out[n - 1];
+            }
         }
     }
 
