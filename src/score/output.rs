@@ -444,6 +444,11 @@ mod tests {
             0.9995,
             1.0,
             12.3456,
+            // Around the last value with one whole digit.
+            9.9994,
+            9.9996,
+            -9.99951,
+            10.0,
             -0.25,
             -3.0005,
             1e14,
