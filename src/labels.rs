@@ -291,7 +291,7 @@ pub fn shorten(text: &str, max: usize) -> String {
 
 /// Calls `f(record, line)` for every record of a CSV reader (after its
 /// header), with the record's 1-based line (wrap the source in
-/// [`CrlfToLf`] for lines to be right in CRLF files); a parse error names
+/// [`CrlfToLf`](crate::io::CrlfToLf) for lines to be right in CRLF files); a parse error names
 /// `path` and the line, and so does a file that ends inside a quoted field
 /// (see [`UNCLOSED_QUOTE`]), after `f` was called on its last record.
 pub fn for_each_record<R: std::io::Read>(

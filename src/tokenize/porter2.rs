@@ -21,7 +21,7 @@ const MAX_LEN: usize = 64;
 
 /// Stems `word` into `out` (cleared first) and returns `true`, when
 /// `word` is made of lowercase ASCII letters and digits only and is at
-/// most [`MAX_LEN`] bytes long; otherwise returns `false` and leaves
+/// most 64 bytes long (`MAX_LEN`); otherwise returns `false` and leaves
 /// `out` alone.
 pub fn stem_into(word: &str, out: &mut String) -> bool {
     let bytes = word.as_bytes();
