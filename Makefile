@@ -22,7 +22,7 @@ help:
 	@echo "make test-report the HTML report in headless Chromium (installs Debian's chromium once)"
 	@echo "make test-xlsx   the review workbook and the Excel CSV in headless LibreOffice Calc (installs Debian's libreoffice-calc-nogui once)"
 	@echo "make report-screenshots  the README's screenshots of the report -> docs/"
-	@echo "make lint    cargo fmt --check + clippy -D warnings"
+	@echo "make lint    cargo fmt --check + clippy -D warnings + doc -D warnings"
 	@echo "make golden  regenerate the golden files after an intended output change"
 	@echo "make bench   Criterion benches of the featurizer, the sentence splitter and the scorer"
 	@echo "make bench-peer  featurizer against scikit-learn on the same sentences"
@@ -63,6 +63,7 @@ eval-seeds: build
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet
 
 fmt:
 	$(CARGO) fmt --all
