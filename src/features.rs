@@ -1461,13 +1461,11 @@ impl Transformer<'_> {
 
     /// Caches the words another transformer of the same model resolved, so
     /// that this one finds them without resolving them: the same codes it
-    /// would have made itself.
+    /// would have made itself, so a word it already has is set to the code
+    /// it has (one lookup a word: `insert` finds it).
     pub fn learn(&mut self, words: &FreshWords) {
-        let cache = &mut self.stream.cache;
         for (word, code) in words.iter() {
-            if cache.get(word).is_none() {
-                cache.insert(word, code);
-            }
+            self.stream.cache.insert(word, code);
         }
     }
 
