@@ -979,15 +979,16 @@ where
                 let part = (!whole).then(|| doc.part(start..end, actors));
                 let doc = part.as_ref().unwrap_or(doc);
                 let scored = scorer.score_document_into(doc, slots);
-                let mut t = Some(work(scorer, input, doc, scored)?);
-                if let (Some(sink), Some(rows)) = (direct.as_mut(), t.as_mut()) {
-                    if done.sink_failed.is_none() {
-                        if let Err(e) = sink(rows) {
-                            done.sink_failed = Some(e);
+                let mut t = work(scorer, input, doc, scored)?;
+                let t = match direct.as_mut() {
+                    Some(sink) => {
+                        if done.sink_failed.is_none() {
+                            done.sink_failed = sink(&mut t).err();
                         }
+                        None
                     }
-                    t = None;
-                }
+                    None => Some(t),
+                };
                 // Without per-article summaries, only the count is used.
                 let summary = if options.summaries {
                     DocSummary::of(doc, scored, n_classes)
