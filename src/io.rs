@@ -868,7 +868,7 @@ impl<R: Read> Read for QuoteTap<R> {
 /// before a record: the bytes they take (`\n` and `\r`) and the lines they
 /// count (`\n`s, as the parser counts lines).
 #[inline]
-pub fn blank_lines(bytes: &[u8]) -> (usize, u64) {
+pub(crate) fn blank_lines(bytes: &[u8]) -> (usize, u64) {
     let len = bytes
         .iter()
         .position(|&b| !matches!(b, b'\n' | b'\r'))
