@@ -94,9 +94,11 @@ def unprotect(cell):
 
 
 def chromium(*args):
-    profile = tempfile.mkdtemp(prefix="stance-chromium-")
-    out = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
-                         capture_output=True, text=True, timeout=120)
+    # A fresh profile each run, removed afterwards: Chromium writes a few
+    # megabytes into it.
+    with tempfile.TemporaryDirectory(prefix="stance-chromium-") as profile:
+        out = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+                             capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
         sys.exit(f"chromium failed ({out.returncode}): {out.stderr[-2000:]}")
     return out.stdout
@@ -121,13 +123,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--screenshots", help="folder for report-overview.png and report-article.png")
     args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="stance-report-") as tmp:
+        check_report(tmp, args.screenshots)
+
+
+def check_report(tmp, screenshots):
     problems = []
 
     def check(ok, message):
         if not ok:
             problems.append(message)
 
-    tmp = tempfile.mkdtemp(prefix="stance-report-")
     predictions, page = os.path.join(tmp, "predictions.csv"), os.path.join(tmp, "report.html")
     subprocess.run([STANCE, "score", "--out", predictions, "--report", page,
                     "seeds", FIXTURE], cwd=ROOT, check=True)
@@ -191,14 +197,14 @@ def main():
     check(len(filters) == 1 and "hidden" not in filters[0].attrs,
           "the filter script did not run (filters still hidden)")
 
-    if args.screenshots:
-        os.makedirs(args.screenshots, exist_ok=True)
-        overview = os.path.join(os.path.abspath(args.screenshots), "report-overview.png")
+    if screenshots:
+        os.makedirs(screenshots, exist_ok=True)
+        overview = os.path.join(os.path.abspath(screenshots), "report-overview.png")
         chromium("--window-size=1200,1900", "--hide-scrollbars", f"--screenshot={overview}", url)
         # The seed article with the most divergence, shown alone by its anchor.
         article = next(a for a in root.find(lambda n: n.tag == "article")
                        if a.attrs.get("data-doc-id") == "002_4ee0aad5c8b25f11")
-        shot = os.path.join(os.path.abspath(args.screenshots), "report-article.png")
+        shot = os.path.join(os.path.abspath(screenshots), "report-article.png")
         chromium("--window-size=1200,1100", "--hide-scrollbars", f"--screenshot={shot}",
                  url + "#" + article.attrs["id"])
         print(f"wrote {overview} and {shot}")
