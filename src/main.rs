@@ -15,7 +15,9 @@ use stance::labels::{expand_paths, read_labels, Classes};
 use stance::lexicon::Lexicon;
 use stance::model::{Model, TrainConfig};
 use stance::report::{model_card, Article, Batch};
-use stance::score::{score_inputs_keeping, write_workbook, Event, ExcelCsv, ScoreOptions};
+use stance::score::{
+    score_inputs_keeping, write_workbook, Event, ExcelCsv, ReadAhead, ScoreOptions,
+};
 use stance::select::{evaluate, Folds};
 
 /// `eprintln!`, but the line goes out in one write: `eprintln!` writes
@@ -734,7 +736,15 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         check_writable_target(target)?;
     }
     let jsonl = args.input_format == "jsonl";
-    let (found, model) = beside_model_load(&args.model, || {
+    let options = ScoreOptions {
+        evidence: args.evidence,
+        threads: args.threads.unwrap_or(0),
+        format: format.rows(),
+        summaries: args.summary.is_some() || args.chart.is_some(),
+        ..ScoreOptions::default()
+    };
+    // While the model loads, the first inputs are read and cut into jobs.
+    let ((found, ahead), model) = beside_model_load(&args.model, |loaded| {
         let found = if jsonl {
             Discovery {
                 inputs: args.inputs.iter().cloned().map(Input::Jsonl).collect(),
@@ -750,22 +760,18 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
                 .map(PathBuf::as_path)
                 .chain(found.inputs.iter().filter_map(|i| i.path())),
         )?;
-        Ok(found)
+        let mut ahead = ReadAhead::new(&found.inputs, &options);
+        ahead.read(&found.inputs, loaded);
+        Ok((found, ahead))
     })?;
     let inputs = &found.inputs;
-    let options = ScoreOptions {
-        evidence: args.evidence,
-        threads: args.threads.unwrap_or(0),
-        format: format.rows(),
-        summaries: args.summary.is_some() || args.chart.is_some(),
-        ..ScoreOptions::default()
-    };
     let progress = progress_bar(inputs.len());
     let on_event = |event: Event<'_>| report_event(progress.as_ref(), event);
     let keep = args.report.is_some();
     let (summary, articles) =
         write_predictions(&args.out, format, args.excel, model.classes(), |w| {
             score_inputs_keeping(
+                ahead,
                 &model,
                 inputs,
                 w,
@@ -989,19 +995,21 @@ fn review_apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `work` (finding the inputs and checking them against the outputs:
 /// a stat or more per file, milliseconds for a folder of thousands of
-/// articles before any can be scored) while the model at `path` loads on a
-/// thread of its own. An error of `work` is the one reported; without a
-/// thread to be had, the model loads after it.
+/// articles before any can be scored; then reading ahead) while the model
+/// at `path` loads on a thread of its own; `work` is lent a check of
+/// whether the model has loaded. An error of `work` is the one reported;
+/// without a thread to be had, the model loads after it.
 fn beside_model_load<T>(
     path: &Path,
-    work: impl FnOnce() -> anyhow::Result<T>,
+    work: impl FnOnce(&dyn Fn() -> bool) -> anyhow::Result<T>,
 ) -> anyhow::Result<(T, Model)> {
     std::thread::scope(|scope| {
         let loading = std::thread::Builder::new()
             .name("stance-model".into())
             .spawn_scoped(scope, || Model::load(path))
             .ok();
-        let done = work()?;
+        let loaded = || loading.as_ref().is_none_or(|h| h.is_finished());
+        let done = work(&loaded)?;
         let model = match loading {
             Some(handle) => handle
                 .join()
@@ -1022,7 +1030,7 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
         bail!("suggest writes csv or xlsx, not jsonl");
     }
     let to_stdout = args.out.as_os_str() == "-";
-    let (found, model) = beside_model_load(&args.model, || {
+    let (found, model) = beside_model_load(&args.model, |_| {
         let found = discover(&args.inputs, &args.scan.extensions());
         if !to_stdout {
             check_writable_target(&args.out)?;

@@ -14,7 +14,8 @@ use common::root;
 use stance::io::Input;
 use stance::model::Model;
 use stance::score::{
-    score_inputs, Event, Format, ScoreOptions, Summary, OFF_TOPIC_EVIDENCE, STREAM_ABOVE,
+    score_inputs, score_inputs_keeping, Event, Format, ReadAhead, ScoreOptions, Summary,
+    OFF_TOPIC_EVIDENCE, STREAM_ABOVE,
 };
 use stance::segment::segment;
 
@@ -889,4 +890,107 @@ fn a_failing_output_stops_the_run_and_takes_no_more_rows() {
             }
         }
     }
+}
+
+/// Scores `inputs`, starting with the jobs of `ahead` when given; returns
+/// the output and every event as a line.
+fn run_all(
+    inputs: &[Input],
+    options: ScoreOptions,
+    ahead: Option<ReadAhead>,
+) -> (String, Vec<String>) {
+    let mut out = Vec::new();
+    let mut events = Vec::new();
+    let ahead = ahead.unwrap_or_else(|| ReadAhead::new(inputs, &options));
+    score_inputs_keeping(
+        ahead,
+        model(),
+        inputs,
+        &mut out,
+        options,
+        |e| {
+            let (input, what) = match e {
+                Event::Scored { input, sentences } => (input, format!("scored {sentences}")),
+                Event::Warning { input, message } => (input, format!("warning {message}")),
+                Event::Record { input, problem } => (input, format!("record {problem}")),
+                Event::Skipped { input, reason } => (input, format!("skipped {reason}")),
+            };
+            events.push(format!("{}: {what}", input.display()));
+        },
+        |_, _, _| (),
+    )
+    .unwrap();
+    (String::from_utf8(out).unwrap(), events)
+}
+
+#[test]
+fn jobs_read_ahead_give_the_rows_and_messages_of_a_run_without() {
+    // While the model loads, the command line reads the first inputs and
+    // cuts them into jobs; the run starts with those. What was read ahead,
+    // a whole window of it or not, changes nothing in what the run gives,
+    // and reading ahead stops at an article file read in parts (cutting
+    // it into parts needs the model).
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = seeds();
+    let csv = dir.path().join("a.csv");
+    write_sentence_csv(&csv, &seeds);
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "id,body\n1,Moscow and Beijing met.\n").unwrap();
+    let jsonl = dir.path().join("b.jsonl");
+    let mut lines = String::new();
+    for (id, text) in &seeds {
+        lines += &serde_json::json!({"doc_id": id, "text": text}).to_string();
+        lines.push('\n');
+    }
+    std::fs::write(&jsonl, lines).unwrap();
+    let (long, _) = long_article(dir.path());
+    let first = vec![
+        Input::Csv(csv.clone()),
+        Input::Csv(bad),
+        Input::Jsonl(jsonl),
+    ];
+    let mut inputs = first.clone();
+    inputs.extend([long, Input::Csv(csv)]);
+    // The jobs of the inputs before the article read in parts.
+    let options = ScoreOptions {
+        batch_bytes: 1,
+        ..ScoreOptions::default()
+    };
+    let mut before_long = ReadAhead::new(&first, &options);
+    before_long.read(&first, || false);
+    let n = before_long.jobs();
+    assert!(n > seeds.len(), "{n} jobs");
+    for threads in [1, 2] {
+        for window in [2, 128] {
+            let options = ScoreOptions {
+                threads,
+                window,
+                batch_bytes: 1,
+                stream_above: 1000,
+                ..ScoreOptions::default()
+            };
+            let want = run_all(&inputs, options, None);
+            assert!(
+                want.1.iter().any(|e| e.contains("bad.csv: skipped")),
+                "{:?}",
+                want.1
+            );
+            let mut ahead = ReadAhead::new(&inputs, &options);
+            ahead.read(&inputs, || false);
+            assert_eq!(ahead.jobs(), n.min(window), "window {window}");
+            let got = run_all(&inputs, options, Some(ahead));
+            assert!(
+                got == want,
+                "{threads} threads, window {window}: {} bytes and {:?}, not {} bytes and {:?}",
+                got.0.len(),
+                got.1,
+                want.0.len(),
+                want.1
+            );
+        }
+    }
+    // Once the model has loaded, nothing more is read ahead.
+    let mut ahead = ReadAhead::new(&inputs, &ScoreOptions::default());
+    ahead.read(&inputs, || true);
+    assert_eq!(ahead.jobs(), 0);
 }

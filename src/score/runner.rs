@@ -549,16 +549,15 @@ enum Open {
 /// start with the bytes of its last doc_id are parsed here, to find where
 /// the document they belong to ends, and a document that goes on past
 /// [`LONG_BATCHES`](super::LONG_BATCHES) batches' worth of rows is parsed here whole.
-struct Feed<'a> {
-    model: &'a Model,
-    inputs: &'a [Input],
-    /// The size of each input that is a regular file (see [`Sizes`]).
-    sizes: &'a Sizes,
+struct Feed {
+    /// Jobs made before scoring began (see [`ReadAhead`]), handed out
+    /// first.
+    ahead: std::collections::VecDeque<Job>,
     /// The next input to open.
     next_input: usize,
     /// The input being read part by part (`next_input - 1`).
     open: Option<Open>,
-    /// Jobs handed out.
+    /// Jobs made, those `ahead` among them.
     produced: usize,
     /// See [`ScoreOptions::batch_bytes`].
     batch_bytes: usize,
@@ -570,28 +569,76 @@ struct Feed<'a> {
     threads: usize,
 }
 
-impl Feed<'_> {
-    fn next(&mut self) -> Option<Job> {
+/// What [`Feed::make`] needs besides the feed: the inputs, their sizes
+/// (see [`Sizes`]) and, once loaded, the model (only an article file read
+/// in parts needs it, to find the actors it names).
+struct Reading<'a> {
+    inputs: &'a [Input],
+    sizes: &'a Sizes,
+    model: Option<&'a Model>,
+}
+
+impl Feed {
+    fn new(threads: usize, options: &ScoreOptions) -> Feed {
+        Feed {
+            ahead: std::collections::VecDeque::new(),
+            next_input: 0,
+            open: None,
+            produced: 0,
+            batch_bytes: options.batch_bytes.max(1),
+            stream_above: options.stream_above,
+            threads,
+        }
+    }
+
+    /// The next job: one read ahead, else a new one.
+    fn next(&mut self, reading: &Reading<'_>) -> Option<Job> {
+        match self.ahead.pop_front() {
+            Some(job) => Some(job),
+            None => self.make(reading),
+        }
+    }
+
+    /// Whether the next job can be made without the model and without
+    /// waiting for another program: not an article file read in parts,
+    /// not a pipe or a device (reading it could wait for the program at
+    /// its other end).
+    fn can_read_ahead(&self, reading: &Reading<'_>) -> bool {
+        if self.open.is_some() {
+            return true;
+        }
+        let i = self.next_input;
+        match reading.inputs.get(i) {
+            None => false,
+            Some(input) => {
+                reading.sizes.get(reading.inputs, i).is_some()
+                    && !read_in_parts(
+                        input,
+                        || reading.sizes.get(reading.inputs, i),
+                        self.stream_above,
+                    )
+            }
+        }
+    }
+
+    fn make(&mut self, reading: &Reading<'_>) -> Option<Job> {
         let mut job = match self.open.as_mut() {
             None => {
                 let input = self.next_input;
-                let opened = match self.inputs.get(input)? {
+                let opened = match reading.inputs.get(input)? {
                     article @ Input::Article { path, doc_id }
                         if read_in_parts(
                             article,
-                            || self.sizes.get(self.inputs, input),
+                            || reading.sizes.get(reading.inputs, input),
                             self.stream_above,
                         ) =>
                     {
+                        let model = reading
+                            .model
+                            .expect("an article read in parts is not read ahead");
                         Some(
-                            ArticleParts::open(
-                                path,
-                                doc_id,
-                                self.batch_bytes,
-                                self.model,
-                                self.threads,
-                            )
-                            .map(|a| Open::Text(Box::new(a))),
+                            ArticleParts::open(path, doc_id, self.batch_bytes, model, self.threads)
+                                .map(|a| Open::Text(Box::new(a))),
                         )
                     }
                     Input::Stdin | Input::Article { .. } => None,
@@ -603,7 +650,7 @@ impl Feed<'_> {
                     None => Job::new(input, Work::Article, true),
                     Some(Ok(open)) => {
                         self.open = Some(open);
-                        return self.next();
+                        return self.make(reading);
                     }
                     Some(Err(e)) => Job::failed(input, e),
                 }
@@ -658,6 +705,68 @@ impl Feed<'_> {
         job.index = self.produced;
         self.produced += 1;
         Some(job)
+    }
+}
+
+/// The first jobs of a run, made before it starts: while the model loads,
+/// the calling thread can read and cut the first inputs, which need no
+/// model, rather than wait for it (see [`ReadAhead::read`]). Made for one
+/// list of inputs and one [`ScoreOptions`]; the run it is handed to
+/// ([`for_each_input_after`]) must be given the same.
+pub struct ReadAhead {
+    feed: Feed,
+    sizes: Sizes,
+    /// The thread count the options resolve to.
+    threads: usize,
+    /// See [`ScoreOptions::window`]; no more jobs are made ahead.
+    window: usize,
+}
+
+impl ReadAhead {
+    /// Nothing read yet.
+    pub fn new(inputs: &[Input], options: &ScoreOptions) -> ReadAhead {
+        let threads = thread_count(options);
+        ReadAhead {
+            feed: Feed::new(threads, options),
+            sizes: Sizes::new(inputs),
+            threads,
+            window: options.window.max(threads),
+        }
+    }
+
+    /// Makes jobs of `inputs` until `enough` says so (checked between
+    /// jobs), the window of jobs is full, or the next job needs the model
+    /// (an article file read in parts) or could wait for another program
+    /// (a pipe or a device). An article file read whole is a job without
+    /// reading it: its worker reads it. What goes wrong is told in the
+    /// run, in its place, as it would be without reading ahead.
+    pub fn read(&mut self, inputs: &[Input], enough: impl Fn() -> bool) {
+        let reading = Reading {
+            inputs,
+            sizes: &self.sizes,
+            model: None,
+        };
+        while self.feed.ahead.len() < self.window && !enough() && self.feed.can_read_ahead(&reading)
+        {
+            match self.feed.make(&reading) {
+                Some(job) => self.feed.ahead.push_back(job),
+                None => break,
+            }
+        }
+    }
+
+    /// Jobs read ahead and not handed out yet.
+    pub fn jobs(&self) -> usize {
+        self.feed.ahead.len()
+    }
+}
+
+/// The scoring threads `options` ask for (`0`: one per core).
+fn thread_count(options: &ScoreOptions) -> usize {
+    if options.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        options.threads
     }
 }
 
@@ -842,6 +951,29 @@ pub fn for_each_input<T, W, S>(
     inputs: &[Input],
     options: ScoreOptions,
     work: W,
+    sink: S,
+    on_event: impl FnMut(Event<'_>),
+) -> Result<Summary>
+where
+    T: Send,
+    W: Fn(&mut Scorer<'_>, &Input, &Document, &[Scored]) -> Result<T> + Sync,
+    S: FnMut(&mut T) -> Result<()>,
+{
+    let ahead = ReadAhead::new(inputs, &options);
+    for_each_input_after(ahead, model, inputs, options, work, sink, on_event)
+}
+
+/// [`for_each_input`], starting with the jobs `ahead` has read (made for
+/// these `inputs` and `options`).
+///
+/// # Panics
+/// When `ahead` was made for a different number of inputs.
+pub fn for_each_input_after<T, W, S>(
+    ahead: ReadAhead,
+    model: &Model,
+    inputs: &[Input],
+    options: ScoreOptions,
+    work: W,
     mut sink: S,
     mut on_event: impl FnMut(Event<'_>),
 ) -> Result<Summary>
@@ -853,29 +985,28 @@ where
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex};
 
+    assert_eq!(
+        ahead.sizes.0.len(),
+        inputs.len(),
+        "read ahead for other inputs"
+    );
     let n_classes = model.classes().len();
     // A worker that finds no work left leaves at once, so the count is not
     // trimmed to the inputs (one large file or CSV keeps them all busy).
-    let threads = if options.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        options.threads
-    };
-    let window = options.window.max(threads);
-    let sizes = Sizes::new(inputs);
-    let feed = Mutex::new(Feed {
-        model,
+    let ReadAhead {
+        feed,
+        sizes,
+        threads,
+        window,
+    } = ahead;
+    let reading = Reading {
         inputs,
         sizes: &sizes,
-        next_input: 0,
-        open: None,
-        produced: 0,
-        batch_bytes: options.batch_bytes.max(1),
-        stream_above: options.stream_above,
-        threads,
-    });
+        model: Some(model),
+    };
+    let feed = Mutex::new(feed);
     // Mirrors of the feed's state, readable without its lock.
-    let produced = AtomicUsize::new(0);
+    let produced = AtomicUsize::new(feed.lock().unwrap_or_else(|e| e.into_inner()).produced);
     let stop = AtomicBool::new(false);
     // Jobs written so far; workers wait while `window` jobs are in flight.
     let written = (Mutex::new(Written::default()), Condvar::new());
@@ -899,8 +1030,9 @@ where
         }
         let w = written.0.lock().unwrap_or_else(|e| e.into_inner()).jobs;
         let mut feed = feed.lock().unwrap_or_else(|e| e.into_inner());
-        if feed.produced < w + window {
-            let job = feed.next();
+        // Jobs read ahead are in the window already.
+        if !feed.ahead.is_empty() || feed.produced < w + window {
+            let job = feed.next(&reading);
             produced.store(feed.produced, Ordering::Release);
             Ok(job)
         } else {
@@ -1326,7 +1458,8 @@ pub fn score_inputs<W: Write>(
     options: ScoreOptions,
     on_event: impl FnMut(Event<'_>),
 ) -> Result<Summary> {
-    score_inputs_keeping(model, inputs, out, options, on_event, |_, _, _| ()).map(|(s, _)| s)
+    let ahead = ReadAhead::new(inputs, &options);
+    score_inputs_keeping(ahead, model, inputs, out, options, on_event, |_, _, _| ()).map(|(s, _)| s)
 }
 
 /// How far the writing has got, and who waits for it to move on.
@@ -1343,8 +1476,10 @@ struct Written {
 /// worker threads; what it returns is held until the end, so keep only what
 /// is needed (the HTML report keeps every sentence). Rows are flushed to
 /// `out` as each batch is written, so a consumer reading a pipe (a Spark
-/// executor) gets them as they come.
+/// executor) gets them as they come. Scoring starts with the jobs `ahead`
+/// has read (see [`for_each_input_after`]).
 pub fn score_inputs_keeping<W: Write, K: Send>(
+    ahead: ReadAhead,
     model: &Model,
     inputs: &[Input],
     out: W,
@@ -1358,7 +1493,8 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
             .map_err(Error::Output)?;
     }
     let mut kept = Vec::new();
-    let summary = for_each_input(
+    let summary = for_each_input_after(
+        ahead,
         model,
         inputs,
         options,
