@@ -72,9 +72,15 @@ impl Scorer<'_> {
     /// Appends the CSV row of one scored sentence of `doc` to `out`, each
     /// field written straight into it: no allocation per row.
     pub fn write_row(&self, doc: &Document, scored: &Scored, out: &mut Vec<u8>) {
+        push_head(out, doc);
+        self.push_row_body(doc, scored, out);
+        push_tail(out, doc);
+    }
+
+    /// The fields of a row from `sentence_id` to `evidence`: what differs
+    /// from one row of a document to the next.
+    fn push_row_body(&self, doc: &Document, scored: &Scored, out: &mut Vec<u8>) {
         let span = doc.spans[scored.index];
-        push_field(out, protect_cell(&doc.doc_id).as_bytes());
-        out.push(b',');
         push_uint(out, doc.sentence_id(scored.index));
         out.push(b',');
         if let Some((start, end)) = doc.source_range(span) {
@@ -87,7 +93,9 @@ impl Scorer<'_> {
         out.push(b',');
         push_field(out, protect_cell(span.text(&doc.text)).as_bytes());
         out.push(b',');
-        push_field(out, self.model.classes()[scored.label].as_bytes());
+        // Class names are validated ASCII letters, digits, `_` and `-`:
+        // never quoted.
+        out.extend_from_slice(self.model.classes()[scored.label].as_bytes());
         out.push(b',');
         push_fixed6(out, scored.probabilities[scored.label]);
         for &prob in &scored.probabilities {
@@ -96,12 +104,6 @@ impl Scorer<'_> {
         }
         out.push(b',');
         push_field(out, scored.evidence.as_bytes());
-        for value in [&doc.date, &doc.source, &doc.title] {
-            out.push(b',');
-            push_field(out, protect_cell(value.as_deref().unwrap_or("")).as_bytes());
-        }
-        // The empty `review` column.
-        out.extend_from_slice(b",\n");
     }
 
     /// Appends the JSON line of one scored sentence of `doc` to `out`.
@@ -153,14 +155,43 @@ impl Scorer<'_> {
     /// room the rows need.
     pub fn write_document(&self, doc: &Document, scored: &[Scored], format: Format) -> Vec<u8> {
         let mut buf = Vec::with_capacity(rows_capacity(doc, scored));
-        for s in scored {
-            match format {
-                Format::Csv => self.write_row(doc, s, &mut buf),
-                Format::Jsonl => self.write_json_row(doc, s, &mut buf),
+        match format {
+            Format::Csv => {
+                // The fields every row of the document shares, made once.
+                let mut head = Vec::new();
+                push_head(&mut head, doc);
+                let mut tail = Vec::new();
+                push_tail(&mut tail, doc);
+                for s in scored {
+                    buf.extend_from_slice(&head);
+                    self.push_row_body(doc, s, &mut buf);
+                    buf.extend_from_slice(&tail);
+                }
+            }
+            Format::Jsonl => {
+                for s in scored {
+                    self.write_json_row(doc, s, &mut buf);
+                }
             }
         }
         buf
     }
+}
+
+/// The first field of a CSV row of `doc`, its doc_id, and the comma after.
+fn push_head(out: &mut Vec<u8>, doc: &Document) {
+    push_field(out, protect_cell(&doc.doc_id).as_bytes());
+    out.push(b',');
+}
+
+/// The last fields of a CSV row of `doc` (`date`, `source`, `title`, the
+/// empty `review`) with the comma before each, and the line end.
+fn push_tail(out: &mut Vec<u8>, doc: &Document) {
+    for value in [&doc.date, &doc.source, &doc.title] {
+        out.push(b',');
+        push_field(out, protect_cell(value.as_deref().unwrap_or("")).as_bytes());
+    }
+    out.extend_from_slice(b",\n");
 }
 
 /// About the bytes of the rows of `scored` (the text, and what a row adds
@@ -550,6 +581,48 @@ mod tests {
             theirs.write_record([&b"x"[..], field]).unwrap();
             let theirs = theirs.into_inner().unwrap();
             assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(field));
+        }
+    }
+
+    #[test]
+    fn a_documents_rows_are_its_rows_written_one_by_one() {
+        // `write_document` writes the fields every row shares once; each
+        // row must still be what `write_row` writes for it alone, with the
+        // shared fields guarded and quoted.
+        let model =
+            crate::model::Model::train(&crate::testutil::toy(), &Default::default(), None).unwrap();
+        let mut scorer = Scorer::new(&model, crate::score::ScoreOptions::default());
+        let mut doc = Document::from_sentences(
+            "=doc, \"one\"",
+            &["China and Russia signed a deal.", "NATO warned, again."],
+        );
+        doc.date = Some("2024-05-16".into());
+        doc.source = Some("feeds/a,b.csv".into());
+        doc.title = Some("-Ties \"deepen\"".into());
+        let scored = scorer.score_document(&doc);
+        let mut one_by_one = Vec::new();
+        for s in &scored {
+            scorer.write_row(&doc, s, &mut one_by_one);
+        }
+        let rows = scorer.write_document(&doc, &scored, Format::Csv);
+        assert_eq!(
+            String::from_utf8_lossy(&rows),
+            String::from_utf8_lossy(&one_by_one)
+        );
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&rows[..]);
+        let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 2);
+        for (i, r) in records.iter().enumerate() {
+            let n = r.len();
+            assert_eq!(n, header(model.classes()).len());
+            assert_eq!(&r[0], "'=doc, \"one\"");
+            assert_eq!(&r[1], (i + 1).to_string());
+            assert_eq!(
+                [&r[n - 4], &r[n - 3], &r[n - 2], &r[n - 1]],
+                ["2024-05-16", "feeds/a,b.csv", "'-Ties \"deepen\"", ""]
+            );
         }
     }
 
