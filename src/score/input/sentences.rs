@@ -224,6 +224,10 @@ impl Row<'_> {
 
     /// The date, source or title (`i` = 0, 1, 2), when not empty.
     fn meta(&self, i: usize) -> Option<String> {
+        // Most files have no such column: an empty cell needs no trimming.
+        if self.meta[i].is_empty() {
+            return None;
+        }
         non_empty(Some(unprotect_cell(self.meta[i].trim())))
     }
 }
