@@ -14,7 +14,9 @@
 //! between its own units (only writes, when an input is a pipe).
 //! At most [`ScoreOptions::window`] units are in flight, so memory does not
 //! grow with the input, and the output does not depend on the thread
-//! count or the batch size.
+//! count or the batch size. The first units of sentence CSVs and JSONL
+//! streams can be cut before the run, while the model loads
+//! ([`ReadAhead`]).
 
 use std::io::Write;
 use std::path::Path;
