@@ -610,19 +610,15 @@ impl Feed {
             return true;
         }
         let i = self.next_input;
-        match reading.inputs.get(i) {
-            None => false,
-            Some(input) => {
-                reading.sizes.get(reading.inputs, i).is_some()
-                    && !read_in_parts(
-                        input,
-                        || reading.sizes.get(reading.inputs, i),
-                        self.stream_above,
-                    )
-            }
-        }
+        let Some(input) = reading.inputs.get(i) else {
+            return false;
+        };
+        let size = reading.sizes.get(reading.inputs, i);
+        size.is_some() && !read_in_parts(input, || size, self.stream_above)
     }
 
+    /// Makes the next job (see [`Feed`]); `None` when every input has
+    /// been read.
     fn make(&mut self, reading: &Reading<'_>) -> Option<Job> {
         let mut job = match self.open.as_mut() {
             None => {
