@@ -760,7 +760,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
                 .map(PathBuf::as_path)
                 .chain(found.inputs.iter().filter_map(|i| i.path())),
         )?;
-        let mut ahead = ReadAhead::new(&found.inputs, &options);
+        let mut ahead = ReadAhead::new(&found.inputs, options);
         ahead.read(&found.inputs, loaded);
         Ok((found, ahead))
     })?;
@@ -770,15 +770,9 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let keep = args.report.is_some();
     let (summary, articles) =
         write_predictions(&args.out, format, args.excel, model.classes(), |w| {
-            score_inputs_keeping(
-                ahead,
-                &model,
-                inputs,
-                w,
-                options,
-                on_event,
-                |input, doc, scored| keep.then(|| Article::from_scored(input, doc, scored)),
-            )
+            score_inputs_keeping(ahead, &model, inputs, w, on_event, |input, doc, scored| {
+                keep.then(|| Article::from_scored(input, doc, scored))
+            })
         })?;
     if let Some(bar) = &progress {
         bar.finish_and_clear();

@@ -69,17 +69,21 @@ fn run_with(input: &Input, options: ScoreOptions) -> (String, Vec<String>, Summa
         std::slice::from_ref(input),
         &mut out,
         options,
-        |e| {
-            events.push(match e {
-                Event::Scored { sentences, .. } => format!("scored {sentences}"),
-                Event::Warning { message, .. } => format!("warning {message}"),
-                Event::Record { problem, .. } => format!("record {problem}"),
-                Event::Skipped { reason, .. } => format!("skipped {reason}"),
-            })
-        },
+        |e| events.push(event_line(e).1),
     )
     .unwrap();
     (String::from_utf8(out).unwrap(), events, summary)
+}
+
+/// The input an event is about, and the event as a line.
+fn event_line(e: Event<'_>) -> (String, String) {
+    let (input, what) = match e {
+        Event::Scored { input, sentences } => (input, format!("scored {sentences}")),
+        Event::Warning { input, message } => (input, format!("warning {message}")),
+        Event::Record { input, problem } => (input, format!("record {problem}")),
+        Event::Skipped { input, reason } => (input, format!("skipped {reason}")),
+    };
+    (input.display(), what)
 }
 
 /// Every combination of threads, window and batch size gives what one
@@ -901,21 +905,15 @@ fn run_all(
 ) -> (String, Vec<String>) {
     let mut out = Vec::new();
     let mut events = Vec::new();
-    let ahead = ahead.unwrap_or_else(|| ReadAhead::new(inputs, &options));
+    let ahead = ahead.unwrap_or_else(|| ReadAhead::new(inputs, options));
     score_inputs_keeping(
         ahead,
         model(),
         inputs,
         &mut out,
-        options,
         |e| {
-            let (input, what) = match e {
-                Event::Scored { input, sentences } => (input, format!("scored {sentences}")),
-                Event::Warning { input, message } => (input, format!("warning {message}")),
-                Event::Record { input, problem } => (input, format!("record {problem}")),
-                Event::Skipped { input, reason } => (input, format!("skipped {reason}")),
-            };
-            events.push(format!("{}: {what}", input.display()));
+            let (input, what) = event_line(e);
+            events.push(format!("{input}: {what}"));
         },
         |_, _, _| (),
     )
@@ -956,7 +954,7 @@ fn jobs_read_ahead_give_the_rows_and_messages_of_a_run_without() {
         batch_bytes: 1,
         ..ScoreOptions::default()
     };
-    let mut before_long = ReadAhead::new(&first, &options);
+    let mut before_long = ReadAhead::new(&first, options);
     before_long.read(&first, || false);
     let n = before_long.jobs();
     assert!(n > seeds.len(), "{n} jobs");
@@ -975,7 +973,7 @@ fn jobs_read_ahead_give_the_rows_and_messages_of_a_run_without() {
                 "{:?}",
                 want.1
             );
-            let mut ahead = ReadAhead::new(&inputs, &options);
+            let mut ahead = ReadAhead::new(&inputs, options);
             ahead.read(&inputs, || false);
             assert_eq!(ahead.jobs(), n.min(window), "window {window}");
             let got = run_all(&inputs, options, Some(ahead));
@@ -990,7 +988,7 @@ fn jobs_read_ahead_give_the_rows_and_messages_of_a_run_without() {
         }
     }
     // Once the model has loaded, nothing more is read ahead.
-    let mut ahead = ReadAhead::new(&inputs, &ScoreOptions::default());
+    let mut ahead = ReadAhead::new(&inputs, ScoreOptions::default());
     ahead.read(&inputs, || true);
     assert_eq!(ahead.jobs(), 0);
 }

@@ -709,27 +709,33 @@ impl Feed {
 /// The first jobs of a run, made before it starts: while the model loads,
 /// the calling thread can read and cut the first inputs, which need no
 /// model, rather than wait for it (see [`ReadAhead::read`]). Made for one
-/// list of inputs and one [`ScoreOptions`]; the run it is handed to
-/// ([`for_each_input_after`]) must be given the same.
+/// list of inputs, which the run it is handed to ([`for_each_input_after`])
+/// must be given too, and one [`ScoreOptions`], which that run takes from
+/// it.
 pub struct ReadAhead {
     feed: Feed,
     sizes: Sizes,
+    options: ScoreOptions,
     /// The thread count the options resolve to.
     threads: usize,
-    /// See [`ScoreOptions::window`]; no more jobs are made ahead.
-    window: usize,
 }
 
 impl ReadAhead {
     /// Nothing read yet.
-    pub fn new(inputs: &[Input], options: &ScoreOptions) -> ReadAhead {
-        let threads = thread_count(options);
+    pub fn new(inputs: &[Input], options: ScoreOptions) -> ReadAhead {
+        let threads = thread_count(&options);
         ReadAhead {
-            feed: Feed::new(threads, options),
+            feed: Feed::new(threads, &options),
             sizes: Sizes::new(inputs),
+            options,
             threads,
-            window: options.window.max(threads),
         }
+    }
+
+    /// Jobs in flight at most (see [`ScoreOptions::window`]): no more are
+    /// made ahead.
+    fn window(&self) -> usize {
+        self.options.window.max(self.threads)
     }
 
     /// Makes jobs of `inputs` until `enough` says so (checked between
@@ -744,8 +750,8 @@ impl ReadAhead {
             sizes: &self.sizes,
             model: None,
         };
-        while self.feed.ahead.len() < self.window && !enough() && self.feed.can_read_ahead(&reading)
-        {
+        let window = self.window();
+        while self.feed.ahead.len() < window && !enough() && self.feed.can_read_ahead(&reading) {
             match self.feed.make(&reading) {
                 Some(job) => self.feed.ahead.push_back(job),
                 None => break,
@@ -957,12 +963,12 @@ where
     W: Fn(&mut Scorer<'_>, &Input, &Document, &[Scored]) -> Result<T> + Sync,
     S: FnMut(&mut T) -> Result<()>,
 {
-    let ahead = ReadAhead::new(inputs, &options);
-    for_each_input_after(ahead, model, inputs, options, work, sink, on_event)
+    let ahead = ReadAhead::new(inputs, options);
+    for_each_input_after(ahead, model, inputs, work, sink, on_event)
 }
 
-/// [`for_each_input`], starting with the jobs `ahead` has read (made for
-/// these `inputs` and `options`).
+/// [`for_each_input`], with the options `ahead` was made with, starting
+/// with the jobs it has read (made for these `inputs`).
 ///
 /// # Panics
 /// When `ahead` was made for a different number of inputs.
@@ -970,7 +976,6 @@ pub fn for_each_input_after<T, W, S>(
     ahead: ReadAhead,
     model: &Model,
     inputs: &[Input],
-    options: ScoreOptions,
     work: W,
     mut sink: S,
     mut on_event: impl FnMut(Event<'_>),
@@ -991,11 +996,12 @@ where
     let n_classes = model.classes().len();
     // A worker that finds no work left leaves at once, so the count is not
     // trimmed to the inputs (one large file or CSV keeps them all busy).
+    let window = ahead.window();
     let ReadAhead {
         feed,
         sizes,
+        options,
         threads,
-        window,
     } = ahead;
     let reading = Reading {
         inputs,
@@ -1456,8 +1462,8 @@ pub fn score_inputs<W: Write>(
     options: ScoreOptions,
     on_event: impl FnMut(Event<'_>),
 ) -> Result<Summary> {
-    let ahead = ReadAhead::new(inputs, &options);
-    score_inputs_keeping(ahead, model, inputs, out, options, on_event, |_, _, _| ()).map(|(s, _)| s)
+    let ahead = ReadAhead::new(inputs, options);
+    score_inputs_keeping(ahead, model, inputs, out, on_event, |_, _, _| ()).map(|(s, _)| s)
 }
 
 /// How far the writing has got, and who waits for it to move on.
@@ -1475,16 +1481,17 @@ struct Written {
 /// is needed (the HTML report keeps every sentence). Rows are flushed to
 /// `out` as each batch is written, so a consumer reading a pipe (a Spark
 /// executor) gets them as they come. Scoring starts with the jobs `ahead`
-/// has read (see [`for_each_input_after`]).
+/// has read, with the options it was made with (see
+/// [`for_each_input_after`]).
 pub fn score_inputs_keeping<W: Write, K: Send>(
     ahead: ReadAhead,
     model: &Model,
     inputs: &[Input],
     out: W,
-    options: ScoreOptions,
     on_event: impl FnMut(Event<'_>),
     keep: impl Fn(&Input, &Document, &[Scored]) -> K + Sync,
 ) -> Result<(Summary, Vec<K>)> {
+    let options = ahead.options;
     let mut out = out;
     if options.format == Format::Csv {
         out.write_all(&header_bytes(model.classes()))
@@ -1495,7 +1502,6 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
         ahead,
         model,
         inputs,
-        options,
         |scorer, input, doc, scored| {
             let bytes = scorer.write_document(doc, scored, options.format);
             // A JSONL stream's rows go out record by record.
