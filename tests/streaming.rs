@@ -992,3 +992,51 @@ fn jobs_read_ahead_give_the_rows_and_messages_of_a_run_without() {
     ahead.read(&inputs, || true);
     assert_eq!(ahead.jobs(), 0);
 }
+
+#[test]
+fn reading_ahead_stops_at_a_named_pipe() {
+    // Opening or reading a pipe can wait for the program at its other end,
+    // which may itself wait: reading ahead stops before one, and the run
+    // reads it in its turn.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("a.csv");
+    let rows = write_sentence_csv(&csv, &seeds());
+    let pipe = dir.path().join("pipe.jsonl");
+    common::make_fifo(&pipe);
+    let inputs = vec![Input::Csv(csv.clone()), Input::Jsonl(pipe.clone())];
+    let options = ScoreOptions {
+        threads: 1,
+        batch_bytes: 1,
+        ..ScoreOptions::default()
+    };
+    let mut csv_alone = ReadAhead::new(std::slice::from_ref(&inputs[0]), options);
+    csv_alone.read(std::slice::from_ref(&inputs[0]), || false);
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let inputs = inputs.clone();
+        std::thread::spawn(move || {
+            let mut ahead = ReadAhead::new(&inputs, options);
+            ahead.read(&inputs, || false);
+            let _ = tx.send(ahead);
+        });
+    }
+    let ahead = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("reading ahead waited on the pipe");
+    assert_eq!(ahead.jobs(), csv_alone.jobs());
+
+    let writer = std::thread::spawn(move || {
+        let record = serde_json::json!({"doc_id": "p", "text": "Moscow and Beijing met."});
+        std::fs::write(&pipe, format!("{record}\n")).unwrap();
+    });
+    let (_, events) = run_all(&inputs, options, Some(ahead));
+    writer.join().unwrap();
+    assert_eq!(
+        events,
+        [
+            format!("{}: scored {rows}", csv.display()),
+            format!("{}: scored 1", inputs[1].display()),
+        ]
+    );
+}
