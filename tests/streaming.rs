@@ -103,6 +103,20 @@ fn assert_independent_of_scheduling(
                 input.display()
             );
         }
+        // A byte budget smaller than any batch: one job per thread.
+        let options = ScoreOptions {
+            threads,
+            window_bytes: 1,
+            batch_bytes: 200,
+            format,
+            ..ScoreOptions::default()
+        };
+        assert_eq!(
+            run_with(input, options),
+            reference,
+            "{} differs with {threads} threads and a byte budget of 1",
+            input.display()
+        );
     }
     reference
 }
@@ -837,6 +851,98 @@ fn with_one_thread_a_long_documents_rows_reach_the_sink_part_by_part() {
         .flat_map(|n| [format!("made {n}"), format!("written {n}")])
         .collect();
     assert_eq!(log.into_inner().unwrap(), want);
+}
+
+#[test]
+fn a_stalled_output_holds_a_bounded_number_of_input_bytes() {
+    // A slow reader of the output (a program at the other end of a pipe)
+    // stalls the writing while the workers go on scoring, and what they
+    // score waits to be written. Bounded by the count of jobs alone, a
+    // window of jobs of large documents held a megabyte or more each;
+    // bounded by their input bytes too, what waits stays within the byte
+    // budget, plus one job, or one job per thread.
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let sentences: Vec<String> = seeds()
+        .iter()
+        .flat_map(|(_, text)| segment(text).into_iter().map(|s| s.text(text).to_string()))
+        .collect();
+    // Every document is all the seeds' sentences: each is a job of its
+    // own, far larger than the byte budget below.
+    let path = dir.path().join("large.csv");
+    let mut file = csv::Writer::from_path(&path).unwrap();
+    file.write_record(["doc_id", "text"]).unwrap();
+    let mut largest_job = 0;
+    for d in 0..12 {
+        let mut doc = csv::Writer::from_writer(Vec::new());
+        for sentence in &sentences {
+            doc.write_record([format!("d{d:02}").as_str(), sentence])
+                .unwrap();
+            file.write_record([format!("d{d:02}").as_str(), sentence])
+                .unwrap();
+        }
+        largest_job = largest_job.max(doc.into_inner().unwrap().len() as u64);
+    }
+    file.flush().unwrap();
+    let options = ScoreOptions {
+        threads: 2,
+        window: 128,
+        window_bytes: 50_000,
+        // Smaller than a document: a job is one document.
+        batch_bytes: 1000,
+        ..ScoreOptions::default()
+    };
+    assert!(
+        largest_job > options.window_bytes / 2,
+        "{largest_job} bytes"
+    );
+    // Text bytes whose scoring has begun, and those written.
+    let started = AtomicU64::new(0);
+    let written = AtomicU64::new(0);
+    let most_waiting = AtomicU64::new(0);
+    let mut first = true;
+    stance::score::for_each_input(
+        model(),
+        &[Input::Csv(path)],
+        options,
+        |_, _, doc, _| {
+            let n = doc.text.len() as u64;
+            let now = started.fetch_add(n, Ordering::SeqCst) + n;
+            most_waiting.fetch_max(now - written.load(Ordering::SeqCst), Ordering::SeqCst);
+            Ok(n)
+        },
+        |n| {
+            if std::mem::take(&mut first) {
+                // The stall: until the workers have stopped taking work.
+                let since = Instant::now();
+                let mut last = (started.load(Ordering::SeqCst), Instant::now());
+                while last.1.elapsed() < Duration::from_millis(300)
+                    && since.elapsed() < Duration::from_secs(30)
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                    let now = started.load(Ordering::SeqCst);
+                    if now != last.0 {
+                        last = (now, Instant::now());
+                    }
+                }
+            }
+            written.fetch_add(*n, Ordering::SeqCst);
+            Ok(())
+        },
+        |_| {},
+    )
+    .unwrap();
+    let bound = (options.window_bytes + largest_job).max(options.threads as u64 * largest_job);
+    let most = most_waiting.load(Ordering::SeqCst);
+    assert!(
+        most <= bound,
+        "{most} bytes of text in flight, more than {bound} (jobs of {largest_job} bytes)"
+    );
+    assert_eq!(
+        written.load(Ordering::SeqCst),
+        started.load(Ordering::SeqCst)
+    );
 }
 
 #[test]

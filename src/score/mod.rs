@@ -33,7 +33,7 @@ pub(crate) use output::header_bytes;
 pub use output::{header, write_header, write_summary, DocSummary, Format};
 pub use runner::{
     for_each_input, for_each_input_after, score_inputs, score_inputs_keeping, Event, ReadAhead,
-    ScoreOptions, Scored, Scorer, Summary, BATCH_BYTES, OFF_TOPIC_EVIDENCE,
+    ScoreOptions, Scored, Scorer, Summary, BATCH_BYTES, OFF_TOPIC_EVIDENCE, WINDOW_BYTES,
 };
 pub use spreadsheet::{
     is_workbook, write_workbook, ExcelCsv, PredictionRows, XlsxWriter, MAX_SHEET_ROWS,

@@ -12,8 +12,9 @@
 //! into parts of whole sentences. Workers score and format their unit; the
 //! calling thread is one of them, and writes the results in input order
 //! between its own units (only writes, when an input is a pipe).
-//! At most [`ScoreOptions::window`] units are in flight, so memory does not
-//! grow with the input, and the output does not depend on the thread
+//! At most [`ScoreOptions::window`] units are in flight, carrying at most
+//! about [`ScoreOptions::window_bytes`] of input, so memory does not grow
+//! with the input (nor with its documents' size), and the output does not depend on the thread
 //! count or the batch size. The first units of sentence CSVs and JSONL
 //! streams can be cut before the run, while the model loads
 //! ([`ReadAhead`]).
@@ -43,6 +44,17 @@ pub struct ScoreOptions {
     /// written): whole article files, parts of large ones, or batches of
     /// sentence-CSV or JSONL records; defaults to `128`.
     pub window: usize,
+    /// Input bytes in flight at most, over the units of work read or
+    /// scored but not yet written: no unit is made while that many are in
+    /// flight, unless fewer units are in flight than there are threads
+    /// (so none waits for work while the others score large units); the
+    /// last unit made may take them past it. Defaults to
+    /// [`WINDOW_BYTES`]. Without it, a slow reader of the output (a
+    /// program at the other end of a pipe) let `window` units of large
+    /// documents or article files wait to be written, a megabyte or more
+    /// each with their rows; with it, the memory they hold is bounded
+    /// whatever their size.
+    pub window_bytes: u64,
     /// Bytes of records in one batch of a sentence CSV (whole records, at
     /// least this many, up to where a document ends) or a JSONL stream
     /// (whole lines, at least one); defaults to [`BATCH_BYTES`]. A
@@ -68,6 +80,7 @@ impl Default for ScoreOptions {
             evidence: 3,
             threads: 0,
             window: 128,
+            window_bytes: WINDOW_BYTES,
             batch_bytes: BATCH_BYTES,
             format: Format::Csv,
             summaries: true,
@@ -477,6 +490,11 @@ pub struct Summary {
 /// (see [`ScoreOptions::batch_bytes`]).
 pub const BATCH_BYTES: usize = 64 << 10;
 
+/// Input bytes in flight at most by default (see
+/// [`ScoreOptions::window_bytes`]): the default window of batches of the
+/// default size.
+pub const WINDOW_BYTES: u64 = 128 * BATCH_BYTES as u64;
+
 /// A unit of work, numbered in output order.
 struct Job {
     /// Position in output order.
@@ -495,6 +513,9 @@ struct Job {
     notes: CsvNotes,
     /// Why the input ends here early.
     end: Option<Error>,
+    /// The input bytes it carries or will read (see
+    /// [`ScoreOptions::window_bytes`]).
+    bytes: u64,
 }
 
 impl Job {
@@ -510,6 +531,7 @@ impl Job {
             problems: Vec::new(),
             notes: CsvNotes::default(),
             end: None,
+            bytes: 0,
         }
     }
 
@@ -533,6 +555,20 @@ enum Work {
     CsvRows(CsvRows),
     /// Lines of a JSONL stream, parsed by the worker.
     Records(Vec<(u64, Vec<u8>)>),
+}
+
+impl Work {
+    /// The input bytes the work holds: for an article file read by its
+    /// worker, `file_size`.
+    fn bytes(&self, file_size: impl FnOnce() -> Option<u64>) -> u64 {
+        let n = match self {
+            Work::Article => return file_size().unwrap_or(0),
+            Work::Documents(docs) => docs.iter().map(|d| d.text.len()).sum(),
+            Work::CsvRows(rows) => rows.len(),
+            Work::Records(lines) => lines.iter().map(|(_, line)| line.len()).sum(),
+        };
+        n as u64
+    }
 }
 
 /// An input being read part by part.
@@ -561,6 +597,9 @@ struct Feed {
     open: Option<Open>,
     /// Jobs made, those `ahead` among them.
     produced: usize,
+    /// The input bytes of the jobs made (see
+    /// [`ScoreOptions::window_bytes`]).
+    produced_bytes: u64,
     /// See [`ScoreOptions::batch_bytes`].
     batch_bytes: usize,
     /// See [`ScoreOptions::stream_above`].
@@ -587,6 +626,7 @@ impl Feed {
             next_input: 0,
             open: None,
             produced: 0,
+            produced_bytes: 0,
             batch_bytes: options.batch_bytes.max(1),
             stream_above: options.stream_above,
             threads,
@@ -701,7 +741,11 @@ impl Feed {
             self.open = None;
         }
         job.index = self.produced;
+        job.bytes = job
+            .work
+            .bytes(|| reading.sizes.get(reading.inputs, job.input));
         self.produced += 1;
+        self.produced_bytes += job.bytes;
         Some(job)
     }
 }
@@ -732,10 +776,14 @@ impl ReadAhead {
         }
     }
 
-    /// Jobs in flight at most (see [`ScoreOptions::window`]): no more are
-    /// made ahead.
-    fn window(&self) -> usize {
-        self.options.window.max(self.threads)
+    /// What may be in flight at once (see [`ScoreOptions::window`] and
+    /// [`ScoreOptions::window_bytes`]): no more is made ahead.
+    fn window(&self) -> Window {
+        Window {
+            jobs: self.options.window.max(self.threads),
+            bytes: self.options.window_bytes,
+            threads: self.threads,
+        }
     }
 
     /// Makes jobs of `inputs` until `enough` says so (checked between
@@ -751,7 +799,10 @@ impl ReadAhead {
             model: None,
         };
         let window = self.window();
-        while self.feed.ahead.len() < window && !enough() && self.feed.can_read_ahead(&reading) {
+        while window.has_room(self.feed.ahead.len(), self.feed.produced_bytes)
+            && !enough()
+            && self.feed.can_read_ahead(&reading)
+        {
             match self.feed.make(&reading) {
                 Some(job) => self.feed.ahead.push_back(job),
                 None => break,
@@ -762,6 +813,26 @@ impl ReadAhead {
     /// Jobs read ahead and not handed out yet.
     pub fn jobs(&self) -> usize {
         self.feed.ahead.len()
+    }
+}
+
+/// What may be in flight at once: jobs made and not yet written, and the
+/// input bytes they carry (see [`ScoreOptions::window_bytes`]).
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    jobs: usize,
+    bytes: u64,
+    /// As many jobs as there are scoring threads may be in flight however
+    /// many bytes they carry, so that none of them waits for want of work
+    /// while the others score large jobs.
+    threads: usize,
+}
+
+impl Window {
+    /// Whether another job may be made while `jobs` jobs of `bytes` input
+    /// bytes are in flight.
+    fn has_room(&self, jobs: usize, bytes: u64) -> bool {
+        jobs < self.jobs && (bytes < self.bytes || jobs < self.threads)
     }
 }
 
@@ -800,6 +871,8 @@ struct Done<T> {
     /// The spawned worker that made it, which frees it once it is written
     /// (see `spent`); `None` for the calling thread.
     origin: Option<usize>,
+    /// The job's input bytes (see [`ScoreOptions::window_bytes`]).
+    bytes: u64,
 }
 
 /// Address space held back while a worker thread is started, so that the
@@ -943,7 +1016,8 @@ impl Sizes {
 /// CSVs and JSONL streams, are read in batches (parts of the article, whole
 /// records of whole documents, whole lines) that the workers parse and
 /// score, so one large file uses every core and memory stays bounded by
-/// [`ScoreOptions::window`] batches, not by the file. A sentence CSV's
+/// [`ScoreOptions::window`] batches and [`ScoreOptions::window_bytes`],
+/// not by the file. A sentence CSV's
 /// warnings (invalid UTF-8, documents split) are about the whole file:
 /// what each batch's rows noted is added up in order and told with its
 /// last batch. The parts of one article reach `work` and
@@ -985,7 +1059,7 @@ where
     W: Fn(&mut Scorer<'_>, &Input, &Document, &[Scored]) -> Result<T> + Sync,
     S: FnMut(&mut T) -> Result<()>,
 {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex};
 
     assert_eq!(
@@ -1010,9 +1084,15 @@ where
     };
     let feed = Mutex::new(feed);
     // Mirrors of the feed's state, readable without its lock.
-    let produced = AtomicUsize::new(feed.lock().unwrap_or_else(|e| e.into_inner()).produced);
+    let (produced, produced_bytes) = {
+        let feed = feed.lock().unwrap_or_else(|e| e.into_inner());
+        (
+            AtomicUsize::new(feed.produced),
+            AtomicU64::new(feed.produced_bytes),
+        )
+    };
     let stop = AtomicBool::new(false);
-    // Jobs written so far; workers wait while `window` jobs are in flight.
+    // Jobs written so far; workers wait while the window is full.
     let written = (Mutex::new(Written::default()), Condvar::new());
     // Stops the run and wakes every waiting worker. `stop` is set under
     // the lock the workers check it under, so none can check it, miss the
@@ -1027,25 +1107,31 @@ where
     let mut failure = None;
 
     // The next job (`Ok(None)` when none is left or the run stops), or
-    // `Err(())` while `window` jobs are in flight.
+    // `Err(())` while the window is full.
     let try_take = || -> std::result::Result<Option<Job>, ()> {
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let w = written.0.lock().unwrap_or_else(|e| e.into_inner()).jobs;
+        let (jobs, bytes) = {
+            let w = written.0.lock().unwrap_or_else(|e| e.into_inner());
+            (w.jobs, w.bytes)
+        };
         let mut feed = feed.lock().unwrap_or_else(|e| e.into_inner());
         // Jobs read ahead are in the window already.
-        if !feed.ahead.is_empty() || feed.produced < w + window {
+        if !feed.ahead.is_empty()
+            || window.has_room(feed.produced - jobs, feed.produced_bytes - bytes)
+        {
             let job = feed.next(&reading);
+            produced_bytes.store(feed.produced_bytes, Ordering::Release);
             produced.store(feed.produced, Ordering::Release);
             Ok(job)
         } else {
             Err(())
         }
     };
-    // The next job, waiting while `window` jobs are in flight; `None`
-    // when none is left or the run stops. For the spawned workers: the
-    // calling thread, which writes, must never wait here.
+    // The next job, waiting while the window is full; `None` when none is
+    // left or the run stops. For the spawned workers: the calling thread,
+    // which writes, must never wait here.
     let take = || -> Option<Job> {
         loop {
             if let Ok(job) = try_take() {
@@ -1054,8 +1140,12 @@ where
             let (lock, cv) = &written;
             let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
             w.waiting += 1;
-            while produced.load(Ordering::Acquire) >= w.jobs + window
-                && !stop.load(Ordering::Relaxed)
+            while !window.has_room(
+                produced.load(Ordering::Acquire).saturating_sub(w.jobs),
+                produced_bytes
+                    .load(Ordering::Acquire)
+                    .saturating_sub(w.bytes),
+            ) && !stop.load(Ordering::Relaxed)
             {
                 w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
             }
@@ -1092,6 +1182,7 @@ where
             failed: job.end,
             sink_failed: None,
             origin,
+            bytes: job.bytes,
         };
         // A document of more sentences than a thread keeps slots for (a
         // sentence CSV's can run to thousands) is scored in parts of
@@ -1367,6 +1458,7 @@ where
                     }
                     (input_sentences, input_failed) = (0, false);
                 }
+                let bytes = done.bytes;
                 // What is left (the rows' buffers, the documents' totals)
                 // goes back to the worker that made it, to be freed there:
                 // freed here, each block would take the lock of that
@@ -1382,6 +1474,7 @@ where
                 let (lock, cv) = &written;
                 let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
                 w.jobs = *next_write;
+                w.bytes += bytes;
                 // Waking costs a system call even with no one waiting.
                 let wake = w.waiting > 0;
                 drop(w);
@@ -1471,6 +1564,8 @@ pub fn score_inputs<W: Write>(
 struct Written {
     /// Jobs written, in order.
     jobs: usize,
+    /// Their input bytes (see [`ScoreOptions::window_bytes`]).
+    bytes: u64,
     /// Workers waiting for `jobs` to grow.
     waiting: usize,
 }
@@ -1525,6 +1620,45 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_bounds_jobs_and_bytes_but_leaves_every_thread_a_job() {
+        let window = Window {
+            jobs: 4,
+            bytes: 100,
+            threads: 2,
+        };
+        // Room while both bounds have it.
+        assert!(window.has_room(0, 0));
+        assert!(window.has_room(3, 99));
+        // Full by count, or by bytes.
+        assert!(!window.has_room(4, 0));
+        assert!(!window.has_room(2, 100));
+        // Fewer jobs than threads: room, however large they are.
+        assert!(window.has_room(1, 1 << 40));
+        assert!(window.has_room(0, 100));
+        // The read-ahead stops at the byte budget too.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        let row = format!("{},Moscow and Beijing met again.\n", "x".repeat(50));
+        let mut csv = String::from("doc_id,text\n");
+        for d in 0..20 {
+            csv += &format!("d{d:02}{row}");
+        }
+        std::fs::write(&path, csv).unwrap();
+        let inputs = [Input::Csv(path)];
+        let options = ScoreOptions {
+            threads: 1,
+            batch_bytes: 50,
+            window_bytes: 250,
+            ..ScoreOptions::default()
+        };
+        let mut ahead = ReadAhead::new(&inputs, options);
+        ahead.read(&inputs, || false);
+        // Records of 84 bytes, a document each, a job each: three made,
+        // the third taking the bytes in flight past the budget.
+        assert_eq!(ahead.jobs(), 3);
+    }
 
     #[test]
     fn threads_learn_each_others_words_until_the_log_is_full() {

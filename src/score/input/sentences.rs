@@ -716,6 +716,11 @@ pub(crate) struct CsvRows {
 }
 
 impl CsvRows {
+    /// The bytes of the records.
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// The documents of these rows, parsed one by one as they are taken.
     pub(crate) fn documents(self) -> CsvDocuments {
         CsvDocuments {
