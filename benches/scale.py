@@ -18,7 +18,10 @@ with 2 threads: memory should not grow with the input. Throughput counts the art
 in every format). Each timing is the best of $SCALE_REPEATS runs (default 5).
 Prints a Markdown table, then the peak memory of one article file of
 $SCALE_ONE_FILE_MB MB (default 200) on a single line: memory should not grow
-with the file either.
+with the file either; then that of a sentence CSV of 60 copies of the
+corpus's longest article written to a pipe that is read only after two
+seconds: a slow reader of the output should not make memory grow with the
+documents' size either.
 """
 import csv
 import io
@@ -38,6 +41,9 @@ COPIES = 10
 REPEATS = int(os.environ.get("SCALE_REPEATS", "5"))
 MODEL = os.path.join(ROOT, "models", "stance.json")
 ONE_FILE_MB = int(os.environ.get("SCALE_ONE_FILE_MB", "200"))
+# Documents, and the pause before the output is read, of the slow-reader run.
+LARGE_COPIES = 60
+STALL_SECONDS = 2
 
 
 def run(args):
@@ -63,6 +69,47 @@ def run(args):
         sys.exit(f"stance {' '.join(args)} failed:\n{out.stderr}")
     seconds, rss = out.stdout.split()
     return float(seconds), int(rss) / 1024
+
+
+def stalled_peak(args, seconds):
+    """Peak RSS in MiB of stance writing to a pipe that is read only after
+    `seconds`: what a slow reader of the output makes it hold."""
+    wrapper = (
+        "import os,resource,shutil,subprocess,sys,time;"
+        "p=subprocess.Popen(sys.argv[2:],stdout=subprocess.PIPE,stderr=subprocess.PIPE);"
+        "time.sleep(float(sys.argv[1]));"
+        "shutil.copyfileobj(p.stdout,open(os.devnull,'wb'));"
+        "err=p.stderr.read();"
+        "p.wait();"
+        "sys.stderr.buffer.write(err);"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+        "sys.exit(p.returncode)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, str(seconds), STANCE, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if out.returncode != 0:
+        sys.exit(f"stance {' '.join(args)} failed:\n{out.stderr}")
+    return int(out.stdout) / 1024
+
+
+def large_documents_csv(sentences, path, copies):
+    """A sentence CSV of `copies` copies of the longest document of the
+    sentence CSV `sentences`, each with its own doc_id."""
+    docs = {}
+    with open(sentences, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            docs.setdefault(row["doc_id"], []).append(row["text"])
+    longest = max(docs.values(), key=lambda texts: sum(len(t) for t in texts))
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["doc_id", "text"])
+        for c in range(copies):
+            for text in longest:
+                w.writerow([f"long-{c}", text])
 
 
 def best(args):
@@ -152,6 +199,16 @@ def main():
                 f.write(line)
         one_mb = os.path.getsize(one_line) / 1e6
         t_one, m_one = best(["score", "--model", MODEL, "--out", os.devnull, "--threads", "2", one_line])
+        # A slow reader of the output: the corpus's longest article, many
+        # times over as documents of a sentence CSV, written to a pipe
+        # read only after a pause, while the workers go on scoring.
+        large = os.path.join(tmp, "large-documents.csv")
+        large_documents_csv(os.path.join(tmp, "x1", "sentences.csv"), large, LARGE_COPIES)
+        large_mb = os.path.getsize(large) / 1e6
+        m_stalled = max(
+            stalled_peak(["score", "--model", MODEL, "--threads", "2", large], STALL_SECONDS)
+            for _ in range(REPEATS)
+        )
     total = COPIES * mb
     print()
     print(f"corpus: {os.path.basename(CORPUS)} — {len(articles)} articles, {mb:.2f} MB of text; "
@@ -166,6 +223,9 @@ def main():
     print()
     print(f"one article file of {one_mb:.0f} MB on one line, 2 threads: "
           f"{one_mb / t_one:.1f} MB/s, peak RSS {m_one:.1f} MiB")
+    print(f"a sentence CSV of {LARGE_COPIES} copies of the longest article ({large_mb:.0f} MB), "
+          f"2 threads, to a pipe read only after {STALL_SECONDS} s: peak RSS {m_stalled:.1f} MiB "
+          f"(highest of {REPEATS})")
 
 
 if __name__ == "__main__":
