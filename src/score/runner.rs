@@ -14,10 +14,10 @@
 //! between its own units (only writes, when an input is a pipe).
 //! At most [`ScoreOptions::window`] units are in flight, carrying at most
 //! about [`ScoreOptions::window_bytes`] of input, so memory does not grow
-//! with the input (nor with its documents' size), and the output does not depend on the thread
-//! count or the batch size. The first units of sentence CSVs and JSONL
-//! streams can be cut before the run, while the model loads
-//! ([`ReadAhead`]).
+//! with the input (nor with its documents' size), and the output does not
+//! depend on the thread count or the batch size. The first units of
+//! sentence CSVs and JSONL streams can be cut before the run, while the
+//! model loads ([`ReadAhead`]).
 
 use std::io::Write;
 use std::path::Path;
@@ -1017,10 +1017,9 @@ impl Sizes {
 /// records of whole documents, whole lines) that the workers parse and
 /// score, so one large file uses every core and memory stays bounded by
 /// [`ScoreOptions::window`] batches and [`ScoreOptions::window_bytes`],
-/// not by the file. A sentence CSV's
-/// warnings (invalid UTF-8, documents split) are about the whole file:
-/// what each batch's rows noted is added up in order and told with its
-/// last batch. The parts of one article reach `work` and
+/// not by the file. A sentence CSV's warnings (invalid UTF-8, documents
+/// split) are about the whole file: what each batch's rows noted is added
+/// up in order and told with its last batch. The parts of one article reach `work` and
 /// `sink` as documents of their own (see [`Document::first_sentence`]);
 /// [`Summary`] counts them as one document with one [`DocSummary`]. The
 /// output does not depend on the thread count.
