@@ -59,21 +59,22 @@ def run(args):
         "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
         "sys.exit(r.returncode)"
     )
-    seconds, rss = wrapped(wrapper, [STANCE, *args]).split()
+    seconds, rss = wrapped(wrapper, args).split()
     return float(seconds), int(rss) / 1024
 
 
-def wrapped(wrapper, argv):
-    """Runs the Python `wrapper` with `argv` (stance's among them); its
-    output, or the end of the benchmark with stance's error if it failed."""
+def wrapped(wrapper, args, before=()):
+    """Runs the Python `wrapper` with the arguments `before`, then stance's
+    command line (`STANCE` and `args`); its output, or the end of the
+    benchmark with stance's error if it failed."""
     out = subprocess.run(
-        [sys.executable, "-c", wrapper, *argv],
+        [sys.executable, "-c", wrapper, *before, STANCE, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     if out.returncode != 0:
-        sys.exit(f"stance {' '.join(argv[argv.index(STANCE) + 1:])} failed:\n{out.stderr}")
+        sys.exit(f"stance {' '.join(args)} failed:\n{out.stderr}")
     return out.stdout
 
 
@@ -91,7 +92,7 @@ def stalled_peak(args, seconds):
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
         "sys.exit(p.returncode)"
     )
-    return int(wrapped(wrapper, [str(seconds), STANCE, *args])) / 1024
+    return int(wrapped(wrapper, args, before=[str(seconds)])) / 1024
 
 
 def large_documents_csv(sentences, path, copies):

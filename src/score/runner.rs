@@ -787,7 +787,8 @@ impl ReadAhead {
     }
 
     /// Makes jobs of `inputs` until `enough` says so (checked between
-    /// jobs), the window of jobs is full, or the next job needs the model
+    /// jobs), the window is full (of jobs or of their bytes, see
+    /// [`ScoreOptions::window_bytes`]), or the next job needs the model
     /// (an article file read in parts) or could wait for another program
     /// (a pipe or a device). An article file read whole is a job without
     /// reading it: its worker reads it. What goes wrong is told in the
@@ -1019,10 +1020,11 @@ impl Sizes {
 /// [`ScoreOptions::window`] batches and [`ScoreOptions::window_bytes`],
 /// not by the file. A sentence CSV's warnings (invalid UTF-8, documents
 /// split) are about the whole file: what each batch's rows noted is added
-/// up in order and told with its last batch. The parts of one article reach `work` and
-/// `sink` as documents of their own (see [`Document::first_sentence`]);
-/// [`Summary`] counts them as one document with one [`DocSummary`]. The
-/// output does not depend on the thread count.
+/// up in order and told with its last batch. The parts of one article
+/// reach `work` and `sink` as documents of their own (see
+/// [`Document::first_sentence`]); [`Summary`] counts them as one document
+/// with one [`DocSummary`]. The output does not depend on the thread
+/// count.
 pub fn for_each_input<T, W, S>(
     model: &Model,
     inputs: &[Input],
@@ -1565,7 +1567,7 @@ struct Written {
     jobs: usize,
     /// Their input bytes (see [`ScoreOptions::window_bytes`]).
     bytes: u64,
-    /// Workers waiting for `jobs` to grow.
+    /// Workers waiting for `jobs` and `bytes` to grow.
     waiting: usize,
 }
 
