@@ -188,6 +188,19 @@ pub enum Error {
     #[error("standard input: {0}")]
     Stdin(#[source] std::io::Error),
 
+    /// A long stream (standard input, `-`, or a named pipe) could not be
+    /// held in a temporary file to be read in parts: set `TMPDIR` to a
+    /// folder with room.
+    #[error("{}: cannot hold it in a temporary file in {} (set TMPDIR to a folder with room): {source}", input.display(), dir.display())]
+    Spool {
+        /// The stream: `-` or the pipe's path.
+        input: PathBuf,
+        /// The folder the temporary file was to be in.
+        dir: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
     /// Writing the output stream failed; [`crate::io::write_output`] names
     /// the file when there is one.
     #[error("cannot write the output: {0}")]

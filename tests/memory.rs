@@ -1,8 +1,9 @@
 //! Memory stays bounded by the work in flight, not by the input: a large
-//! sentence CSV, JSONL stream and one-line article file are scored while
-//! an allocator that counts bytes records the peak. Reading any of them
-//! whole (as the sentence CSV and article files once were) would hold the
-//! whole input at once, several times over.
+//! sentence CSV, JSONL stream, one-line article file, named pipe and
+//! standard input are scored while an allocator that counts bytes records
+//! the peak. Reading any of them whole (as the sentence CSV, article files
+//! and streams once were) would hold the whole input at once, several
+//! times over.
 //!
 //! One test, run alone in its binary: the counter sees the whole process.
 
@@ -129,11 +130,56 @@ fn large_inputs_score_in_bounded_memory() {
     ];
     for (name, input) in cases {
         let peak = peak_while_scoring(&model, input);
-        assert!(
-            peak < BOUND,
-            "{name}: {} MiB held at once for a {} MiB input",
-            peak >> 20,
-            INPUT_BYTES >> 20
-        );
+        assert_bounded(name, peak);
     }
+
+    // Streams: a named pipe given as an article, and standard input, each
+    // fed an article of many lines by a thread of this test.
+    let article: Vec<u8> = {
+        let mut text = String::new();
+        let mut i = 0;
+        while text.len() < INPUT_BYTES {
+            text.push_str(&lines[i % lines.len()]);
+            text.push_str(if i % 5 == 4 { "\n\n" } else { " " });
+            i += 1;
+        }
+        text.into_bytes()
+    };
+    let fifo = dir.path().join("feed.txt");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid, NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let writer = {
+        let (fifo, article) = (fifo.clone(), article.clone());
+        std::thread::spawn(move || std::fs::write(fifo, article).unwrap())
+    };
+    let input = Input::Article {
+        path: fifo,
+        doc_id: "feed".into(),
+    };
+    assert_bounded("named pipe", peak_while_scoring(&model, input));
+    writer.join().unwrap();
+
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors; fd 0 is this
+    // process's standard input, which no other test in this binary reads.
+    unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        assert_eq!(libc::dup2(fds[0], 0), 0);
+        libc::close(fds[0]);
+    }
+    // SAFETY: the write end, owned from here on and closed when dropped.
+    let mut pipe = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+    let writer = std::thread::spawn(move || pipe.write_all(&article).unwrap());
+    assert_bounded("standard input", peak_while_scoring(&model, Input::Stdin));
+    writer.join().unwrap();
+}
+
+fn assert_bounded(name: &str, peak: usize) {
+    assert!(
+        peak < BOUND,
+        "{name}: {} MiB held at once for a {} MiB input",
+        peak >> 20,
+        INPUT_BYTES >> 20
+    );
 }

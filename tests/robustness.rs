@@ -687,11 +687,36 @@ fn special_files_end_with_a_clear_error() {
     );
     assert_eq!(parse_csv(&stdout(&out)).len(), 2);
 
+    // Read as plain text: refused as binary data once its first MiB is
+    // read (a text stream past that is held in a temporary file, and
+    // checked for NUL bytes as it is).
     let (out, in_time) = wait_with_timeout(spawn_stance(&["score", "/dev/zero"]), 60);
     assert!(in_time);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("/dev/zero: larger than 64 MiB"),
+        stderr(&out).contains("/dev/zero: binary file"),
+        "{}",
+        stderr(&out)
+    );
+    // Endless text from a named pipe: held in a temporary file up to the
+    // bound of a stream, then refused by the pipe's name.
+    let endless = d.join("endless.txt");
+    make_fifo(&endless);
+    let mut yes = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "yes 'Beijing backed Moscow.' > '{}'",
+            endless.display()
+        ))
+        .spawn()
+        .unwrap();
+    let (out, in_time) = wait_with_timeout(spawn_stance(&["score", endless.to_str().unwrap()]), 60);
+    let _ = yes.kill();
+    yes.wait().unwrap();
+    assert!(in_time);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("{}: larger than 64 MiB", endless.display())),
         "{}",
         stderr(&out)
     );

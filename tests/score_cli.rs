@@ -80,6 +80,61 @@ fn output_is_identical_for_one_and_two_threads() {
     assert!(one.stdout == two.stdout, "output depends on thread count");
 }
 
+/// Standard input past the size read whole (1 MiB) is held in a temporary
+/// file, or read from the file it is redirected from, and read in parts;
+/// its rows are those of the same text given by path, and binary data
+/// past that size is refused by the name `-`.
+#[test]
+fn long_standard_input_gives_the_rows_of_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.txt");
+    let mut text = Vec::new();
+    while text.len() <= 3 << 20 {
+        for seed in seed_files() {
+            text.extend(std::fs::read(seed).unwrap());
+        }
+    }
+    std::fs::write(&path, &text).unwrap();
+    let by_path = stance(&["score", path.to_str().unwrap()]);
+    assert!(by_path.status.success(), "{}", stderr(&by_path));
+    let want = parse_csv(&stdout(&by_path));
+    // Every column but doc_id and source, which name the file.
+    let columns = |rows: &[Vec<String>]| -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|r| [&r[1..13], &r[14..]].concat())
+            .collect()
+    };
+    let piped = stance_with_stdin(&["score", "-"], Some(&text));
+    let redirected = std::process::Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(["score", "-"])
+        .current_dir(root())
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    for out in [piped, redirected] {
+        assert!(out.status.success(), "{}", stderr(&out));
+        let rows = parse_csv(&stdout(&out));
+        assert_eq!(rows.len(), want.len());
+        assert!(rows[1..]
+            .iter()
+            .all(|r| r[0] == "stdin" && r[13].is_empty()));
+        assert!(columns(&rows) == columns(&want), "rows differ");
+    }
+
+    text.push(0);
+    let out = stance_with_stdin(&["score", "-"], Some(&text));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("skipped -: binary file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).lines().count() <= 1,
+        "no rows of a refused input"
+    );
+}
+
 #[test]
 fn writes_out_file_atomically_and_reads_stdin_and_csv_inputs() {
     let dir = tempfile::tempdir().unwrap();

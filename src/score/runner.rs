@@ -9,9 +9,11 @@
 //! and a sentence CSV into batches of whole records that end where a
 //! document ends (found by scanning the bytes for line ends outside
 //! quotes), both parsed by the taking worker; a large article file is cut
-//! into parts of whole sentences. Workers score and format their unit; the
-//! calling thread is one of them, and writes the results in input order
-//! between its own units (only writes, when an input is a pipe).
+//! into parts of whole sentences, and so is a long plain-text stream
+//! (standard input or a named pipe), held in a temporary file first.
+//! Workers score and format their unit; the calling thread is one of them,
+//! and writes the results in input order between its own units (only
+//! writes, when an input is a pipe).
 //! At most [`ScoreOptions::window`] units are in flight, carrying at most
 //! about [`ScoreOptions::window_bytes`] of input, so memory does not grow
 //! with the input (nor with its documents' size), and the output does not
@@ -19,17 +21,19 @@
 //! sentence CSVs and JSONL streams can be cut before the run, while the
 //! model loads ([`ReadAhead`]).
 
+use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
 use super::input::{
-    load_article, record_document, CsvBatches, CsvNotes, CsvRows, CsvWork, Document, RecordLines,
+    decode_document, load_article, record_document, CsvBatches, CsvNotes, CsvRows, CsvWork,
+    Document, RecordLines,
 };
 use super::output::{header_bytes, push_signed3, DocSummary, Format};
-use super::stream::{read_in_parts, ArticleParts, STREAM_ABOVE};
+use super::stream::{read_in_parts, spool, stdin_file, ArticleParts, Spooled, STREAM_ABOVE};
 use crate::error::{Error, Result};
 use crate::features::{FreshWords, SparseVec};
-use crate::io::Input;
+use crate::io::{ArticleFormat, Input};
 use crate::model::{Gate, Model};
 
 /// Scoring settings.
@@ -67,10 +71,12 @@ pub struct ScoreOptions {
     /// Whether [`Summary::articles`] keeps a [`DocSummary`] per document
     /// (memory grows with the number of documents); defaults to `true`.
     pub summaries: bool,
-    /// Article files (regular files) larger than this many bytes are read
-    /// in parts of about `batch_bytes` of text, scored on every core with
-    /// memory bounded by the longest sentence, the rows the same as when
-    /// read whole; defaults to [`STREAM_ABOVE`].
+    /// Plain-text article files (regular files) larger than this many
+    /// bytes are read in parts of about `batch_bytes` of text, scored on
+    /// every core with memory bounded by the longest sentence, the rows
+    /// the same as when read whole; so are standard input and named pipes
+    /// that go on past it, held in a temporary file first. Defaults to
+    /// [`STREAM_ABOVE`].
     pub stream_above: u64,
 }
 
@@ -546,8 +552,11 @@ impl Job {
 
 /// What a job scores.
 enum Work {
-    /// A whole article file or standard input, read by the worker.
+    /// A whole article file, read by the worker.
     Article,
+    /// A stream (standard input, or a named pipe given as a plain-text
+    /// article) read whole by the feed, decoded by the worker.
+    Stream(Vec<u8>),
     /// Documents read already: a part of a large article file, or a long
     /// document of a sentence CSV and those before it.
     Documents(Vec<Document>),
@@ -563,6 +572,7 @@ impl Work {
     fn bytes(&self, file_size: impl FnOnce() -> Option<u64>) -> u64 {
         let n = match self {
             Work::Article => return file_size().unwrap_or(0),
+            Work::Stream(bytes) => bytes.len(),
             Work::Documents(docs) => docs.iter().map(|d| d.text.len()).sum(),
             Work::CsvRows(rows) => rows.len(),
             Work::Records(lines) => lines.iter().map(|(_, line)| line.len()).sum(),
@@ -576,6 +586,14 @@ enum Open {
     Csv(Box<CsvBatches>),
     Jsonl(RecordLines),
     Text(Box<ArticleParts>),
+}
+
+/// An input the feed has begun to read.
+enum Opening {
+    /// A stream that ended within [`ScoreOptions::stream_above`] bytes.
+    Whole(Vec<u8>),
+    /// An input to read part by part.
+    Parts(Open),
 }
 
 /// Hands out jobs in output order: an article file is one job, or, when
@@ -657,6 +675,52 @@ impl Feed {
         size.is_some() && !read_in_parts(input, || size, self.stream_above)
     }
 
+    /// Reads the stream `open` gives (standard input, `name` `-`, or a
+    /// named pipe) whole when it ends within
+    /// [`ScoreOptions::stream_above`] bytes; else it is held in a
+    /// temporary file and read in parts, as a large article file is (see
+    /// [`spool`]), so that neither the memory it takes nor the thread that
+    /// scores it is its alone. Standard input redirected from a large
+    /// regular file is read in parts from that file.
+    fn stream<R: std::io::Read>(
+        &self,
+        name: &Path,
+        doc_id: &str,
+        open: impl FnOnce() -> std::io::Result<R>,
+        reading: &Reading<'_>,
+    ) -> Result<Opening> {
+        let stdin = name.as_os_str() == "-";
+        // The file to read in parts, and whether it was checked for NUL
+        // bytes as it was held.
+        let (file, checked) = match stdin.then(stdin_file).flatten() {
+            Some(file) if file.metadata().is_ok_and(|m| m.len() > self.stream_above) => {
+                (file, false)
+            }
+            _ => {
+                let input = open().map_err(|e| match stdin {
+                    true => Error::Stdin(e),
+                    false => Error::io(name, e),
+                })?;
+                match spool(input, name, self.stream_above)? {
+                    Spooled::Whole(bytes) => return Ok(Opening::Whole(bytes)),
+                    Spooled::File(file) => (file, true),
+                }
+            }
+        };
+        let model = reading.model.expect("a stream is not read ahead");
+        let threads = self.threads;
+        let parts = ArticleParts::spooled(
+            file,
+            checked,
+            name,
+            doc_id,
+            self.batch_bytes,
+            model,
+            threads,
+        )?;
+        Ok(Opening::Parts(Open::Text(Box::new(parts))))
+    }
+
     /// Makes the next job (see [`Feed`]); `None` when every input has
     /// been read.
     fn make(&mut self, reading: &Reading<'_>) -> Option<Job> {
@@ -676,17 +740,34 @@ impl Feed {
                             .expect("an article read in parts is not read ahead");
                         Some(
                             ArticleParts::open(path, doc_id, self.batch_bytes, model, self.threads)
-                                .map(|a| Open::Text(Box::new(a))),
+                                .map(|a| Opening::Parts(Open::Text(Box::new(a)))),
                         )
                     }
-                    Input::Stdin | Input::Article { .. } => None,
-                    Input::Csv(p) => Some(CsvBatches::open(p).map(|c| Open::Csv(Box::new(c)))),
-                    Input::Jsonl(p) => Some(RecordLines::open(p).map(Open::Jsonl)),
+                    Input::Stdin => Some(self.stream(
+                        Path::new("-"),
+                        "stdin",
+                        || Ok(std::io::stdin().lock()),
+                        reading,
+                    )),
+                    Input::Article { path, doc_id }
+                        if ArticleFormat::of(path) == ArticleFormat::Text
+                            && reading.sizes.is_stream(reading.inputs, input) =>
+                    {
+                        Some(self.stream(path, doc_id, || File::open(path), reading))
+                    }
+                    Input::Article { .. } => None,
+                    Input::Csv(p) => {
+                        Some(CsvBatches::open(p).map(|c| Opening::Parts(Open::Csv(Box::new(c)))))
+                    }
+                    Input::Jsonl(p) => {
+                        Some(RecordLines::open(p).map(|l| Opening::Parts(Open::Jsonl(l))))
+                    }
                 };
                 self.next_input += 1;
                 match opened {
                     None => Job::new(input, Work::Article, true),
-                    Some(Ok(open)) => {
+                    Some(Ok(Opening::Whole(bytes))) => Job::new(input, Work::Stream(bytes), true),
+                    Some(Ok(Opening::Parts(open))) => {
                         self.open = Some(open);
                         return self.make(reading);
                     }
@@ -995,10 +1076,16 @@ impl Sizes {
         Some(self.code(inputs, i)).filter(|&c| c < Sizes::NOT_A_FILE)
     }
 
-    /// Whether reading any input may wait for the program at its other
-    /// end (standard input, a named pipe, a device): every input looked at.
+    /// Whether reading input `i` may wait for the program at its other
+    /// end: standard input, a named pipe, a device.
+    fn is_stream(&self, inputs: &[Input], i: usize) -> bool {
+        self.code(inputs, i) == Sizes::STREAM
+    }
+
+    /// Whether any input is a stream (see [`Sizes::is_stream`]): every
+    /// input looked at.
     fn any_stream(&self, inputs: &[Input]) -> bool {
-        (0..inputs.len()).any(|i| self.code(inputs, i) == Sizes::STREAM)
+        (0..inputs.len()).any(|i| self.is_stream(inputs, i))
     }
 }
 
@@ -1246,6 +1333,14 @@ where
                     .iter()
                     .try_for_each(|d| score(d, &mut done))
             }),
+            Work::Stream(bytes) => {
+                let (name, doc_id) = match input {
+                    Input::Article { path, doc_id } => (path.as_path(), doc_id.clone()),
+                    _ => (Path::new("-"), "stdin".to_string()),
+                };
+                decode_document(name, doc_id, bytes, &mut done.warnings)
+                    .and_then(|doc| score(&doc, &mut done))
+            }
             Work::Documents(docs) => docs.iter().try_for_each(|d| score(d, &mut done)),
             Work::CsvRows(rows) => {
                 let mut docs = rows.documents();

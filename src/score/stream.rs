@@ -24,16 +24,20 @@
 //! The bytes are decoded as [`super::decode`] decodes a whole file: a UTF-8
 //! byte-order mark is dropped (offsets still count it) and invalid UTF-8
 //! becomes U+FFFD with one warning for the file, after its last part.
-//! Standard input and other streams cannot be read twice: they are read
-//! whole, up to [`crate::io::MAX_ARTICLE_BYTES`].
+//! Standard input and named pipes cannot be read twice: one that goes on
+//! past [`STREAM_ABOVE`] bytes is first written to an unnamed temporary
+//! file ([`spool`]), up to [`MAX_ARTICLE_BYTES`], and that file is read as
+//! an article file is (standard input redirected from a regular file is
+//! read from that file).
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::input::{repaired_warning, Document, BOM};
 use crate::error::{Error, Result};
-use crate::io::{has_nul, ArticleFormat, Input};
+use crate::io::{has_nul, ArticleFormat, Capped, Input, MAX_ARTICLE_BYTES};
 use crate::model::Model;
 use crate::segment::{Segmenter, Settled};
 
@@ -130,8 +134,9 @@ impl Repair {
 /// dropped, invalid UTF-8 repaired, sentences handed out as they settle.
 #[derive(Debug)]
 struct Pieces {
-    path: PathBuf,
-    file: File,
+    file: Opened,
+    /// Where the next read starts.
+    at: u64,
     /// Bytes read at a time (more while a line cannot be cut).
     chunk: usize,
     /// Bytes of the byte-order mark, once the file's start was read.
@@ -150,11 +155,10 @@ struct Pieces {
 }
 
 impl Pieces {
-    fn open(path: &Path, chunk: usize) -> Result<Pieces> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        Ok(Pieces {
-            path: path.to_path_buf(),
-            file,
+    fn open(file: &Opened, chunk: usize) -> Pieces {
+        Pieces {
+            file: file.clone(),
+            at: 0,
             // At least a byte-order mark's length, so the first read holds it.
             chunk: chunk.max(BOM.len() + 1),
             bom: None,
@@ -164,34 +168,30 @@ impl Pieces {
             left: None,
             end: false,
             finished: false,
-        })
+        }
     }
 
-    /// Reads the share of `path` from byte `start` (a line start, past any
+    /// Reads the share of `file` from byte `start` (a line start, past any
     /// byte-order mark, or 0) to `end` (`None`: to the end of the file).
-    fn open_share(path: &Path, start: u64, end: Option<u64>, chunk: usize) -> Result<Pieces> {
-        use std::io::{Seek, SeekFrom};
-        let mut pieces = Pieces::open(path, chunk)?;
+    fn open_share(file: &Opened, start: u64, end: Option<u64>, chunk: usize) -> Pieces {
+        let mut pieces = Pieces::open(file, chunk);
         if start > 0 {
-            pieces
-                .file
-                .seek(SeekFrom::Start(start))
-                .map_err(|e| Error::io(path, e))?;
+            pieces.at = start;
             pieces.bom = Some(0);
         }
         pieces.left = end.map(|end| end - start);
-        Ok(pieces)
+        pieces
     }
 
     /// Reads the next `n` bytes into `buf` (fewer only at the end of the
     /// file or of the share read); a NUL byte is [`Error::Binary`].
     fn read(&mut self, n: usize) -> Result<()> {
         let n = self.left.map_or(n, |left| n.min(left as usize));
-        self.buf.clear();
-        (&mut self.file)
-            .take(n as u64)
-            .read_to_end(&mut self.buf)
-            .map_err(|e| Error::io(&self.path, e))?;
+        // Grown (and zeroed) only where a read asks for more than the last.
+        self.buf.resize(n, 0);
+        let got = self.file.read_at(&mut self.buf, self.at)?;
+        self.buf.truncate(got);
+        self.at += got as u64;
         self.end = self.buf.len() < n;
         if let Some(left) = &mut self.left {
             *left -= self.buf.len() as u64;
@@ -199,7 +199,7 @@ impl Pieces {
         }
         if has_nul(&self.buf) {
             return Err(Error::Binary {
-                path: self.path.clone(),
+                path: self.file.name.clone(),
             });
         }
         Ok(())
@@ -234,9 +234,13 @@ impl Pieces {
     /// `readers` above 1 (the scoring threads, which have no part of this
     /// file to score meanwhile), that many threads each check an equal
     /// share of what is left at the time, reading at their own offsets;
-    /// whatever the file grew by since is read on here.
+    /// whatever the file grew by since is read on here. Nothing is read
+    /// of a stream held in a temporary file: it was checked as it was
+    /// written ([`spool`]).
     fn check_rest(&mut self, readers: usize) -> Result<()> {
-        #[cfg(unix)]
+        if self.file.checked {
+            return Ok(());
+        }
         if readers > 1 && !self.end {
             self.check_shares(readers)?;
         }
@@ -250,18 +254,12 @@ impl Pieces {
     /// now; leaves the file's position there. No more readers than reads
     /// left: a file of less than two is not worth a thread, and nothing is
     /// read here then.
-    #[cfg(unix)]
     fn check_shares(&mut self, readers: usize) -> Result<()> {
-        use std::io::{Seek, SeekFrom};
-        use std::os::unix::fs::FileExt;
-
-        let path = &self.path;
-        let io = |e| Error::io(path, e);
-        let from = self.file.stream_position().map_err(io)?;
-        let to = self.file.metadata().map_err(io)?.len();
+        let from = self.at;
+        let to = self.file.len()?;
         // A share of at least one read each: a few MiB left are not worth
         // dozens of threads.
-        let readers = readers.min(((to - from) / CHECK_READ as u64) as usize);
+        let readers = readers.min((to.saturating_sub(from) / CHECK_READ as u64) as usize);
         if readers < 2 {
             return Ok(());
         }
@@ -269,7 +267,7 @@ impl Pieces {
         let file = &self.file;
         // Whether `[start, start + share)` (cut at `to`) holds no NUL byte;
         // a file cut short since is checked as far as it goes.
-        let check = |start: u64| -> std::io::Result<bool> {
+        let check = |start: u64| -> Result<bool> {
             let end = (start + share).min(to);
             let mut buf = vec![0; CHECK_READ];
             let mut at = start;
@@ -289,11 +287,13 @@ impl Pieces {
         let results = on_threads(readers, "stance-check", |k| check(from + k as u64 * share));
         // In file order: the first share with a problem names it.
         for result in results {
-            if !result.map_err(io)? {
-                return Err(Error::Binary { path: path.clone() });
+            if !result? {
+                return Err(Error::Binary {
+                    path: self.file.name.clone(),
+                });
             }
         }
-        self.file.seek(SeekFrom::Start(to)).map_err(io)?;
+        self.at = to;
         Ok(())
     }
 }
@@ -317,20 +317,20 @@ const REST_READ: usize = 64 << 10;
 /// share the reading: with a gate, each looks through a share of whole
 /// lines ([`line_shares`]) until one of them finds the gate open;
 /// otherwise they share the NUL check ([`Pieces::check_rest`]).
-fn article_actors(path: &Path, chunk: usize, model: &Model, readers: usize) -> Result<u32> {
+fn article_actors(file: &Opened, chunk: usize, model: &Model, readers: usize) -> Result<u32> {
     let Some(gate) = model.gate() else {
-        let mut pieces = Pieces::open(path, chunk)?;
+        let mut pieces = Pieces::open(file, chunk);
         pieces.check_rest(readers)?;
         return Ok(0);
     };
-    let shares = line_shares(path, readers)?;
+    let shares = line_shares(file, readers)?;
     let open = std::sync::atomic::AtomicBool::new(false);
     // The actors of one share, as far as the look goes; then the rest of
     // the share is checked for NUL bytes. Read alone, the file is one
     // share, and its rest is checked by `readers` threads.
     let look = |start: u64, end: Option<u64>| -> Result<u32> {
         use std::sync::atomic::Ordering;
-        let mut pieces = Pieces::open_share(path, start, end, chunk)?;
+        let mut pieces = Pieces::open_share(file, start, end, chunk);
         let mut transformer = model.featurizer().transformer();
         let mut mask = 0;
         'read: while !open.load(Ordering::Relaxed) {
@@ -387,30 +387,25 @@ fn on_threads<T: Send>(n: usize, name: &str, f: impl Fn(usize) -> T + Sync) -> V
     })
 }
 
-/// Where `readers` threads' shares of the article file `path` start, and
-/// its size at the end: `[0, …, size]`. Each share but the first starts
-/// just after a line end, so the sentences of a share are those the whole
-/// file has there (a sentence never crosses a line break). A share is at
-/// least [`CHECK_READ`] bytes. A line end is looked for up to
-/// [`CHECK_READ`] bytes past each even cut, so a file on one line is one
-/// share without being read for it; where none is that near, the share
-/// runs on to the next cut.
-fn line_shares(path: &Path, readers: usize) -> Result<Vec<u64>> {
-    let io = |e| Error::io(path, e);
-    let mut file = File::open(path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
+/// Where `readers` threads' shares of the article `file` start, and its
+/// size at the end: `[0, …, size]`. Each share but the first starts just
+/// after a line end, so the sentences of a share are those the whole file
+/// has there (a sentence never crosses a line break). A share is at least
+/// [`CHECK_READ`] bytes. A line end is looked for up to [`CHECK_READ`]
+/// bytes past each even cut, so a file on one line is one share without
+/// being read for it; where none is that near, the share runs on to the
+/// next cut.
+fn line_shares(file: &Opened, readers: usize) -> Result<Vec<u64>> {
+    let size = file.len()?;
     let readers = readers.min((size / CHECK_READ as u64) as usize).max(1);
     let mut starts = vec![0];
-    let mut block = Vec::new();
+    let mut block = vec![0; 64 << 10];
     for k in 1..readers as u64 {
-        use std::io::{Seek, SeekFrom};
         let from = (size * k / readers as u64).max(starts[starts.len() - 1]);
         // The first line end at or after `from`, read a block at a time.
-        block.resize(64 << 10, 0);
-        file.seek(SeekFrom::Start(from)).map_err(io)?;
         let mut at = from;
         let cut = loop {
-            let n = file.read(&mut block).map_err(io)?;
+            let n = file.read_at(&mut block, at)?;
             if n == 0 || at - from >= CHECK_READ as u64 {
                 break None;
             }
@@ -427,13 +422,163 @@ fn line_shares(path: &Path, readers: usize) -> Result<Vec<u64>> {
     Ok(starts)
 }
 
+/// An article open to be read in parts: the threads that read it share
+/// the file, each reading at its own offsets. `name` is what its errors
+/// call it: its path, or `-` for standard input held in a temporary file
+/// (see [`spool`]).
+#[derive(Debug, Clone)]
+pub(super) struct Opened {
+    file: Arc<File>,
+    name: PathBuf,
+    /// Known to hold no NUL byte (a stream checked as it was held).
+    checked: bool,
+}
+
+impl Opened {
+    /// Opens the article file `path`.
+    fn open(path: &Path) -> Result<Opened> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        Ok(Opened {
+            file: Arc::new(file),
+            name: path.to_path_buf(),
+            checked: false,
+        })
+    }
+
+    /// The file's size now.
+    fn len(&self) -> Result<u64> {
+        let meta = self.file.metadata().map_err(|e| self.error(e))?;
+        Ok(meta.len())
+    }
+
+    /// Reads into `buf` from byte `at` until it is full or the file ends;
+    /// the bytes read.
+    fn read_at(&self, buf: &mut [u8], at: u64) -> Result<usize> {
+        let mut got = 0;
+        while got < buf.len() {
+            match read_at(&self.file, &mut buf[got..], at + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.error(e)),
+            }
+        }
+        Ok(got)
+    }
+
+    fn error(&self, e: std::io::Error) -> Error {
+        Error::io(&self.name, e)
+    }
+}
+
+/// One positioned read: the file's own offset is left alone, so threads
+/// can share the file.
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, at)
+}
+
+/// One positioned read (Windows moves the file's offset, which no reader
+/// here relies on).
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, at)
+}
+
+/// A stream's text (standard input, or a named pipe given as a plain-text
+/// article) as the runner reads it: whole when it ends within a few bytes,
+/// else held in a temporary file to be read in parts as an article file
+/// is, twice over (see the module docs).
+#[derive(Debug)]
+pub(super) enum Spooled {
+    /// All of it.
+    Whole(Vec<u8>),
+    /// An unnamed temporary file holding all of it, which goes when it is
+    /// closed.
+    File(File),
+}
+
+/// Reads the stream `input` (`name`: `-` for standard input, else its
+/// path) up to `above` bytes; if it goes on past them, writes them and
+/// the rest to an unnamed temporary file in the system's temporary folder
+/// (`TMPDIR` on Unix), so that the memory it takes does not grow with it.
+/// A stream is read up to [`MAX_ARTICLE_BYTES`], as an article is whole:
+/// an endless one is an error, not a full disk.
+pub(super) fn spool(input: impl Read, name: &Path, above: u64) -> Result<Spooled> {
+    let mut input = Capped::new(input, MAX_ARTICLE_BYTES);
+    let read_error = |e| {
+        if name.as_os_str() == "-" {
+            Error::Stdin(e)
+        } else {
+            Error::io(name, e)
+        }
+    };
+    let whole = above.min(MAX_ARTICLE_BYTES);
+    let mut head = Vec::new();
+    (&mut input)
+        .take(whole + 1)
+        .read_to_end(&mut head)
+        .map_err(read_error)?;
+    if head.len() as u64 <= whole {
+        return Ok(Spooled::Whole(head));
+    }
+    let dir = std::env::temp_dir();
+    let spool_error = |source| Error::Spool {
+        input: name.to_path_buf(),
+        dir: dir.clone(),
+        source,
+    };
+    let mut file = tempfile::tempfile().map_err(spool_error)?;
+    let mut buf = head;
+    loop {
+        // Binary data (`/dev/zero`, say) is refused as soon as it is seen,
+        // not held first.
+        if has_nul(&buf) {
+            return Err(Error::Binary {
+                path: name.to_path_buf(),
+            });
+        }
+        file.write_all(&buf).map_err(spool_error)?;
+        buf.clear();
+        let n = (&mut input)
+            .take(SPOOL_READ as u64)
+            .read_to_end(&mut buf)
+            .map_err(read_error)?;
+        if n == 0 {
+            return Ok(Spooled::File(file));
+        }
+    }
+}
+
+/// Standard input, when it is a regular file read from its start
+/// (`stance score - < article.txt`): it can be read twice and at any
+/// offset, as an article file is, without being copied first.
+#[cfg(unix)]
+pub(super) fn stdin_file() -> Option<File> {
+    use std::io::Seek;
+    use std::os::fd::AsFd;
+    let mut file = File::from(std::io::stdin().as_fd().try_clone_to_owned().ok()?);
+    let regular = file.metadata().ok()?.is_file();
+    (regular && file.stream_position().ok()? == 0).then_some(file)
+}
+
+/// Standard input as a file: not known to be one here.
+#[cfg(not(unix))]
+pub(super) fn stdin_file() -> Option<File> {
+    None
+}
+
+/// Bytes a stream is read at a time while it is written to a temporary
+/// file: the buffer that held its first `above` bytes is reused.
+const SPOOL_READ: usize = 1 << 20;
+
 /// An article file handed out in parts (see the module docs).
 #[derive(Debug)]
 pub(super) struct ArticleParts {
     pieces: Pieces,
     doc_id: String,
-    /// The `source` of its rows: the path.
-    source: String,
+    /// The `source` of its rows: the path (none for standard input).
+    source: Option<String>,
     /// What the first reading found the article names.
     actors: u32,
     /// Sentences handed out.
@@ -455,10 +600,46 @@ impl ArticleParts {
         model: &Model,
         readers: usize,
     ) -> Result<ArticleParts> {
-        let actors = article_actors(path, chunk, model, readers)?;
+        let file = Opened::open(path)?;
+        let source = Some(path.display().to_string());
+        ArticleParts::read(file, doc_id, source, chunk, model, readers)
+    }
+
+    /// [`open`](Self::open) for a stream held in the temporary `file` (see
+    /// [`spool`]; `checked` since it was checked for NUL bytes there) or
+    /// for standard input redirected from `file`: `name` is the stream's
+    /// (`-` for standard input, whose rows name no source, as when it is
+    /// read whole).
+    pub(super) fn spooled(
+        file: File,
+        checked: bool,
+        name: &Path,
+        doc_id: &str,
+        chunk: usize,
+        model: &Model,
+        readers: usize,
+    ) -> Result<ArticleParts> {
+        let file = Opened {
+            file: Arc::new(file),
+            name: name.to_path_buf(),
+            checked,
+        };
+        let source = (name.as_os_str() != "-").then(|| name.display().to_string());
+        ArticleParts::read(file, doc_id, source, chunk, model, readers)
+    }
+
+    fn read(
+        file: Opened,
+        doc_id: &str,
+        source: Option<String>,
+        chunk: usize,
+        model: &Model,
+        readers: usize,
+    ) -> Result<ArticleParts> {
+        let actors = article_actors(&file, chunk, model, readers)?;
         Ok(ArticleParts {
-            pieces: Pieces::open(path, chunk)?,
-            source: path.display().to_string(),
+            pieces: Pieces::open(&file, chunk),
+            source,
             doc_id: doc_id.to_string(),
             actors,
             sentences: 0,
@@ -483,7 +664,7 @@ impl ArticleParts {
             spans: settled.spans,
             has_offsets: true,
             base_offset: self.pieces.bom.unwrap_or(0) + settled.offset,
-            source: Some(self.source.clone()),
+            source: self.source.clone(),
             first_sentence: self.sentences,
             actors: Some(self.actors),
             ..Document::default()
@@ -632,6 +813,89 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_is_read_whole_up_to_its_limit_and_held_in_a_file_past_it() {
+        use std::io::{Seek, SeekFrom};
+        let text = "Moscow and Beijing met.\n".repeat(100);
+        let name = Path::new("-");
+        for above in [0, 1, 99, text.len() as u64 - 1, text.len() as u64, u64::MAX] {
+            match spool(text.as_bytes(), name, above).unwrap() {
+                Spooled::Whole(bytes) => {
+                    assert!(text.len() as u64 <= above, "{above}");
+                    assert_eq!(bytes, text.as_bytes());
+                }
+                Spooled::File(mut file) => {
+                    assert!(text.len() as u64 > above, "{above}");
+                    let mut held = String::new();
+                    file.seek(SeekFrom::Start(0)).unwrap();
+                    file.read_to_string(&mut held).unwrap();
+                    assert_eq!(held, text);
+                }
+            }
+        }
+        // Binary data is refused as it is seen, named as the stream is;
+        // so is a failed read (of standard input, or of a named pipe).
+        let mut binary = text.clone().into_bytes();
+        binary.push(0);
+        let err = spool(&binary[..], name, 10).unwrap_err();
+        assert!(
+            matches!(&err, Error::Binary { path } if path == name),
+            "{err}"
+        );
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("gone"))
+            }
+        }
+        let err = spool(Failing, name, 10).unwrap_err();
+        assert_eq!(err.to_string(), "standard input: gone");
+        let err = spool(Failing, Path::new("feed.txt"), 10).unwrap_err();
+        assert_eq!(err.to_string(), "feed.txt: gone");
+        // An endless stream ends at the bound, held or not.
+        for above in [10, u64::MAX] {
+            let err = spool(std::io::repeat(b'a'), name, above).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "standard input: larger than 64 MiB, the most read from it"
+            );
+        }
+    }
+
+    #[test]
+    fn a_spooled_stream_is_read_in_parts_as_its_file_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("article.txt");
+        let text = "Moscow and Beijing met. They agreed.\nA second line.\n".repeat(40);
+        std::fs::write(&path, &text).unwrap();
+        let model = &Model::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/stance.json"))
+            .unwrap();
+        let rows = |mut parts: ArticleParts| {
+            let mut rows = Vec::new();
+            while let Some(doc) = parts.next_part().unwrap() {
+                for (i, span) in doc.spans.iter().enumerate() {
+                    let text = span.text(&doc.text).to_string();
+                    rows.push((doc.sentence_id(i), doc.base_offset + span.start, text));
+                }
+                rows.push((0, 0, format!("{:?} {:?}", doc.doc_id, doc.source)));
+            }
+            rows
+        };
+        let Spooled::File(file) = spool(text.as_bytes(), Path::new("-"), 100).unwrap() else {
+            panic!("held in a file");
+        };
+        let spooled = ArticleParts::spooled(file, true, Path::new("-"), "a", 64, model, 2).unwrap();
+        let from_file = ArticleParts::open(&path, "a", 64, model, 2).unwrap();
+        let want: Vec<_> = rows(from_file)
+            .into_iter()
+            .map(|row| match row.0 {
+                0 => (0, 0, "\"a\" None".to_string()),
+                _ => row,
+            })
+            .collect();
+        assert_eq!(rows(spooled), want);
+    }
+
+    #[test]
     fn checking_the_rest_in_shares_finds_every_nul_byte() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.txt");
@@ -655,7 +919,7 @@ mod tests {
             }
             std::fs::write(&path, &bytes).unwrap();
             for readers in 1..=4 {
-                let mut pieces = Pieces::open(&path, first).unwrap();
+                let mut pieces = Pieces::open(&Opened::open(&path).unwrap(), first);
                 pieces.read(first).unwrap();
                 let checked = pieces.check_rest(readers);
                 match nul {
@@ -680,9 +944,12 @@ mod tests {
         let text = line.repeat(3 * CHECK_READ / line.len() + 1);
         std::fs::write(&path, &text).unwrap();
         let size = text.len() as u64;
-        assert_eq!(line_shares(&path, 1).unwrap(), [0, size]);
+        assert_eq!(
+            line_shares(&Opened::open(&path).unwrap(), 1).unwrap(),
+            [0, size]
+        );
         for readers in 2..=5 {
-            let shares = line_shares(&path, readers).unwrap();
+            let shares = line_shares(&Opened::open(&path).unwrap(), readers).unwrap();
             // No share under CHECK_READ bytes: three at most here.
             assert_eq!(shares.len(), readers.min(3) + 1, "{shares:?}");
             assert_eq!((shares[0], shares[shares.len() - 1]), (0, size));
@@ -693,7 +960,10 @@ mod tests {
         }
         // One line: no line start to cut at.
         std::fs::write(&path, text.replace('\n', " ")).unwrap();
-        assert_eq!(line_shares(&path, 4).unwrap(), [0, size]);
+        assert_eq!(
+            line_shares(&Opened::open(&path).unwrap(), 4).unwrap(),
+            [0, size]
+        );
         // One line end, at 3.5 MiB of 4: out of reach of the cut at a half
         // (one share for 2 readers), within reach of the cut at 3 MiB (for
         // 4, whose cuts at 1 and 2 MiB reach none).
@@ -702,8 +972,14 @@ mod tests {
         long[end] = b'\n';
         std::fs::write(&path, &long).unwrap();
         let size = long.len() as u64;
-        assert_eq!(line_shares(&path, 2).unwrap(), [0, size]);
-        assert_eq!(line_shares(&path, 4).unwrap(), [0, end as u64 + 1, size]);
+        assert_eq!(
+            line_shares(&Opened::open(&path).unwrap(), 2).unwrap(),
+            [0, size]
+        );
+        assert_eq!(
+            line_shares(&Opened::open(&path).unwrap(), 4).unwrap(),
+            [0, end as u64 + 1, size]
+        );
     }
 
     #[test]
@@ -734,7 +1010,8 @@ mod tests {
         for (text, on_topic) in &cases {
             std::fs::write(&path, text).unwrap();
             for readers in 1..=4 {
-                let mask = article_actors(&path, 1 << 16, model, readers).unwrap();
+                let mask =
+                    article_actors(&Opened::open(&path).unwrap(), 1 << 16, model, readers).unwrap();
                 assert_eq!(!gate.is_off_topic(mask), *on_topic, "{readers} readers");
             }
         }
@@ -745,7 +1022,8 @@ mod tests {
             bytes[at] = 0;
             std::fs::write(&path, &bytes).unwrap();
             for readers in 1..=4 {
-                let err = article_actors(&path, 1 << 16, model, readers).unwrap_err();
+                let err = article_actors(&Opened::open(&path).unwrap(), 1 << 16, model, readers)
+                    .unwrap_err();
                 assert!(matches!(err, Error::Binary { .. }), "NUL at {at}: {err}");
             }
         }
