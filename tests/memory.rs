@@ -133,8 +133,14 @@ fn large_inputs_score_in_bounded_memory() {
         assert_bounded(name, peak);
     }
 
-    // Streams: a named pipe given as an article, and standard input, each
-    // fed an article of many lines by a thread of this test.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    streams(&model, &lines, dir.path());
+}
+
+/// Streams: a named pipe given as an article, and standard input, each fed
+/// an article of many lines by a thread of this test.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn streams(model: &Model, lines: &[String], dir: &Path) {
     let article: Vec<u8> = {
         let mut text = String::new();
         let mut i = 0;
@@ -145,7 +151,7 @@ fn large_inputs_score_in_bounded_memory() {
         }
         text.into_bytes()
     };
-    let fifo = dir.path().join("feed.txt");
+    let fifo = dir.join("feed.txt");
     let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: a valid, NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
@@ -157,7 +163,7 @@ fn large_inputs_score_in_bounded_memory() {
         path: fifo,
         doc_id: "feed".into(),
     };
-    assert_bounded("named pipe", peak_while_scoring(&model, input));
+    assert_bounded("named pipe", peak_while_scoring(model, input));
     writer.join().unwrap();
 
     let mut fds = [0; 2];
@@ -171,7 +177,7 @@ fn large_inputs_score_in_bounded_memory() {
     // SAFETY: the write end, owned from here on and closed when dropped.
     let mut pipe = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
     let writer = std::thread::spawn(move || pipe.write_all(&article).unwrap());
-    assert_bounded("standard input", peak_while_scoring(&model, Input::Stdin));
+    assert_bounded("standard input", peak_while_scoring(model, Input::Stdin));
     writer.join().unwrap();
 }
 

@@ -30,7 +30,9 @@ use super::input::{
     Document, RecordLines,
 };
 use super::output::{header_bytes, push_signed3, DocSummary, Format};
-use super::stream::{read_in_parts, spool, stdin_file, ArticleParts, Spooled, STREAM_ABOVE};
+use super::stream::{
+    read_in_parts, spool, stdin_file, widen_pipe, ArticleParts, Spooled, STREAM_ABOVE,
+};
 use crate::error::{Error, Result};
 use crate::features::{FreshWords, SparseVec};
 use crate::io::{ArticleFormat, Input};
@@ -746,14 +748,23 @@ impl Feed {
                     Input::Stdin => Some(self.stream(
                         Path::new("-"),
                         "stdin",
-                        || Ok(std::io::stdin().lock()),
+                        || {
+                            let stdin = std::io::stdin().lock();
+                            widen_pipe(&stdin);
+                            Ok(stdin)
+                        },
                         reading,
                     )),
                     Input::Article { path, doc_id }
                         if ArticleFormat::of(path) == ArticleFormat::Text
                             && reading.sizes.is_stream(reading.inputs, input) =>
                     {
-                        Some(self.stream(path, doc_id, || File::open(path), reading))
+                        let open = || {
+                            let file = File::open(path)?;
+                            widen_pipe(&file);
+                            Ok(file)
+                        };
+                        Some(self.stream(path, doc_id, open, reading))
                     }
                     Input::Article { .. } => None,
                     Input::Csv(p) => {
