@@ -3,12 +3,14 @@
 
 Run through `make bench-scale` (standard library only). Takes every article
 of the news corpus ($STANCE_BENCH_CORPUS or ../shared/bench/news-articles.csv)
-and writes it three ways:
+and writes it in these forms:
 
   * text: a folder of .txt files, one per article;
   * csv: a sentence CSV (doc_id,text), split into sentences by stance itself;
   * jsonl: one {"doc_id", "text"} record per article;
   * one article file: every article in one .txt file (read in parts);
+  * one article, piped: that file piped to standard input by `cat` (held in
+    a temporary file, then read in parts);
 
 each once (1x) and ten times over (10x, with distinct doc_ids). For each
 format it times `stance score` end to end (read, segment, featurize, predict,
@@ -46,20 +48,25 @@ LARGE_COPIES = 60
 STALL_SECONDS = 2
 
 
-def run(args):
-    """Runs stance; returns (seconds, peak RSS in MiB of that child)."""
+def run(args, stdin=None):
+    """Runs stance, its standard input piped from the file `stdin` by `cat`
+    if given; returns (seconds, peak RSS in MiB of that child)."""
     # ru_maxrss of RUSAGE_CHILDREN is a running maximum over all children,
-    # so each run goes through a fresh wrapper that has one child.
+    # so each run goes through a fresh wrapper that has one child (and
+    # `cat`, whose few pages are below stance's).
     wrapper = (
         "import resource,subprocess,sys,time;"
         "t=time.perf_counter();"
-        "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
+        "c=subprocess.Popen(['cat',sys.argv[1]],stdout=subprocess.PIPE) if sys.argv[1] else None;"
+        "r=subprocess.run(sys.argv[2:],stdin=c.stdout if c else None,"
+        "stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
+        "c and (c.stdout.close(),c.wait());"
         "t=time.perf_counter()-t;"
         "sys.stderr.buffer.write(r.stderr);"
         "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
         "sys.exit(r.returncode)"
     )
-    seconds, rss = wrapped(wrapper, args).split()
+    seconds, rss = wrapped(wrapper, args, before=[stdin or ""]).split()
     return float(seconds), int(rss) / 1024
 
 
@@ -111,8 +118,8 @@ def large_documents_csv(sentences, path, copies):
                 w.writerow([f"long-{c}", text])
 
 
-def best(args):
-    runs = [run(args) for _ in range(REPEATS)]
+def best(args, stdin=None):
+    runs = [run(args, stdin) for _ in range(REPEATS)]
     return min(r[0] for r in runs), max(r[1] for r in runs)
 
 
@@ -171,23 +178,29 @@ def main():
             text, jsonl = write_inputs(tmp, articles, copies)
             sentences = os.path.join(tmp, f"x{copies}", "sentences.csv")
             sentence_csv(text, sentences, copies)
+            one_article = os.path.join(tmp, f"x{copies}", "one-article.txt")
+            # Each format's arguments, and the file piped to its standard
+            # input, if any.
             paths[copies] = {
-                "text folder": [text],
-                "sentence CSV": [sentences],
-                "JSONL": ["--input-format", "jsonl", jsonl],
-                "one article file": [os.path.join(tmp, f"x{copies}", "one-article.txt")],
+                "text folder": ([text], None),
+                "sentence CSV": ([sentences], None),
+                "JSONL": (["--input-format", "jsonl", jsonl], None),
+                "one article file": ([one_article], None),
+                "one article, piped": (["-"], one_article),
             }
-        for fmt in ("text folder", "sentence CSV", "JSONL", "one article file"):
+        for fmt in paths[COPIES]:
             base = ["score", "--model", MODEL, "--out", os.devnull]
             # One and two threads alternate, so a slow spell of the
             # machine falls on both rather than on one of them.
             one, two = [], []
+            args, stdin = paths[COPIES][fmt]
             for _ in range(REPEATS):
-                one.append(run(base + ["--threads", "1", *paths[COPIES][fmt]]))
-                two.append(run(base + ["--threads", "2", *paths[COPIES][fmt]]))
+                one.append(run(base + ["--threads", "1", *args], stdin))
+                two.append(run(base + ["--threads", "2", *args], stdin))
             t1 = min(r[0] for r in one)
             t2, m10 = min(r[0] for r in two), max(r[1] for r in two)
-            _, m1 = best(base + ["--threads", "2", *paths[1][fmt]])
+            args, stdin = paths[1][fmt]
+            _, m1 = best(base + ["--threads", "2", *args], stdin)
             results.append((fmt, t1, t2, m1, m10))
         # One article file of ONE_FILE_MB MB on one line: the articles
         # joined by spaces, repeated.
