@@ -121,6 +121,34 @@ fn long_standard_input_gives_the_rows_of_its_file() {
         assert!(columns(&rows) == columns(&want), "rows differ");
     }
 
+    // With nowhere to hold it: refused, naming the folder to change.
+    let piped = std::process::Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(["score", "-"])
+        .current_dir(root())
+        .env("TMPDIR", dir.path().join("missing"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = {
+        use std::io::Write;
+        let mut piped = piped;
+        // Refused once past what is read whole: the rest may not be read.
+        let _ = piped.stdin.take().unwrap().write_all(&text);
+        piped.wait_with_output().unwrap()
+    };
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let missing = dir.path().join("missing");
+    assert!(
+        stderr(&out).contains(&format!(
+            "skipped -: cannot hold it in a temporary file in {} (set TMPDIR",
+            missing.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+
     text.push(0);
     let out = stance_with_stdin(&["score", "-"], Some(&text));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));

@@ -31,7 +31,7 @@ use super::input::{
 };
 use super::output::{header_bytes, push_signed3, DocSummary, Format};
 use super::stream::{
-    read_in_parts, spool, stdin_file, widen_pipe, ArticleParts, Spooled, STREAM_ABOVE,
+    read_in_parts, spool, stdin_file, stream_error, widen_pipe, ArticleParts, Spooled, STREAM_ABOVE,
 };
 use crate::error::{Error, Result};
 use crate::features::{FreshWords, SparseVec};
@@ -699,10 +699,7 @@ impl Feed {
                 (file, false)
             }
             _ => {
-                let input = open().map_err(|e| match stdin {
-                    true => Error::Stdin(e),
-                    false => Error::io(name, e),
-                })?;
+                let input = open().map_err(|e| stream_error(name, e))?;
                 match spool(input, name, self.stream_above)? {
                     Spooled::Whole(bytes) => return Ok(Opening::Whole(bytes)),
                     Spooled::File(file) => (file, true),

@@ -486,9 +486,9 @@ fn read_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
 }
 
 /// A stream's text (standard input, or a named pipe given as a plain-text
-/// article) as the runner reads it: whole when it ends within a few bytes,
-/// else held in a temporary file to be read in parts as an article file
-/// is, twice over (see the module docs).
+/// article) as the runner reads it: whole when it ends within the bytes
+/// read whole ([`spool`]'s `above`), else held in a temporary file to be
+/// read in parts as an article file is, twice over (see the module docs).
 #[derive(Debug)]
 pub(super) enum Spooled {
     /// All of it.
@@ -506,13 +506,7 @@ pub(super) enum Spooled {
 /// an endless one is an error, not a full disk.
 pub(super) fn spool(input: impl Read, name: &Path, above: u64) -> Result<Spooled> {
     let mut input = Capped::new(input, MAX_ARTICLE_BYTES);
-    let read_error = |e| {
-        if name.as_os_str() == "-" {
-            Error::Stdin(e)
-        } else {
-            Error::io(name, e)
-        }
-    };
+    let read_error = |e| stream_error(name, e);
     let whole = above.min(MAX_ARTICLE_BYTES);
     let mut head = Vec::new();
     (&mut input)
@@ -547,6 +541,16 @@ pub(super) fn spool(input: impl Read, name: &Path, above: u64) -> Result<Spooled
         if n == 0 {
             return Ok(Spooled::File(file));
         }
+    }
+}
+
+/// A failure to open or read the stream `name`: standard input's (`-`) or
+/// the named pipe's.
+pub(super) fn stream_error(name: &Path, e: std::io::Error) -> Error {
+    if name.as_os_str() == "-" {
+        Error::Stdin(e)
+    } else {
+        Error::io(name, e)
     }
 }
 
