@@ -16,7 +16,7 @@ use stance::lexicon::Lexicon;
 use stance::model::{Model, TrainConfig};
 use stance::report::{model_card, Article, Batch};
 use stance::score::{
-    score_inputs_keeping, write_workbook, Event, ExcelCsv, ReadAhead, ScoreOptions,
+    score_inputs_keeping, write_workbook, Event, ExcelCsv, ReadAhead, ScoreOptions, Summary,
 };
 use stance::select::{evaluate, Folds};
 
@@ -777,6 +777,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
+    report_threads(&summary);
     write_article_reports(&args, &model, &summary.articles)?;
     write_html_report(&args, &model, articles.into_iter().flatten().collect())?;
     let nothing = report_discovery(&found, &args.scan);
@@ -809,6 +810,14 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     Ok(partial_exit(
         skipped + summary.records_skipped + summary.unclosed > 0 || nothing,
     ))
+}
+
+/// Warns when a run scored with fewer threads than asked for (see
+/// [`Summary::fewer_threads`]); its rows are complete all the same.
+fn report_threads(summary: &Summary) {
+    if let Some(why) = &summary.fewer_threads {
+        say!("stance: warning: {why}");
+    }
 }
 
 /// Says, at the end of a run, which inputs got another doc_id and which
@@ -1055,6 +1064,7 @@ fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
+    report_threads(&summary);
     let nothing = report_discovery(&found, &args.scan);
     let skipped = summary.skipped + found.skipped.len();
     say!(

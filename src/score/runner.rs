@@ -489,6 +489,11 @@ pub struct Summary {
     /// a stray `"` took every row after it into that cell, so their rows
     /// need checking (each is named in a warning).
     pub unclosed: usize,
+    /// Why the run scored with one thread fewer than asked for, if it
+    /// did: with an input that is a pipe the calling thread only writes,
+    /// and the worker that takes its place could not be started, so the
+    /// others scored everything (nothing is lost, but the run is slower).
+    pub fewer_threads: Option<String>,
     /// One entry per scored document, in input order (empty when
     /// [`ScoreOptions::summaries`] is off).
     pub articles: Vec<DocSummary>,
@@ -1410,6 +1415,10 @@ where
         // the calling thread only writes, beside `threads` workers.
         // Starts worker `k` (the `k + 1`th) and returns once it runs.
         let spawn_worker = |k: usize| {
+            #[cfg(test)]
+            if tests::REFUSE_WORKER.with(|refuse| refuse.get() == Some(k)) {
+                return Err(std::io::Error::other("refused by the test"));
+            }
             let tx = tx.clone();
             let (take, process, started, scorer) = (&take, &process, &started, &scorer);
             let spent = &spent[k];
@@ -1487,6 +1496,11 @@ where
                     halt();
                     return;
                 }
+                summary.fewer_threads = Some(format!(
+                    "scored with {first_workers} thread(s), not {threads}: the thread that \
+                     scores in the writer's place while an input is a pipe could not be \
+                     started ({source})"
+                ));
             }
         }
         drop(tx);
@@ -1724,6 +1738,69 @@ pub fn score_inputs_keeping<W: Write, K: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// The worker the run on this thread fails to start, as if the
+        /// system had refused it.
+        pub(super) static REFUSE_WORKER: std::cell::Cell<Option<usize>> =
+            const { std::cell::Cell::new(None) };
+    }
+
+    /// The worker that takes the writer's place beside a named pipe fails
+    /// to start: the others score every row, and the summary says so.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn a_worker_that_cannot_start_beside_a_pipe_is_told_not_silent() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let model = Model::load(&root.join("models/stance.json")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let article = root.join("seeds/000_1ff71cbcd28b900c.txt");
+        let fifo = dir.path().join("feed.txt");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid, NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let inputs = [
+            Input::Article {
+                path: article.clone(),
+                doc_id: "file".into(),
+            },
+            Input::Article {
+                path: fifo.clone(),
+                doc_id: "feed".into(),
+            },
+        ];
+        let options = ScoreOptions {
+            threads: 2,
+            ..ScoreOptions::default()
+        };
+        let run = |refuse: Option<usize>| {
+            let text = std::fs::read(&article).unwrap();
+            let writer = {
+                let fifo = fifo.clone();
+                std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
+            };
+            REFUSE_WORKER.with(|r| r.set(refuse));
+            let mut out = Vec::new();
+            let summary =
+                crate::score::score_inputs(&model, &inputs, &mut out, options, |_| {}).unwrap();
+            REFUSE_WORKER.with(|r| r.set(None));
+            writer.join().unwrap();
+            (summary, out)
+        };
+        let (whole, rows) = run(None);
+        assert_eq!(whole.fewer_threads, None);
+        // One worker and the writer start first; the second worker, in the
+        // writer's place, is refused.
+        let (short, short_rows) = run(Some(1));
+        assert_eq!(short_rows, rows);
+        assert_eq!(short.sentences, whole.sentences);
+        let told = short.fewer_threads.expect("told");
+        assert!(
+            told.starts_with("scored with 1 thread(s), not 2:")
+                && told.contains("refused by the test"),
+            "{told}"
+        );
+    }
 
     #[test]
     fn the_window_bounds_jobs_and_bytes_but_leaves_every_thread_a_job() {
