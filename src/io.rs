@@ -1066,6 +1066,17 @@ impl Input {
         }
     }
 
+    /// The doc_id of its article: an article file's, `stdin` for standard
+    /// input; `None` for a sentence CSV or JSONL stream, whose rows carry
+    /// their own.
+    pub fn doc_id(&self) -> Option<&str> {
+        match self {
+            Input::Stdin => Some("stdin"),
+            Input::Article { doc_id, .. } => Some(doc_id),
+            Input::Csv(_) | Input::Jsonl(_) => None,
+        }
+    }
+
     /// How the input is named in messages and in the `source` column.
     pub fn display(&self) -> String {
         match self {
@@ -1238,11 +1249,7 @@ fn not_text_hint(ext: &str) -> Option<&'static str> {
 /// Gives every article and standard-input id that an earlier input already
 /// has the first free `~N` suffix (N from 2), and says which were renamed.
 fn make_ids_unique(inputs: &mut [Input]) -> Vec<Renamed> {
-    let id_of = |input: &Input| match input {
-        Input::Stdin => Some("stdin".to_string()),
-        Input::Article { doc_id, .. } => Some(doc_id.clone()),
-        Input::Csv(_) | Input::Jsonl(_) => None,
-    };
+    let id_of = |input: &Input| input.doc_id().map(str::to_string);
     let all: HashSet<String> = inputs.iter().filter_map(id_of).collect();
     // id -> the input that holds it
     let mut taken: std::collections::HashMap<String, String> = std::collections::HashMap::new();

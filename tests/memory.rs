@@ -7,6 +7,8 @@
 //!
 //! One test, run alone in its binary: the counter sees the whole process.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -152,9 +154,7 @@ fn streams(model: &Model, lines: &[String], dir: &Path) {
         text.into_bytes()
     };
     let fifo = dir.join("feed.txt");
-    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: a valid, NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    common::make_fifo(&fifo);
     let writer = {
         let (fifo, article) = (fifo.clone(), article.clone());
         std::thread::spawn(move || std::fs::write(fifo, article).unwrap())

@@ -105,9 +105,7 @@ fn long_standard_input_gives_the_rows_of_its_file() {
             .collect()
     };
     let piped = stance_with_stdin(&["score", "-"], Some(&text));
-    let redirected = std::process::Command::new(env!("CARGO_BIN_EXE_stance"))
-        .args(["score", "-"])
-        .current_dir(root())
+    let redirected = stance_command(&["score", "-"])
         .stdin(std::fs::File::open(&path).unwrap())
         .output()
         .unwrap();
@@ -121,25 +119,14 @@ fn long_standard_input_gives_the_rows_of_its_file() {
         assert!(columns(&rows) == columns(&want), "rows differ");
     }
 
-    // With nowhere to hold it: refused, naming the folder to change.
-    let piped = std::process::Command::new(env!("CARGO_BIN_EXE_stance"))
-        .args(["score", "-"])
-        .current_dir(root())
-        .env("TMPDIR", dir.path().join("missing"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = {
-        use std::io::Write;
-        let mut piped = piped;
-        // Refused once past what is read whole: the rest may not be read.
-        let _ = piped.stdin.take().unwrap().write_all(&text);
-        piped.wait_with_output().unwrap()
-    };
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // With nowhere to hold it: refused, naming the folder to change (once
+    // past what is read whole, so the rest may go unread).
     let missing = dir.path().join("missing");
+    let out = run_with_stdin(
+        stance_command(&["score", "-"]).env("TMPDIR", &missing),
+        Some(&text),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&format!(
             "skipped -: cannot hold it in a temporary file in {} (set TMPDIR",

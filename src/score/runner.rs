@@ -682,8 +682,8 @@ impl Feed {
         size.is_some() && !read_in_parts(input, || size, self.stream_above)
     }
 
-    /// Reads the stream `open` gives (standard input, `name` `-`, or a
-    /// named pipe) whole when it ends within
+    /// Reads the stream `input` (standard input, or a named pipe given as
+    /// a plain-text article), opened by `open`, whole when it ends within
     /// [`ScoreOptions::stream_above`] bytes; else it is held in a
     /// temporary file and read in parts, as a large article file is (see
     /// [`spool`]), so that neither the memory it takes nor the thread that
@@ -691,12 +691,12 @@ impl Feed {
     /// regular file is read in parts from that file.
     fn stream<R: std::io::Read>(
         &self,
-        name: &Path,
-        doc_id: &str,
+        input: &Input,
         open: impl FnOnce() -> std::io::Result<R>,
         reading: &Reading<'_>,
     ) -> Result<Opening> {
-        let stdin = name.as_os_str() == "-";
+        let name = input.path().unwrap_or(Path::new("-"));
+        let stdin = matches!(input, Input::Stdin);
         // The file to read in parts, and whether it was checked for NUL
         // bytes as it was held.
         let (file, checked) = match stdin.then(stdin_file).flatten() {
@@ -712,7 +712,7 @@ impl Feed {
             }
         };
         let model = reading.model.expect("a stream is not read ahead");
-        let threads = self.threads;
+        let (doc_id, threads) = (input.doc_id().unwrap_or_default(), self.threads);
         let parts = ArticleParts::spooled(
             file,
             checked,
@@ -747,9 +747,8 @@ impl Feed {
                                 .map(|a| Opening::Parts(Open::Text(Box::new(a)))),
                         )
                     }
-                    Input::Stdin => Some(self.stream(
-                        Path::new("-"),
-                        "stdin",
+                    stdin @ Input::Stdin => Some(self.stream(
+                        stdin,
                         || {
                             let stdin = std::io::stdin().lock();
                             widen_pipe(&stdin);
@@ -757,7 +756,7 @@ impl Feed {
                         },
                         reading,
                     )),
-                    Input::Article { path, doc_id }
+                    pipe @ Input::Article { path, .. }
                         if ArticleFormat::of(path) == ArticleFormat::Text
                             && reading.sizes.is_stream(reading.inputs, input) =>
                     {
@@ -766,7 +765,7 @@ impl Feed {
                             widen_pipe(&file);
                             Ok(file)
                         };
-                        Some(self.stream(path, doc_id, open, reading))
+                        Some(self.stream(pipe, open, reading))
                     }
                     Input::Article { .. } => None,
                     Input::Csv(p) => {
@@ -1347,10 +1346,8 @@ where
                     .try_for_each(|d| score(d, &mut done))
             }),
             Work::Stream(bytes) => {
-                let (name, doc_id) = match input {
-                    Input::Article { path, doc_id } => (path.as_path(), doc_id.clone()),
-                    _ => (Path::new("-"), "stdin".to_string()),
-                };
+                let name = input.path().unwrap_or(Path::new("-"));
+                let doc_id = input.doc_id().unwrap_or_default().to_string();
                 decode_document(name, doc_id, bytes, &mut done.warnings)
                     .and_then(|doc| score(&doc, &mut done))
             }

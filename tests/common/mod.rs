@@ -16,10 +16,23 @@ pub fn stance(args: &[&str]) -> Output {
 
 /// Runs `stance` feeding `stdin` to it.
 pub fn stance_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    run_with_stdin(&mut stance_command(args), stdin)
+}
+
+/// The `stance` binary with `args`, to run in the repository root.
+pub fn stance_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stance"));
+    command.args(args).current_dir(root());
+    command
+}
+
+/// Runs `command` feeding `stdin` to it (none: an empty standard input),
+/// and collects its output. A write cut short because the program stopped
+/// reading (it refused the input part way) is left to the test's checks
+/// of the output.
+pub fn run_with_stdin(command: &mut Command, stdin: Option<&[u8]>) -> Output {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stance"))
-        .args(args)
-        .current_dir(root())
+    let mut child = command
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -30,12 +43,10 @@ pub fn stance_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
         .spawn()
         .expect("stance binary runs");
     if let Some(bytes) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(bytes)
-            .expect("write stdin");
+        let written = child.stdin.take().expect("stdin").write_all(bytes);
+        if let Err(e) = written {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+        }
     }
     child.wait_with_output().expect("stance finishes")
 }
