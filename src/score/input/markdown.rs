@@ -38,7 +38,16 @@ impl Stripped {
     /// Appends `text`, which the parser read from `range` of `source`.
     fn push_text(&mut self, source: &str, range: std::ops::Range<usize>, text: &str) {
         let raw = source.get(range.clone()).unwrap_or("");
-        let piece = match raw.find(text) {
+        // Plain text is its range verbatim: no search. A search first sets
+        // up its needle, here a whole paragraph: scoring the news corpus
+        // as a folder of Markdown files ten times over took 527 ms with
+        // one thread, 404 ms without it.
+        let at = if raw.starts_with(text) {
+            Some(0)
+        } else {
+            raw.find(text)
+        };
+        let piece = match at {
             // Verbatim (plain text, inline code without its backticks).
             Some(i) => {
                 // No second space where something between was left out
