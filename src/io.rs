@@ -125,7 +125,8 @@ where
     remove_stale_temp_files(dir);
     let tmp = LiveTemp::create(dir).map_err(|e| Error::io(dir, e))?;
     {
-        let mut buffered = std::io::BufWriter::new(Writeback::new(tmp.as_file()));
+        let mut buffered =
+            std::io::BufWriter::with_capacity(WRITE_BYTES, Writeback::new(tmp.as_file()));
         write(&mut buffered).map_err(|e| Error::io(path, e))?;
         buffered.flush().map_err(|e| Error::io(path, e))?;
     }
@@ -143,6 +144,16 @@ where
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e))
 }
+
+/// Bytes [`atomic_write`] hands the kernel at a time. Scoring writes each
+/// document's rows as one piece, 33 KB on average for the news corpus, so
+/// its 7.6 MB of rows took 231 writes; gathered, they take 9. The ten-fold
+/// news corpus scored to a file with two threads (76 MB of rows) ran
+/// 5.3 ± 2.0 ms of 223 sooner in 20 alternating runs. No one reads the
+/// temporary file before it is complete, so holding rows back costs
+/// nothing; standard output, which a program may be reading as the rows
+/// come, is not buffered so.
+const WRITE_BYTES: usize = 1 << 20;
 
 /// A file being written that asks the kernel to start writing its pages to
 /// disk every [`Writeback::EVERY`] bytes, so that the `fsync` before the
