@@ -8,6 +8,11 @@ and writes it in these forms:
   * text: a folder of .txt files, one per article;
   * csv: a sentence CSV (doc_id,text), split into sentences by stance itself;
   * jsonl: one {"doc_id", "text"} record per article;
+  * html: a folder of saved web pages, the article's paragraphs (cut at a
+    sentence end every 600 characters or so) inside the page around it:
+    site header and navigation, a cookie banner, related links, a footer
+    and scripts, which the page reader leaves out;
+  * markdown: a folder of .md files, YAML front matter and the paragraphs;
   * one article file: every article in one .txt file (read in parts);
   * one article, piped: that file piped to standard input by `cat` (held in
     a temporary file, then read in parts);
@@ -26,6 +31,7 @@ seconds: a slow reader of the output should not make memory grow with the
 documents' size either.
 """
 import csv
+import html
 import io
 import json
 import os
@@ -123,16 +129,57 @@ def best(args, stdin=None):
     return min(r[0] for r in runs), max(r[1] for r in runs)
 
 
+def paragraphs(article, every=600):
+    """The article cut into paragraphs at the first sentence end (". ")
+    after every `every` characters."""
+    out, start = [], 0
+    while start < len(article):
+        cut = article.find(". ", start + every)
+        end = len(article) if cut < 0 else cut + 1
+        out.append(article[start:end].strip())
+        start = end
+    return [p for p in out if p]
+
+
+def html_page(i, article):
+    """A saved web page around the article (see the module docs)."""
+    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs(article))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Article {i} | Example News</title>
+<meta property="article:published_time" content="2024-05-01T08:00:00Z">
+<script>window.dataLayer = window.dataLayer || [];</script></head>
+<body><header class="site-header"><a href="/">Example News</a>
+<nav><ul><li><a href="/world">World</a></li><li><a href="/politics">Politics</a></li></ul></nav></header>
+<div class="cookie-banner">We use cookies. <button>Accept</button></div>
+<main><article>
+{body}
+</article>
+<aside class="related"><h2>Related</h2><ul><li><a href="/a">Another story</a></li></ul></aside>
+</main><footer><p>Example News. All rights reserved.</p></footer>
+<script src="/app.js"></script></body></html>
+"""
+
+
+def markdown_file(i, article):
+    """A Markdown file of the article (see the module docs)."""
+    body = "\n\n".join(paragraphs(article))
+    return f"---\ntitle: Article {i}\ndate: 2024-05-01\n---\n\n{body}\n"
+
+
 def write_inputs(tmp, articles, copies):
-    """Writes the three formats with `copies` copies; returns their paths."""
+    """Writes every format with `copies` copies; returns the paths of the
+    text folder and the JSONL file."""
     base = os.path.join(tmp, f"x{copies}")
+    pages = {"text": ("txt", lambda i, a: a), "html": ("html", html_page),
+             "markdown": ("md", markdown_file)}
+    for folder, (ext, render) in pages.items():
+        for c in range(copies):
+            d = os.path.join(base, folder, f"copy{c:02d}")
+            os.makedirs(d)
+            for i, a in enumerate(articles):
+                with open(os.path.join(d, f"{i:04d}.{ext}"), "w", encoding="utf-8") as f:
+                    f.write(render(i, a))
     text = os.path.join(base, "text")
-    for c in range(copies):
-        d = os.path.join(text, f"copy{c:02d}")
-        os.makedirs(d)
-        for i, a in enumerate(articles):
-            with open(os.path.join(d, f"{i:04d}.txt"), "w", encoding="utf-8") as f:
-                f.write(a)
     with open(os.path.join(base, "one-article.txt"), "w", encoding="utf-8") as f:
         for c in range(copies):
             f.write("\n\n".join(articles) + "\n\n")
@@ -185,6 +232,8 @@ def main():
                 "text folder": ([text], None),
                 "sentence CSV": ([sentences], None),
                 "JSONL": (["--input-format", "jsonl", jsonl], None),
+                "HTML folder": ([os.path.join(tmp, f"x{copies}", "html")], None),
+                "Markdown folder": ([os.path.join(tmp, f"x{copies}", "markdown")], None),
                 "one article file": ([one_article], None),
                 "one article, piped": (["-"], one_article),
             }
