@@ -39,6 +39,7 @@
 //! reads it, and the page is decoded from it.
 
 use encoding_rs::Encoding;
+use scraper::node::Element;
 use scraper::{ElementRef, Html, Node};
 
 /// Bytes at the start of a page searched for a `<meta>` charset, as a
@@ -218,6 +219,18 @@ pub fn is_furniture(names: &str) -> bool {
     })
 }
 
+/// The value of `e`'s attribute `name`, as [`Element::attr`] gives it
+/// (an attribute without a namespace), without making `name` an atom
+/// first: `attr` hashes it into html5ever's table of names on every call,
+/// and this is asked of every element of the page, several times over,
+/// while its main content is found.
+fn attr<'a>(e: &'a Element, name: &str) -> Option<&'a str> {
+    e.attrs
+        .iter()
+        .find(|(q, _)| q.prefix.is_none() && q.ns.is_empty() && &*q.local == name)
+        .map(|(_, v)| &**v)
+}
+
 /// Whether `el` is left out with everything in it.
 fn is_dropped(el: ElementRef<'_>) -> bool {
     let e = el.value();
@@ -233,15 +246,14 @@ fn is_dropped(el: ElementRef<'_>) -> bool {
     {
         return true;
     }
-    if e.attr("hidden").is_some()
-        || e.attr("aria-hidden")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-        || e.attr("role")
+    if attr(e, "hidden").is_some()
+        || attr(e, "aria-hidden").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        || attr(e, "role")
             .is_some_and(|r| FURNITURE_ROLES.contains(&r.to_ascii_lowercase().as_str()))
     {
         return true;
     }
-    e.attr("class").is_some_and(is_furniture) || e.attr("id").is_some_and(is_furniture)
+    attr(e, "class").is_some_and(is_furniture) || attr(e, "id").is_some_and(is_furniture)
 }
 
 /// Bytes of text in `<p>` elements inside `el`, not counting what is in
@@ -317,7 +329,7 @@ fn main_content(doc: &Html) -> ElementRef<'_> {
         return e;
     }
     let mains = elements()
-        .filter(|e| e.value().name() == "main" || e.value().attr("role") == Some("main"))
+        .filter(|e| e.value().name() == "main" || attr(e.value(), "role") == Some("main"))
         .map(|e| (paragraph_text(e), e))
         .collect();
     if let Some(e) = best(mains) {
@@ -448,12 +460,11 @@ fn meta_content<'a>(doc: &'a Html, keys: &[&str]) -> Option<&'a str> {
         .filter(|e| e.value().name() == "meta")
         .find(|e| {
             ["property", "name", "itemprop"].iter().any(|a| {
-                e.value()
-                    .attr(a)
+                attr(e.value(), a)
                     .is_some_and(|v| keys.iter().any(|k| v.trim().eq_ignore_ascii_case(k)))
             })
         })
-        .and_then(|e| e.value().attr("content"))
+        .and_then(|e| attr(e.value(), "content"))
         .map(str::trim)
         .filter(|v| !v.is_empty())
 }
@@ -475,8 +486,7 @@ fn json_ld_date(doc: &Html) -> Option<String> {
         .descendent_elements()
         .filter(|e| {
             e.value().name() == "script"
-                && e.value()
-                    .attr("type")
+                && attr(e.value(), "type")
                     .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json"))
         })
         .find_map(|e| {
@@ -521,12 +531,12 @@ pub fn extract_page(html: &str) -> Page {
         .descendent_elements()
         .filter(|e| e.value().name() == "link")
         .find(|e| {
-            e.value().attr("rel").is_some_and(|r| {
+            attr(e.value(), "rel").is_some_and(|r| {
                 r.split_whitespace()
                     .any(|r| r.eq_ignore_ascii_case("canonical"))
             })
         })
-        .and_then(|e| e.value().attr("href"))
+        .and_then(|e| attr(e.value(), "href"))
         .and_then(absolute)
         .or_else(|| meta_content(&doc, &["og:url"]).and_then(absolute));
     let date = meta_content(&doc, &["article:published_time", "datePublished"])
@@ -534,8 +544,8 @@ pub fn extract_page(html: &str) -> Page {
         .or_else(|| {
             doc.root_element()
                 .descendent_elements()
-                .find(|e| e.value().attr("itemprop") == Some("datePublished"))
-                .and_then(|e| e.value().attr("datetime").or(e.value().attr("content")))
+                .find(|e| attr(e.value(), "itemprop") == Some("datePublished"))
+                .and_then(|e| attr(e.value(), "datetime").or(attr(e.value(), "content")))
                 .map(String::from)
         })
         .or_else(|| json_ld_date(&doc))
@@ -559,7 +569,7 @@ pub fn extract_page(html: &str) -> Page {
             root.descendent_elements()
                 .chain(doc.root_element().descendent_elements())
                 .filter(|e| e.value().name() == "time")
-                .find_map(|e| e.value().attr("datetime"))
+                .find_map(|e| attr(e.value(), "datetime"))
                 .map(String::from)
         })
         .map(|d| d.trim().to_string())
@@ -576,6 +586,45 @@ pub fn extract_page(html: &str) -> Page {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn attributes_are_read_as_scraper_reads_them() {
+        let page = Html::parse_document(
+            r#"<html><head><meta property="og:title" content="T"><link rel=canonical href="/a">
+            </head><body><div class="Nav x" id=main role=navigation hidden aria-hidden=TRUE>
+            <p itemprop=datePublished datetime="2024" CONTENT=c>x</p></div>
+            <svg><a xlink:href="/svg" href="/plain" xml:lang=en><title role=img>t</title></a></svg>
+            <math><mi xlink:type=simple>x</mi></math></body></html>"#,
+        );
+        let names = [
+            "property",
+            "content",
+            "rel",
+            "href",
+            "class",
+            "id",
+            "role",
+            "hidden",
+            "aria-hidden",
+            "itemprop",
+            "datetime",
+            "type",
+            "lang",
+            "name",
+        ];
+        let mut found = 0;
+        for e in page.root_element().descendent_elements() {
+            for name in names {
+                assert_eq!(
+                    attr(e.value(), name),
+                    e.value().attr(name),
+                    "{name} of {e:?}"
+                );
+                found += usize::from(attr(e.value(), name).is_some());
+            }
+        }
+        assert_eq!(found, 14);
+    }
 
     proptest! {
         /// Text pushed in pieces is the text pushed a character at a time
