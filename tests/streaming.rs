@@ -1,5 +1,6 @@
-//! Sentence CSVs, JSONL streams and large article files go through the
-//! parallel runner in batches: the rows, their order and the messages must
+//! Sentence CSVs, JSONL streams, large article files and folders of
+//! articles go through the parallel runner in batches or files: the rows,
+//! their order and the messages must
 //! not depend on the thread count, the batch size or the window of work in
 //! flight, and must be the rows the same articles get as text files read
 //! whole.
@@ -535,6 +536,98 @@ fn assert_same_totals(got: &Summary, want: &Summary, context: &str) {
     for (g, w) in got.articles.iter().zip(&want.articles) {
         for (a, b) in g.probability_sums.iter().zip(&w.probability_sums) {
             assert!((a - b).abs() < 1e-9, "{context}: {a} vs {b}");
+        }
+    }
+}
+
+/// A folder's files as a run sees them: the rows, their order and the
+/// messages, for `inputs` scored with `options`.
+fn run_inputs(inputs: &[Input], options: ScoreOptions) -> (String, Vec<String>, Summary) {
+    let mut out = Vec::new();
+    let mut events = Vec::new();
+    let summary = score_inputs(model(), inputs, &mut out, options, |e| {
+        let (input, what) = event_line(e);
+        events.push(format!("{input}: {what}"));
+    })
+    .unwrap();
+    (String::from_utf8(out).unwrap(), events, summary)
+}
+
+/// A long Markdown or HTML article is one job, scored whole by one thread
+/// while the others go on through the files after it, their results
+/// waiting in the window until it is written. Whatever the threads and
+/// the window (in jobs or in bytes), a folder of text, Markdown and HTML
+/// files, a long article among the first, gives the rows and messages of
+/// one thread.
+#[test]
+fn a_folder_of_pages_and_markdown_scores_alike_whatever_the_threads_and_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = seeds();
+    let long: String = (0..12)
+        .flat_map(|_| seeds.iter().map(|(_, text)| format!("{text}\n\n")))
+        .collect();
+    assert!(
+        long.len() > 64 << 10,
+        "the long article is {} bytes",
+        long.len()
+    );
+    let mut files = vec![(
+        "00-long.md".to_string(),
+        format!("---\ntitle: Long\n---\n\n{long}"),
+    )];
+    for (k, (id, text)) in seeds.iter().enumerate() {
+        let paragraphs: String = text
+            .split("\n\n")
+            .map(|p| format!("<p>{}</p>\n", p.replace('&', "&amp;").replace('<', "&lt;")))
+            .collect();
+        let page = format!(
+            "<html><head><title>{id}</title></head><body><nav><a href=/>Home</a></nav>\
+             <article>{paragraphs}</article><footer>Site</footer></body></html>"
+        );
+        files.push((format!("{k:02}-{id}.html"), page));
+        files.push((format!("{k:02}-{id}.md"), format!("# {id}\n\n{text}")));
+        files.push((format!("{k:02}-{id}.txt"), text.clone()));
+    }
+    files.push((
+        "99-long.html".into(),
+        format!("<article><p>{}</p></article>", long.replace('<', "&lt;")),
+    ));
+    let inputs: Vec<Input> = files
+        .iter()
+        .map(|(name, content)| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, content).unwrap();
+            Input::Article {
+                path,
+                doc_id: name.clone(),
+            }
+        })
+        .collect();
+    let one = ScoreOptions {
+        threads: 1,
+        ..ScoreOptions::default()
+    };
+    let reference = run_inputs(&inputs, one);
+    assert_eq!(reference.2.documents, files.len(), "{:?}", reference.1);
+    for threads in [2, 3, 4] {
+        for (window, window_bytes) in [
+            (1, u64::MAX),
+            (2, u64::MAX),
+            (3, 1),
+            (512, 4096),
+            (512, u64::MAX),
+        ] {
+            let options = ScoreOptions {
+                threads,
+                window,
+                window_bytes,
+                ..ScoreOptions::default()
+            };
+            assert_eq!(
+                run_inputs(&inputs, options),
+                reference,
+                "{threads} threads, window of {window} jobs and {window_bytes} bytes"
+            );
         }
     }
 }
