@@ -1,9 +1,8 @@
 //! Sentence CSVs, JSONL streams, large article files and folders of
 //! articles go through the parallel runner in batches or files: the rows,
-//! their order and the messages must
-//! not depend on the thread count, the batch size or the window of work in
-//! flight, and must be the rows the same articles get as text files read
-//! whole.
+//! their order and the messages must not depend on the thread count, the
+//! batch size or the window of work in flight, and must be the rows the
+//! same articles get as text files read whole.
 
 mod common;
 
