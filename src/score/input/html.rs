@@ -210,7 +210,12 @@ const CONTENT_WORDS: [&str; 6] = ["article", "body", "content", "main", "story",
 /// furniture (see the module docs).
 pub fn is_furniture(names: &str) -> bool {
     names.split_whitespace().any(|name| {
-        let name = name.to_ascii_lowercase();
+        // Most class names are lowercase already: no copy for them.
+        let name: std::borrow::Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            name.to_ascii_lowercase().into()
+        } else {
+            name.into()
+        };
         let parts = || name.split(['-', '_']);
         FURNITURE_ALWAYS.iter().any(|w| name.contains(w))
             || (FURNITURE_UNLESS_CONTENT.iter().any(|w| name.contains(w))
@@ -292,11 +297,25 @@ fn paragraph_text_of_p(p: ElementRef<'_>) -> usize {
     p.text().map(|t| t.trim().len()).sum()
 }
 
-/// Whether some ancestor of `el` is dropped.
-fn inside_dropped(el: ElementRef<'_>) -> bool {
-    el.ancestors()
-        .filter_map(ElementRef::wrap)
-        .any(|a| is_dropped(a))
+/// The elements of `root`'s tree (`root` among them), in document order,
+/// that are not dropped and have no dropped ancestor below `root`'s own:
+/// each is judged once, and a dropped element's descendants not at all.
+/// Asking every element whether it or any ancestor is dropped, once for
+/// each of the rules of [`main_content`], judged each element once per
+/// ancestor per rule: on a page of 1,900 elements nested 25 deep, that
+/// was most of its time.
+fn kept_elements(root: ElementRef<'_>) -> Vec<ElementRef<'_>> {
+    let mut kept = Vec::new();
+    let mut stack = vec![root];
+    while let Some(el) = stack.pop() {
+        if is_dropped(el) {
+            continue;
+        }
+        kept.push(el);
+        // The last child first on the stack, so the first comes off next.
+        stack.extend(el.children().rev().filter_map(ElementRef::wrap));
+    }
+    kept
 }
 
 /// The element with the largest score above 0; ties keep the first.
@@ -316,11 +335,8 @@ fn best<'a>(candidates: Vec<(usize, ElementRef<'a>)>) -> Option<ElementRef<'a>> 
 
 /// The element holding the article's main text (see the module docs).
 fn main_content(doc: &Html) -> ElementRef<'_> {
-    let elements = || {
-        doc.root_element()
-            .descendent_elements()
-            .filter(|e| !is_dropped(*e) && !inside_dropped(*e))
-    };
+    let kept = kept_elements(doc.root_element());
+    let elements = || kept.iter().copied();
     let articles = elements()
         .filter(|e| e.value().name() == "article")
         .map(|e| (paragraph_text(e), e))
@@ -587,6 +603,43 @@ pub fn extract_page(html: &str) -> Page {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The elements kept are those that neither are dropped nor have a
+    /// dropped ancestor, each asked of every element as the rule says.
+    #[test]
+    fn kept_elements_are_those_neither_dropped_nor_inside_a_dropped_one() {
+        let inside_dropped = |el: ElementRef<'_>| {
+            el.ancestors()
+                .filter_map(ElementRef::wrap)
+                .any(|a| is_dropped(a))
+        };
+        let pages = [
+            "",
+            "<p>Only text.</p>",
+            r#"<html><body><header><h1>Site</h1><nav><a>Home</a></nav></header>
+            <div class="Wrapper"><div class="cookie-Banner"><p>Cookies.</p><div><p>deep</p></div></div>
+            <main><article><header><h1>Headline</h1></header><p>Body.</p>
+            <aside><p>Aside.</p></aside><div hidden><p>Hidden.</p></div>
+            <div aria-hidden="true"><span>x</span></div><div role="Navigation"><p>n</p></div>
+            <article><p>Teaser.</p></article><p>More.</p></article></main>
+            <section id="related-stories"><ul><li><a>One</a></li></ul></section>
+            <footer><p>Footer.</p><div><footer>inner</footer></div></footer>
+            <svg><g><text>t</text></g></svg><template><p>t</p></template>
+            <div class="article-body"><p>Kept.</p><div class="ad"><p>Ad.</p></div></div>
+            </div></body></html>"#,
+        ];
+        for page in pages {
+            let doc = Html::parse_document(page);
+            let root = doc.root_element();
+            let want: Vec<_> = root
+                .descendent_elements()
+                .filter(|e| !is_dropped(*e) && !inside_dropped(*e))
+                .map(|e| e.id())
+                .collect();
+            let got: Vec<_> = kept_elements(root).iter().map(|e| e.id()).collect();
+            assert_eq!(got, want, "{page}");
+        }
+    }
 
     #[test]
     fn attributes_are_read_as_scraper_reads_them() {
