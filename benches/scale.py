@@ -167,28 +167,30 @@ def markdown_file(i, article):
 
 
 def write_inputs(tmp, articles, copies):
-    """Writes every format with `copies` copies; returns the paths of the
-    text folder and the JSONL file."""
+    """Writes every format with `copies` copies under tmp/x<copies>;
+    returns the path of each, by name (text, html, markdown: folders;
+    one-article, jsonl: files)."""
     base = os.path.join(tmp, f"x{copies}")
     pages = {"text": ("txt", lambda i, a: a), "html": ("html", html_page),
              "markdown": ("md", markdown_file)}
+    paths = {folder: os.path.join(base, folder) for folder in pages}
     for folder, (ext, render) in pages.items():
         for c in range(copies):
-            d = os.path.join(base, folder, f"copy{c:02d}")
+            d = os.path.join(paths[folder], f"copy{c:02d}")
             os.makedirs(d)
             for i, a in enumerate(articles):
                 with open(os.path.join(d, f"{i:04d}.{ext}"), "w", encoding="utf-8") as f:
                     f.write(render(i, a))
-    text = os.path.join(base, "text")
-    with open(os.path.join(base, "one-article.txt"), "w", encoding="utf-8") as f:
+    paths["one-article"] = os.path.join(base, "one-article.txt")
+    with open(paths["one-article"], "w", encoding="utf-8") as f:
         for c in range(copies):
             f.write("\n\n".join(articles) + "\n\n")
-    jsonl = os.path.join(base, "articles.jsonl")
-    with open(jsonl, "w", encoding="utf-8") as f:
+    paths["jsonl"] = os.path.join(base, "articles.jsonl")
+    with open(paths["jsonl"], "w", encoding="utf-8") as f:
         for c in range(copies):
             for i, a in enumerate(articles):
                 f.write(json.dumps({"doc_id": f"{c}-{i}", "text": a}) + "\n")
-    return text, jsonl
+    return paths
 
 
 def sentence_csv(text_dir, path, copies):
@@ -222,20 +224,19 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         paths = {}
         for copies in (1, COPIES):
-            text, jsonl = write_inputs(tmp, articles, copies)
+            written = write_inputs(tmp, articles, copies)
             sentences = os.path.join(tmp, f"x{copies}", "sentences.csv")
-            sentence_csv(text, sentences, copies)
-            one_article = os.path.join(tmp, f"x{copies}", "one-article.txt")
+            sentence_csv(written["text"], sentences, copies)
             # Each format's arguments, and the file piped to its standard
             # input, if any.
             paths[copies] = {
-                "text folder": ([text], None),
+                "text folder": ([written["text"]], None),
                 "sentence CSV": ([sentences], None),
-                "JSONL": (["--input-format", "jsonl", jsonl], None),
-                "HTML folder": ([os.path.join(tmp, f"x{copies}", "html")], None),
-                "Markdown folder": ([os.path.join(tmp, f"x{copies}", "markdown")], None),
-                "one article file": ([one_article], None),
-                "one article, piped": (["-"], one_article),
+                "JSONL": (["--input-format", "jsonl", written["jsonl"]], None),
+                "HTML folder": ([written["html"]], None),
+                "Markdown folder": ([written["markdown"]], None),
+                "one article file": ([written["one-article"]], None),
+                "one article, piped": (["-"], written["one-article"]),
             }
         for fmt in paths[COPIES]:
             base = ["score", "--model", MODEL, "--out", os.devnull]
