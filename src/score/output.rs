@@ -317,32 +317,38 @@ fn round_unsigned(x: f64) -> u64 {
 }
 
 /// Appends `v` as `format!("{v:+.3}")` does, without the formatting
-/// machinery on the common path (a sign, then three decimals); values near
-/// a rounding tie, or too large, go through `format!`.
+/// machinery on the common path: a sign, a digit and three decimals,
+/// appended as one piece. Values near a rounding tie, or that round to 10
+/// or more, go through `format!`. Every evidence term takes one; pushed a
+/// character at a time, with `f64::fract` (a call to libm) to find ties,
+/// the 33,818 rows of the news corpus took 0.30 ± 0.19 ms longer.
 pub(super) fn push_signed3(out: &mut String, v: f64) {
     let scaled = v.abs() * 1000.0;
-    if !scaled.is_finite() || scaled >= 1e15 || (scaled.fract() - 0.5).abs() < 1e-6 {
-        // Writing into a String cannot fail.
-        let _ = write!(out, "{v:+.3}");
-        return;
+    // Below 10,000 (false for NaN) the whole part is exact in u64, and
+    // the fraction left after it exact too (see `round_unsigned`).
+    if scaled < 10_000.0 {
+        let whole = scaled as u64;
+        let fraction = scaled - whole as f64;
+        if (fraction - 0.5).abs() >= 1e-6 {
+            let n = whole + u64::from(fraction >= 0.5);
+            if n < 10_000 {
+                let [a, b] = pair(n % 100);
+                let piece = [
+                    if v.is_sign_negative() { b'-' } else { b'+' },
+                    b'0' + (n / 1000) as u8,
+                    b'.',
+                    b'0' + (n / 100 % 10) as u8,
+                    a,
+                    b,
+                ];
+                // SAFETY: `piece` is ASCII, so the string stays UTF-8.
+                unsafe { out.as_mut_vec() }.extend_from_slice(&piece);
+                return;
+            }
+        }
     }
-    let scaled = round_unsigned(scaled);
-    out.push(if v.is_sign_negative() { '-' } else { '+' });
-    let (whole, thousandths) = (scaled / 1000, scaled % 1000);
-    if whole < 10 {
-        out.push(digit(whole));
-    } else {
-        let _ = write!(out, "{whole}");
-    }
-    out.push('.');
-    out.push(digit(thousandths / 100));
-    out.push(digit(thousandths / 10 % 10));
-    out.push(digit(thousandths % 10));
-}
-
-/// The decimal digit `d` (below 10).
-fn digit(d: u64) -> char {
-    char::from(b'0' + d as u8)
+    // Writing into a String cannot fail.
+    let _ = write!(out, "{v:+.3}");
 }
 
 /// Per-article totals for `--summary` and `--chart`.
