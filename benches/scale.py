@@ -8,10 +8,15 @@ and writes it in these forms:
   * text: a folder of .txt files, one per article;
   * csv: a sentence CSV (doc_id,text), split into sentences by stance itself;
   * jsonl: one {"doc_id", "text"} record per article;
-  * html: a folder of saved web pages, the article's paragraphs (cut at a
-    sentence end every 600 characters or so) inside the page around it:
-    site header and navigation, a cookie banner, related links, a footer
-    and scripts, which the page reader leaves out;
+  * html: a folder of saved web pages built as news sites build them: the
+    article's paragraphs (cut at a sentence end every 600 characters or
+    so, with a link or emphasis on some words) under its headline, inside
+    a dozen layout wrappers, with what the page reader leaves out around
+    them: stylesheets, a style block, scripts (one holding the page's
+    state), a site header with a menu of 104 links, a search form, a news
+    ticker, a cookie banner, a byline and lead picture, adverts, a
+    related-stories box and a newsletter box within the article, tags and
+    share buttons, comments, related stories and a footer of 40 links;
   * markdown: a folder of .md files, YAML front matter and the paragraphs;
   * one article file: every article in one .txt file (read in parts);
   * one article, piped: that file piped to standard input by `cat` (held in
@@ -141,22 +146,116 @@ def paragraphs(article, every=600):
     return [p for p in out if p]
 
 
+SECTIONS = ["World", "Politics", "Business", "Technology", "Science", "Sport", "Culture", "Opinion"]
+
+# What a news site puts on every page around the article: the parts that
+# do not depend on it are built once.
+SITE_HEAD = (
+    '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+    + "".join(f'<link rel="stylesheet" href="/css/{n}.css">\n' for n in ("base", "grid", "article", "print"))
+    + "<style>"
+    + "".join(f".c{k}{{margin:{k}px 0;padding:0 {k}px;font:16px/1.5 serif;color:#{k:03x}}}\n" for k in range(60))
+    + "</style>\n"
+    + '<script>window.__STATE__ = {"flags": ['
+    + ", ".join(f'{{"name": "flag{k}", "on": {str(k % 2 == 0).lower()}, "rollout": {k * 7 % 100}}}' for k in range(120))
+    + "]};</script>\n"
+)
+MEGA_MENU = (
+    '<nav class="mega-menu" aria-label="Sections"><ul class="menu">'
+    + "".join(
+        f'<li class="menu-item"><a href="/{s.lower()}">{s}</a><div class="submenu"><ul>'
+        + "".join(f'<li><a href="/{s.lower()}/topic-{k}">{s} topic {k}</a></li>' for k in range(12))
+        + "</ul></div></li>"
+        for s in SECTIONS
+    )
+    + "</ul></nav>"
+)
+SITE_HEADER = (
+    '<a class="skip-link" href="#content">Skip to content</a>\n'
+    '<header class="site-header"><div class="container"><a class="logo" href="/">'
+    '<svg viewBox="0 0 100 20"><path d="M0 0h100v20H0z"/></svg></a>'
+    + MEGA_MENU
+    + '<form class="search" role="search"><input name="q"><button>Search</button></form>'
+    "</div></header>\n"
+    '<div class="ticker" role="complementary"><strong>Breaking</strong><ul>'
+    + "".join(f'<li><a href="/live/{k}">Live update {k}</a></li>' for k in range(5))
+    + "</ul></div>\n"
+    '<div class="cookie-banner" role="dialog"><p>We use cookies to improve your experience.</p>'
+    "<button>Accept</button><button>Settings</button></div>\n"
+)
+# Wrappers from the page's layout down to the story, as site templates nest them.
+WRAPPERS = ["page", "container", "row", "col-main", "layout", "layout__inner", "content-area",
+            "content-area__wrap", "region", "region__inner", "story", "story__wrap"]
+SITE_FOOTER = (
+    '<footer class="site-footer"><div class="container">'
+    + "".join(
+        f'<div class="footer-col"><h3>{s}</h3><ul>'
+        + "".join(f'<li><a href="/{s.lower()}/more-{k}">More {s.lower()} {k}</a></li>' for k in range(10))
+        + "</ul></div>"
+        for s in SECTIONS[:4]
+    )
+    + "<p>Example News. All rights reserved.</p></div></footer>\n"
+    '<script src="/js/app.js"></script>'
+    "<script>document.querySelectorAll('.ad-slot').forEach(function (s) { s.dataset.ready = 1; });</script>\n"
+)
+
+
+def inline_markup(paragraph, n):
+    """The paragraph's words, escaped, some of them in a link or in
+    emphasis as a news page has them; its text is unchanged."""
+    words = [html.escape(w) for w in paragraph.split(" ")]
+    for k in range(n % 5, len(words) - 3, 37):
+        words[k] = f'<a href="/topic/{n}-{k}">' + words[k]
+        words[k + 2] += "</a>"
+    for k in range(n % 7 + 11, len(words), 53):
+        words[k] = f"<em>{words[k]}</em>"
+    return " ".join(words)
+
+
 def html_page(i, article):
     """A saved web page around the article (see the module docs)."""
-    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs(article))
+    blocks = []
+    for n, p in enumerate(paragraphs(article)):
+        blocks.append(f"<p>{inline_markup(p, n)}</p>")
+        if n % 4 == 3:
+            blocks.append(f'<div class="ad-slot" aria-hidden="true"><span>Advertisement</span><div id="ad-{n}"></div></div>')
+        if n == 2:
+            blocks.append(
+                '<aside class="inline-related"><h3>Read more</h3><ul>'
+                + "".join(f'<li><a href="/story/{i}-{k}">Earlier story {k}</a></li>' for k in range(3))
+                + "</ul></aside>"
+            )
+        if n == 5:
+            blocks.append('<div class="newsletter-signup"><p>Sign up for our daily briefing.</p>'
+                          '<form><input name="email"><button>Sign up</button></form></div>')
+    body = "\n".join(blocks)
+    opening = "".join(f'<div class="{w}">' for w in WRAPPERS)
+    closing = "</div>" * len(WRAPPERS)
+    description = html.escape(article[:150], quote=True)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Article {i} | Example News</title>
+<meta name="description" content="{description}">
+<meta property="og:title" content="Article {i}"><meta property="og:type" content="article">
 <meta property="article:published_time" content="2024-05-01T08:00:00Z">
-<script>window.dataLayer = window.dataLayer || [];</script></head>
-<body><header class="site-header"><a href="/">Example News</a>
-<nav><ul><li><a href="/world">World</a></li><li><a href="/politics">Politics</a></li></ul></nav></header>
-<div class="cookie-banner">We use cookies. <button>Accept</button></div>
-<main><article>
+<link rel="canonical" href="https://news.example/world/{i}">
+{SITE_HEAD}<script type="application/ld+json">{{"@type": "NewsArticle", "headline": "Article {i}", "datePublished": "2024-05-01T08:00:00Z"}}</script>
+</head>
+<body class="article-page">
+{SITE_HEADER}{opening}<main id="content"><article class="story-body">
+<header class="story-header"><h1>Article {i}</h1>
+<div class="byline">By <a href="/staff/{i % 17}">Staff Reporter</a> <time datetime="2024-05-01T08:00:00Z">1 May 2024</time></div></header>
+<figure class="lead-image"><picture><source srcset="/img/{i}.webp"><img src="/img/{i}.jpg" alt="Lead picture"></picture>
+<figcaption>A picture for the story. (Photographer / Agency)</figcaption></figure>
+<div class="story-body__inner"><div class="rich-text">
 {body}
+</div></div>
+<footer class="story-footer"><ul class="tags">{"".join(f'<li><a href="/tag/{k}">Tag {k}</a></li>' for k in range(5))}</ul>
+<div class="share-tools"><button>Share</button><button>Post</button><button>Email</button></div></footer>
 </article>
-<aside class="related"><h2>Related</h2><ul><li><a href="/a">Another story</a></li></ul></aside>
-</main><footer><p>Example News. All rights reserved.</p></footer>
-<script src="/app.js"></script></body></html>
+<section class="comments"><h2>Comments</h2>{"".join(f'<div class="comment"><p>Reader comment number {k} on this story.</p></div>' for k in range(3))}</section>
+<aside class="related"><h2>Related</h2><ul>{"".join(f'<li><article class="teaser"><h3><a href="/story/r{k}">Related story {k}</a></h3><p>A teaser for related story {k}.</p></article></li>' for k in range(6))}</ul></aside>
+</main>{closing}
+{SITE_FOOTER}</body></html>
 """
 
 
