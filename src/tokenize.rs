@@ -481,12 +481,13 @@ const HEAD_BYTES: usize = 11;
 const INITIAL_BITS: u32 = 10;
 /// The table's size after its first growth: a text of more distinct words
 /// than the first table holds (716) most likely has thousands, and
-/// doubling up to them rehashed every word five times over, into five
-/// fresh tables. The news corpus (20,785 distinct words as written) scored
-/// end to end 0.63 ± 0.22 ms of 48 sooner with its table sized so from
-/// the start; starting at this size cost a sentence scored alone 0.09 ms
-/// (filling half a megabyte of empty slots), which the small first table
-/// keeps.
+/// doubling up to them rehashed the words five times, into five fresh
+/// tables. Growing straight to this size, the news corpus (20,792
+/// distinct words as written) scored end to end 0.62 ± 0.24 ms of 43
+/// sooner, and `make bench`'s warm passes over the seeds featurized 8–9%
+/// faster; a table this size from the start cost a sentence scored alone
+/// 0.09 ms (filling half a megabyte of empty slots), which the small first
+/// table keeps.
 const FIRST_GROWTH_BITS: u32 = 15;
 const HASH_K: u64 = 0x517c_c1b7_2722_0a95;
 
