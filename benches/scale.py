@@ -16,7 +16,9 @@ and writes it in these forms:
     state), a site header with a menu of 104 links, a search form, a news
     ticker, a cookie banner, a byline and lead picture, adverts, a
     related-stories box and a newsletter box within the article, tags and
-    share buttons, comments, related stories and a footer of 40 links;
+    share buttons, comments, related stories and a footer of 40 links
+    (before timing, the rows of one copy are checked to be each page's
+    headline and article text, and nothing else);
   * markdown: a folder of .md files, YAML front matter and the paragraphs;
   * one article file: every article in one .txt file (read in parts);
   * one article, piped: that file piped to standard input by `cat` (held in
@@ -160,11 +162,18 @@ SITE_HEAD = (
     + ", ".join(f'{{"name": "flag{k}", "on": {str(k % 2 == 0).lower()}, "rollout": {k * 7 % 100}}}' for k in range(120))
     + "]};</script>\n"
 )
+
+
+def links(n, href, text):
+    """`n` list items, each a link to `href(k)` reading `text(k)`."""
+    return "".join(f'<li><a href="{href(k)}">{text(k)}</a></li>' for k in range(n))
+
+
 MEGA_MENU = (
     '<nav class="mega-menu" aria-label="Sections"><ul class="menu">'
     + "".join(
         f'<li class="menu-item"><a href="/{s.lower()}">{s}</a><div class="submenu"><ul>'
-        + "".join(f'<li><a href="/{s.lower()}/topic-{k}">{s} topic {k}</a></li>' for k in range(12))
+        + links(12, lambda k: f"/{s.lower()}/topic-{k}", lambda k: f"{s} topic {k}")
         + "</ul></div></li>"
         for s in SECTIONS
     )
@@ -178,7 +187,7 @@ SITE_HEADER = (
     + '<form class="search" role="search"><input name="q"><button>Search</button></form>'
     "</div></header>\n"
     '<div class="ticker" role="complementary"><strong>Breaking</strong><ul>'
-    + "".join(f'<li><a href="/live/{k}">Live update {k}</a></li>' for k in range(5))
+    + links(5, lambda k: f"/live/{k}", lambda k: f"Live update {k}")
     + "</ul></div>\n"
     '<div class="cookie-banner" role="dialog"><p>We use cookies to improve your experience.</p>'
     "<button>Accept</button><button>Settings</button></div>\n"
@@ -190,7 +199,7 @@ SITE_FOOTER = (
     '<footer class="site-footer"><div class="container">'
     + "".join(
         f'<div class="footer-col"><h3>{s}</h3><ul>'
-        + "".join(f'<li><a href="/{s.lower()}/more-{k}">More {s.lower()} {k}</a></li>' for k in range(10))
+        + links(10, lambda k: f"/{s.lower()}/more-{k}", lambda k: f"More {s.lower()} {k}")
         + "</ul></div>"
         for s in SECTIONS[:4]
     )
@@ -222,7 +231,7 @@ def html_page(i, article):
         if n == 2:
             blocks.append(
                 '<aside class="inline-related"><h3>Read more</h3><ul>'
-                + "".join(f'<li><a href="/story/{i}-{k}">Earlier story {k}</a></li>' for k in range(3))
+                + links(3, lambda k: f"/story/{i}-{k}", lambda k: f"Earlier story {k}")
                 + "</ul></aside>"
             )
         if n == 5:
@@ -249,7 +258,7 @@ def html_page(i, article):
 <div class="story-body__inner"><div class="rich-text">
 {body}
 </div></div>
-<footer class="story-footer"><ul class="tags">{"".join(f'<li><a href="/tag/{k}">Tag {k}</a></li>' for k in range(5))}</ul>
+<footer class="story-footer"><ul class="tags">{links(5, lambda k: f"/tag/{k}", lambda k: f"Tag {k}")}</ul>
 <div class="share-tools"><button>Share</button><button>Post</button><button>Email</button></div></footer>
 </article>
 <section class="comments"><h2>Comments</h2>{"".join(f'<div class="comment"><p>Reader comment number {k} on this story.</p></div>' for k in range(3))}</section>
@@ -263,6 +272,27 @@ def markdown_file(i, article):
     """A Markdown file of the article (see the module docs)."""
     body = "\n\n".join(paragraphs(article))
     return f"---\ntitle: Article {i}\ndate: 2024-05-01\n---\n\n{body}\n"
+
+
+def check_pages(folder, articles):
+    """Scores the pages in `folder` (one copy of `articles`) and checks
+    that the rows of each hold its headline, then the article's text, and
+    nothing of the page around it: the pages are the articles, the timing
+    the page reader's."""
+    out = subprocess.run(
+        [STANCE, "score", "--model", MODEL, "--format", "jsonl", "-o", "-", folder],
+        check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    ).stdout
+    rows = {}
+    for line in out.splitlines():
+        row = json.loads(line)
+        rows.setdefault(row["doc_id"], []).append(row["text"])
+    for i, article in enumerate(articles):
+        doc = rows.get(f"{i:04d}", [])
+        # Sentences are rows apart, and the page's lines are cut at its
+        # paragraphs: compare without white space.
+        if doc[:1] != [f"Article {i}"] or "".join("".join(doc[1:]).split()) != "".join(article.split()):
+            sys.exit(f"page {i:04d}: its rows are not its headline and article text")
 
 
 def write_inputs(tmp, articles, copies):
@@ -324,6 +354,8 @@ def main():
         paths = {}
         for copies in (1, COPIES):
             written = write_inputs(tmp, articles, copies)
+            if copies == 1:
+                check_pages(os.path.join(written["html"], "copy00"), articles)
             sentences = os.path.join(tmp, f"x{copies}", "sentences.csv")
             sentence_csv(written["text"], sentences, copies)
             # Each format's arguments, and the file piped to its standard
