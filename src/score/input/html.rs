@@ -473,36 +473,32 @@ fn run_end(text: &str, mut i: usize) -> usize {
     }
 }
 
-/// Each byte's top bit (0x80).
-const TOPS: u64 = 0x8080_8080_8080_8080;
-/// Each byte's low seven bits.
-const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 /// One in each byte.
-const EACH: u64 = 0x0101_0101_0101_0101;
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// Each byte's top bit.
+const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// The top bit of each byte of `x` (eight bytes of text, the first in the
 /// low byte) that may end a run of words and single spaces: ASCII white
 /// space but a space, a space before white space or before a non-ASCII
 /// byte (`y` is the eight bytes from the second on), and a non-ASCII
-/// byte. No branch per byte.
+/// byte. No branch per byte: bytes are compared eight at a time as the
+/// tokenizer's `classify8` compares them.
 #[inline]
 fn stops(x: u64, y: u64) -> u64 {
-    let space = |v: u64| {
-        let t = v ^ (EACH * u64::from(b' '));
-        // The top bit of each zero byte of `t`, exactly: adding 0x7f to
-        // the low seven bits sets it in every byte but a zero one.
-        !(((t & LOWS) + LOWS) | t) & TOPS
+    // The ASCII bytes of `v` from `lo` up to `end`: with the top bits
+    // cleared no byte carries into the next, so `b + (0x80 - lo)` has its
+    // top bit set exactly when `b` is at least `lo`.
+    let in_range = |v: u64, lo: u8, end: u8| {
+        let b = v & !HIGH;
+        let at_least = |lo: u8| b + ONES * (0x80 - u64::from(lo));
+        at_least(lo) & !at_least(end) & !v & HIGH
     };
-    // Tab, line feed, vertical tab, form feed, carriage return
-    // (0x09..=0x0d): the top bit of the low seven bits plus 0x77 is set
-    // from 0x09 on, plus 0x72 from 0x0e on; a byte with its own top bit
-    // set is not ASCII.
-    let control = |v: u64| {
-        let low = v & LOWS;
-        (low + EACH * 0x77) & !(low + EACH * 0x72) & !v & TOPS
-    };
-    let next_white_or_high = space(y) | control(y) | (y & TOPS);
-    control(x) | (space(x) & next_white_or_high) | (x & TOPS)
+    let space = |v: u64| in_range(v, b' ', b' ' + 1);
+    // Tab, line feed, vertical tab, form feed, carriage return.
+    let control = |v: u64| in_range(v, b'\t', b'\r' + 1);
+    let next_white_or_high = space(y) | control(y) | (y & HIGH);
+    control(x) | (space(x) & next_white_or_high) | (x & HIGH)
 }
 
 /// Whether the character at byte `i` of `text` (a character boundary) is
