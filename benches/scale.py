@@ -169,14 +169,21 @@ def links(n, href, text):
     return "".join(f'<li><a href="{href(k)}">{text(k)}</a></li>' for k in range(n))
 
 
+def link_lists(sections, n, opening, closing, href, text):
+    """For each section: `opening(section)`, `n` links to `href(section,
+    k)` reading `text(section, k)`, and `closing`."""
+    return "".join(
+        opening(s) + links(n, lambda k: href(s, k), lambda k: text(s, k)) + closing
+        for s in sections
+    )
+
+
 MEGA_MENU = (
     '<nav class="mega-menu" aria-label="Sections"><ul class="menu">'
-    + "".join(
-        f'<li class="menu-item"><a href="/{s.lower()}">{s}</a><div class="submenu"><ul>'
-        + links(12, lambda k: f"/{s.lower()}/topic-{k}", lambda k: f"{s} topic {k}")
-        + "</ul></div></li>"
-        for s in SECTIONS
-    )
+    + link_lists(SECTIONS, 12,
+                 lambda s: f'<li class="menu-item"><a href="/{s.lower()}">{s}</a><div class="submenu"><ul>',
+                 "</ul></div></li>",
+                 lambda s, k: f"/{s.lower()}/topic-{k}", lambda s, k: f"{s} topic {k}")
     + "</ul></nav>"
 )
 SITE_HEADER = (
@@ -197,12 +204,8 @@ WRAPPERS = ["page", "container", "row", "col-main", "layout", "layout__inner", "
             "content-area__wrap", "region", "region__inner", "story", "story__wrap"]
 SITE_FOOTER = (
     '<footer class="site-footer"><div class="container">'
-    + "".join(
-        f'<div class="footer-col"><h3>{s}</h3><ul>'
-        + links(10, lambda k: f"/{s.lower()}/more-{k}", lambda k: f"More {s.lower()} {k}")
-        + "</ul></div>"
-        for s in SECTIONS[:4]
-    )
+    + link_lists(SECTIONS[:4], 10, lambda s: f'<div class="footer-col"><h3>{s}</h3><ul>', "</ul></div>",
+                 lambda s, k: f"/{s.lower()}/more-{k}", lambda s, k: f"More {s.lower()} {k}")
     + "<p>Example News. All rights reserved.</p></div></footer>\n"
     '<script src="/js/app.js"></script>'
     "<script>document.querySelectorAll('.ad-slot').forEach(function (s) { s.dataset.ready = 1; });</script>\n"
