@@ -15,6 +15,7 @@
 //! | errors | [`error`] | one error type, variants that carry the file, line and value |
 //! | files | [`io`] | atomic writes, output targets, input discovery, spreadsheet-cell protection |
 //! | memory | [`memory`] | the CLI's allocator: large freed buffers kept for the next article |
+//! | bytes | [`swar`] | eight bytes of text at once → masks of the bytes in a class |
 //! | segment | [`segment`] | article text → sentence byte spans |
 //! | tokenize | [`tokenize`] | sentence → lowercased words → stems |
 //! | lexicon | [`lexicon`] | actor and cue phrases → canonical tokens, cue counts |
@@ -96,6 +97,7 @@ pub mod review;
 pub mod score;
 pub mod segment;
 pub mod select;
+pub mod swar;
 pub mod tokenize;
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::segment::decode_at;
+#[cfg(any(test, not(target_arch = "x86_64")))]
+use crate::swar;
 
 pub mod porter2;
 
@@ -70,34 +72,17 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
     });
 }
 
-#[cfg(any(test, not(target_arch = "x86_64")))]
-const ONES: u64 = 0x0101_0101_0101_0101;
-#[cfg(any(test, not(target_arch = "x86_64")))]
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// Gathers the top bit of each byte of `m` into bit `i` for byte `i`.
-#[cfg(any(test, not(target_arch = "x86_64")))]
-#[inline]
-fn top_bits(m: u64) -> u64 {
-    // Each byte's bit lands on its own bit of the top byte: no carries.
-    ((m >> 7) & ONES).wrapping_mul(0x0102_0408_1020_4080) >> 56
-}
-
 /// For eight bytes (little-endian in `x`): bit `i` of the first value is
 /// set when byte `i` is an ASCII letter or digit; the second has the top
 /// bit of each byte that is not ASCII. Compares all eight bytes at once
-/// (SWAR): with the top bits cleared no byte carries into the next, so
-/// `y + (0x80 - lo)` has its top bit set exactly when the byte is at least
-/// `lo`.
+/// ([`swar`]): `A`–`Z` are folded onto `a`–`z` by setting the bit that
+/// tells them apart, which moves no other byte into that range.
 #[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 fn classify8(x: u64) -> (u64, u64) {
-    let y = x & !HIGH;
-    let at_least = |v: u64, lo: u8| v + ONES * (0x80 - lo as u64);
-    let digit = at_least(y, b'0') & !at_least(y, b'9' + 1);
-    let folded = y | (ONES * 0x20); // `A`–`Z` onto `a`–`z`, other bytes off the range
-    let letter = at_least(folded, b'a') & !at_least(folded, b'z' + 1);
-    (top_bits((digit | letter) & !x), x & HIGH)
+    let digit = swar::in_range(x, b'0', b'9' + 1);
+    let letter = swar::in_range(x | (swar::ONES * 0x20), b'a', b'z' + 1);
+    (swar::top_bits(digit | letter), x & swar::HIGH)
 }
 
 /// For 64 bytes: the bits of the ASCII letters and digits, and of the
@@ -115,7 +100,7 @@ fn classify_block_swar(block: &[u8; 64]) -> (u64, u64) {
         alnum |= a << (8 * k);
         // Most runs of eight bytes are ASCII: no bits to gather.
         if h != 0 {
-            high |= top_bits(h) << (8 * k);
+            high |= swar::top_bits(h) << (8 * k);
         }
     }
     (alnum, high)
@@ -774,6 +759,30 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(&words(text), want, "input {text:?}");
+        }
+    }
+
+    /// Every byte value at every place of eight, beside every other: the
+    /// portable classifier's bits are the bytes' own classes.
+    #[test]
+    fn eight_bytes_classify_as_each_byte_does() {
+        for b in 0..=255u8 {
+            for x in 0..=255u8 {
+                for at in 0..8 {
+                    let mut bytes = [b; 8];
+                    bytes[at] = x;
+                    let (alnum, high) = classify8(u64::from_le_bytes(bytes));
+                    for (k, &byte) in bytes.iter().enumerate() {
+                        assert_eq!(
+                            alnum >> k & 1 == 1,
+                            byte.is_ascii_alphanumeric(),
+                            "{byte:#x}"
+                        );
+                        assert_eq!(high >> (8 * k + 7) & 1 == 1, !byte.is_ascii(), "{byte:#x}");
+                    }
+                    assert_eq!(alnum >> 8, 0);
+                }
+            }
         }
     }
 

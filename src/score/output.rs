@@ -21,6 +21,7 @@ use super::input::Document;
 use super::runner::{Scored, Scorer};
 use crate::error::{Error, Result};
 use crate::io::protect_cell;
+use crate::swar;
 
 /// The CSV header for a model's classes: the fixed columns, one `p_<class>`
 /// per class, `evidence`, the article's `date`, `source` and `title`, and an
@@ -214,17 +215,14 @@ fn rows_capacity(doc: &Document, scored: &[Scored]) -> usize {
 }
 
 /// Whether a CSV field holds a comma, a double quote or a line break;
-/// eight bytes per step (a byte equal to `c` is a zero byte of `x ^ c`).
+/// eight bytes per step ([`swar::has_byte`]).
 #[inline]
 fn needs_quotes(field: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
     let has = |x: u64| {
-        has_zero(x ^ (ONES * b',' as u64))
-            | has_zero(x ^ (ONES * b'"' as u64))
-            | has_zero(x ^ (ONES * b'\n' as u64))
-            | has_zero(x ^ (ONES * b'\r' as u64))
+        swar::has_byte(x, b',')
+            | swar::has_byte(x, b'"')
+            | swar::has_byte(x, b'\n')
+            | swar::has_byte(x, b'\r')
     };
     let mut chunks = field.chunks_exact(8);
     for chunk in &mut chunks {

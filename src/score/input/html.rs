@@ -42,6 +42,8 @@ use encoding_rs::Encoding;
 use scraper::node::Element;
 use scraper::{ElementRef, Html, Node};
 
+use crate::swar;
+
 /// Bytes at the start of a page searched for a `<meta>` charset, as a
 /// browser's pre-scan searches them.
 const PRESCAN_BYTES: usize = 1024;
@@ -473,27 +475,15 @@ fn run_end(text: &str, mut i: usize) -> usize {
     }
 }
 
-/// One in each byte.
-const ONES: u64 = 0x0101_0101_0101_0101;
-/// Each byte's top bit.
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
 /// The top bit of each byte of `x` (eight bytes of text, the first in the
 /// low byte) that may end a run of words and single spaces: ASCII white
 /// space but a space, a space before white space or before a non-ASCII
 /// byte (`y` is the eight bytes from the second on), and a non-ASCII
-/// byte. No branch per byte: bytes are compared eight at a time as the
-/// tokenizer's `classify8` compares them.
+/// byte. No branch per byte: bytes are compared eight at a time
+/// ([`swar`]).
 #[inline]
 fn stops(x: u64, y: u64) -> u64 {
-    // The ASCII bytes of `v` from `lo` up to `end`: with the top bits
-    // cleared no byte carries into the next, so `b + (0x80 - lo)` has its
-    // top bit set exactly when `b` is at least `lo`.
-    let in_range = |v: u64, lo: u8, end: u8| {
-        let b = v & !HIGH;
-        let at_least = |lo: u8| b + ONES * (0x80 - u64::from(lo));
-        at_least(lo) & !at_least(end) & !v & HIGH
-    };
+    use swar::{in_range, HIGH};
     let space = |v: u64| in_range(v, b' ', b' ' + 1);
     // Tab, line feed, vertical tab, form feed, carriage return.
     let control = |v: u64| in_range(v, b'\t', b'\r' + 1);
