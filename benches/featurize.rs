@@ -8,8 +8,9 @@
 //!   news corpus), per byte and per sentence found. An article file read in
 //!   parts is split on the one thread that hands the parts out, so this
 //!   bounds what more threads gain on a long article.
-//! * `score/*`: end-to-end scoring of the seed articles (segment + featurize
-//!   + predict + CSV row formatting), one thread.
+//! * `score/*`: end-to-end scoring of the seed articles (segment,
+//!   featurize, predict, CSV rows), one thread, through the calls the
+//!   runner's workers make for each document.
 //! * `stem/*`: the stemmer for ASCII words (`tokenize::porter2`) and
 //!   rust-stemmers' English stemmer on the same distinct lowercase words of
 //!   the seeds and the news corpus, per word: what resolving a word the
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use stance::features::SparseVec;
 use stance::model::Model;
-use stance::score::{Document, ScoreOptions, Scorer};
+use stance::score::{Document, Format, ScoreOptions, Scorer};
 use stance::segment::segment;
 
 fn root() -> PathBuf {
@@ -148,16 +149,18 @@ fn bench_score(c: &mut Criterion) {
     let mut group = c.benchmark_group("score");
     group.throughput(Throughput::Bytes(bytes as u64));
     group.bench_function("seeds/end-to-end", |b| {
+        // As the runner's workers do: one scorer and its reused slots, each
+        // document's rows made in one buffer by `write_document`.
         let mut scorer = Scorer::new(&model, ScoreOptions::default());
+        let mut slots = Vec::new();
         b.iter(|| {
-            let mut out = Vec::with_capacity(1 << 16);
+            let mut written = 0;
             for doc in &docs {
                 let segmented = Document::from_text(doc.doc_id.clone(), doc.text.clone());
-                for scored in scorer.score_document(&segmented) {
-                    scorer.write_row(&segmented, &scored, &mut out);
-                }
+                let scored = scorer.score_document_into(&segmented, &mut slots);
+                written += scorer.write_document(&segmented, scored, Format::Csv).len();
             }
-            out.len()
+            written
         });
     });
     group.finish();
