@@ -74,17 +74,25 @@ impl Scorer<'_> {
     /// field written straight into it: no allocation per row.
     pub fn write_row(&self, doc: &Document, scored: &Scored, out: &mut Vec<u8>) {
         push_head(out, doc);
-        self.push_row_body(doc, scored, out);
+        self.push_row_body(doc, scored, &mut 0, out);
         push_tail(out, doc);
     }
 
     /// The fields of a row from `sentence_id` to `evidence`: what differs
-    /// from one row of a document to the next.
-    fn push_row_body(&self, doc: &Document, scored: &Scored, out: &mut Vec<u8>) {
+    /// from one row of a document to the next. `pieces` is where the
+    /// search for the sentence's source range starts (see
+    /// [`Document::source_range_from`]).
+    fn push_row_body(
+        &self,
+        doc: &Document,
+        scored: &Scored,
+        pieces: &mut usize,
+        out: &mut Vec<u8>,
+    ) {
         let span = doc.spans[scored.index];
         push_uint(out, doc.sentence_id(scored.index));
         out.push(b',');
-        if let Some((start, end)) = doc.source_range(span) {
+        if let Some((start, end)) = doc.source_range_from(span, pieces) {
             push_uint(out, start as u64);
             out.push(b',');
             push_uint(out, end as u64);
@@ -109,6 +117,19 @@ impl Scorer<'_> {
 
     /// Appends the JSON line of one scored sentence of `doc` to `out`.
     pub fn write_json_row(&self, doc: &Document, scored: &Scored, out: &mut Vec<u8>) {
+        self.push_json_row(doc, scored, &mut 0, out);
+    }
+
+    /// [`Scorer::write_json_row`], the search for the sentence's source
+    /// range started at piece `pieces` (see
+    /// [`Document::source_range_from`]).
+    fn push_json_row(
+        &self,
+        doc: &Document,
+        scored: &Scored,
+        pieces: &mut usize,
+        out: &mut Vec<u8>,
+    ) {
         let span = doc.spans[scored.index];
         let string = |out: &mut Vec<u8>, s: &str| {
             // Serialising a &str cannot fail.
@@ -118,7 +139,7 @@ impl Scorer<'_> {
         string(out, &doc.doc_id);
         out.extend_from_slice(b",\"sentence_id\":");
         push_uint(out, doc.sentence_id(scored.index));
-        if let Some((start, end)) = doc.source_range(span) {
+        if let Some((start, end)) = doc.source_range_from(span, pieces) {
             out.extend_from_slice(b",\"start\":");
             push_uint(out, start as u64);
             out.extend_from_slice(b",\"end\":");
@@ -156,6 +177,8 @@ impl Scorer<'_> {
     /// room the rows need.
     pub fn write_document(&self, doc: &Document, scored: &[Scored], format: Format) -> Vec<u8> {
         let mut buf = Vec::with_capacity(rows_capacity(doc, scored));
+        // Where the next row's search for its source range starts.
+        let mut pieces = 0;
         match format {
             Format::Csv => {
                 // The fields every row of the document shares, made once.
@@ -165,13 +188,13 @@ impl Scorer<'_> {
                 push_tail(&mut tail, doc);
                 for s in scored {
                     buf.extend_from_slice(&head);
-                    self.push_row_body(doc, s, &mut buf);
+                    self.push_row_body(doc, s, &mut pieces, &mut buf);
                     buf.extend_from_slice(&tail);
                 }
             }
             Format::Jsonl => {
                 for s in scored {
-                    self.write_json_row(doc, s, &mut buf);
+                    self.push_json_row(doc, s, &mut pieces, &mut buf);
                 }
             }
         }
